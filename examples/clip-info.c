@@ -1,0 +1,45 @@
+/* clip-info: open a CLIP checkpoint and print what libclip sees in it.
+ *   clip-info MODEL_PATH
+ * Exit codes: 0 success, 1 the model could not be opened, 2 usage. */
+#include <stdio.h>
+#include <string.h>
+
+#include "libclip.h"
+
+static int usage(FILE *to)
+{
+    fprintf(to, "usage: clip-info MODEL_PATH\n"
+                "  MODEL_PATH: a Hugging Face CLIP directory, or an open_clip/OpenAI .safetensors file\n");
+    return to == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+        return usage(stdout);
+    if (argc != 2)
+        return usage(stderr);
+
+    lclip_image_encoder *image = NULL;
+    lclip_text_encoder *text = NULL;
+    lclip_status s = lclip_image_encoder_open(argv[1], NULL, &image);
+    if (s != LCLIP_OK) {
+        fprintf(stderr, "clip-info: image encoder: %s: %s\n", lclip_strerror(s), lclip_last_error());
+        return 1;
+    }
+    s = lclip_text_encoder_open(argv[1], NULL, &text);
+    if (s != LCLIP_OK) {
+        fprintf(stderr, "clip-info: text encoder: %s: %s\n", lclip_strerror(s), lclip_last_error());
+        lclip_image_encoder_close(image);
+        return 1;
+    }
+    printf("libclip %s\n", lclip_version());
+    printf("model:          %s\n", argv[1]);
+    printf("embedding dim:  %zu\n", lclip_image_encoder_dim(image));
+    printf("image size:     %d\n", lclip_image_encoder_image_size(image));
+    printf("context length: %d\n", lclip_text_encoder_context_length(text));
+    printf("logit scale:    %.4f\n", (double)lclip_image_encoder_logit_scale(image));
+    lclip_text_encoder_close(text);
+    lclip_image_encoder_close(image);
+    return 0;
+}

@@ -1,0 +1,63 @@
+#include "common/options.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "common/error.h"
+
+#ifdef LCLIP_HAVE_OPENBLAS_SET_NUM_THREADS
+#include <cblas.h>
+#endif
+
+#define DEFAULT_MAX_HEADER_BYTES (100u * 1024u * 1024u)
+#define DEFAULT_MAX_TENSOR_COUNT 65536u
+
+LCLIP_API void lclip_options_init(lclip_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->struct_size = sizeof *opts;
+    opts->n_threads = 0;
+    opts->normalize = 1;
+    opts->max_header_bytes = DEFAULT_MAX_HEADER_BYTES;
+    opts->max_tensor_count = DEFAULT_MAX_TENSOR_COUNT;
+}
+
+lclip_status lclip_options_resolve(const lclip_options *user, lclip_options *resolved)
+{
+    lclip_options_init(resolved);
+    if (!user)
+        return LCLIP_OK;
+    if (user->struct_size < offsetof(lclip_options, n_threads))
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT,
+                          "options: struct_size %zu is too small (initialise with lclip_options_init)",
+                          user->struct_size);
+    /* An older caller's struct is a prefix of ours; a newer caller's extra
+     * fields are ones this version does not know and leaves at defaults. */
+    size_t known = user->struct_size < sizeof *resolved ? user->struct_size : sizeof *resolved;
+    memcpy(resolved, user, known);
+    resolved->struct_size = sizeof *resolved;
+
+    if (resolved->n_threads < 0)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: n_threads %d is negative",
+                          resolved->n_threads);
+    if (resolved->normalize != 0 && resolved->normalize != 1)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: normalize must be 0 or 1, not %d",
+                          resolved->normalize);
+    if (resolved->max_header_bytes == 0)
+        resolved->max_header_bytes = DEFAULT_MAX_HEADER_BYTES;
+    if (resolved->max_tensor_count == 0)
+        resolved->max_tensor_count = DEFAULT_MAX_TENSOR_COUNT;
+    return LCLIP_OK;
+}
+
+void lclip_apply_thread_option(const lclip_options *resolved)
+{
+#ifdef LCLIP_HAVE_OPENBLAS_SET_NUM_THREADS
+    if (resolved->n_threads > 0)
+        openblas_set_num_threads(resolved->n_threads);
+#else
+    (void)resolved;
+#endif
+}

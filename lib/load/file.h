@@ -1,0 +1,33 @@
+/* Read-only file access for model files: memory mapping for weights (shared
+ * page cache, zero copy) and whole-file reads for small JSON/text files. */
+#ifndef LCLIP_LOAD_FILE_H
+#define LCLIP_LOAD_FILE_H
+
+#include <stddef.h>
+
+#include "libclip.h"
+
+typedef struct lclip_mapped_file {
+    const unsigned char *data;
+    size_t size;
+    int is_mapping; /* 1: munmap on close; 0: heap copy (platforms without mmap) */
+} lclip_mapped_file;
+
+/* Maps path read-only. An empty file is LCLIP_E_FORMAT. */
+lclip_status lclip_map_file(const char *path, lclip_mapped_file *out);
+void lclip_unmap_file(lclip_mapped_file *file);
+
+/* Reads a whole file of at most max_bytes into a NUL-terminated heap buffer
+ * (free with lclip_free). Larger files are LCLIP_E_TOO_LARGE. */
+lclip_status lclip_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len);
+
+/* 1 if path names an existing directory / regular file. */
+int lclip_is_directory(const char *path);
+int lclip_is_regular_file(const char *path);
+
+/* "dir/name" in a new heap string (NULL on allocation failure). */
+char *lclip_path_join(const char *dir, const char *name);
+/* The directory part of path ("." when there is none), in a new heap string. */
+char *lclip_path_dirname(const char *path);
+
+#endif

@@ -1,0 +1,89 @@
+#include "load/model.h"
+
+#include "common/options.h"
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "load/checkpoint.h"
+#include "load/tensor_bind.h"
+#include "load/tower_bind.h"
+
+static lclip_status read_config(lclip_model *m, const lclip_checkpoint_files *files)
+{
+    if (m->layout == LCLIP_LAYOUT_HF) {
+        if (!files->hf_config)
+            return lclip_fail(LCLIP_E_IO, "%s: Hugging Face weights need config.json beside them in %s",
+                              files->weights, files->directory);
+        return lclip_config_from_hf(files->hf_config, files->preprocessor, &m->config);
+    }
+    if (files->open_clip_config)
+        return lclip_config_from_open_clip(files->open_clip_config, &m->config);
+    return lclip_config_infer_openai(m->weights, m->towers, &m->config);
+}
+
+static const char *config_label(const lclip_model *m, const lclip_checkpoint_files *files)
+{
+    if (m->layout == LCLIP_LAYOUT_HF)
+        return files->hf_config;
+    return files->open_clip_config ? files->open_clip_config : files->weights;
+}
+
+static lclip_status load(lclip_model *m, const char *model_path)
+{
+    lclip_checkpoint_files files;
+    lclip_status s = lclip_checkpoint_resolve(model_path, &files);
+    if (s != LCLIP_OK)
+        return s;
+    lclip_safetensors_limits limits = {m->options.max_header_bytes, m->options.max_tensor_count};
+    m->directory = files.directory;
+    files.directory = NULL;
+    s = lclip_safetensors_open(files.weights, &limits, &m->weights);
+    if (s == LCLIP_OK)
+        s = lclip_detect_layout(m->weights, &m->layout);
+    if (s == LCLIP_OK)
+        s = read_config(m, &files);
+    if (s == LCLIP_OK)
+        s = lclip_config_validate(&m->config, m->towers, config_label(m, &files));
+    if (s == LCLIP_OK && (m->towers & LCLIP_TOWER_VISION))
+        s = lclip_bind_vision_tower(m);
+    if (s == LCLIP_OK && (m->towers & LCLIP_TOWER_TEXT))
+        s = lclip_bind_text_tower(m);
+    if (s == LCLIP_OK)
+        s = lclip_bind_logit_scale(m);
+    lclip_checkpoint_files_free(&files);
+    return s;
+}
+
+lclip_status lclip_model_open(const char *api_name, const char *model_path, const lclip_options *opts,
+                              unsigned towers, lclip_model **out)
+{
+    *out = NULL;
+    if (!model_path)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "%s: model_path is NULL", api_name);
+    lclip_model *m = lclip_calloc(1, sizeof *m);
+    if (!m)
+        return lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    m->towers = towers;
+    lclip_status s = lclip_options_resolve(opts, &m->options);
+    if (s == LCLIP_OK)
+        s = load(m, model_path);
+    if (s != LCLIP_OK) {
+        lclip_model_close(m);
+        return s;
+    }
+    lclip_apply_thread_option(&m->options);
+    *out = m;
+    return LCLIP_OK;
+}
+
+void lclip_model_close(lclip_model *m)
+{
+    if (!m)
+        return;
+    lclip_free(m->vision.transformer.blocks);
+    lclip_free(m->text.transformer.blocks);
+    lclip_owned_free_all(&m->owned);
+    lclip_safetensors_close(m->weights);
+    lclip_free(m->directory);
+    lclip_free(m);
+}

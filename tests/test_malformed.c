@@ -1,0 +1,464 @@
+#define _POSIX_C_SOURCE 200809L
+/* Hostile and broken checkpoints: every case gets its specific status and a
+ * message naming what was wrong, never a crash or a leak (run under ASan).
+ * The files are built here, in a temporary directory, from a valid tiny
+ * model that each case corrupts in one way. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "libclip.h"
+#include "support/test_util.h"
+#include "support/tiny_model.h"
+
+typedef struct fixture {
+    char *dir;
+    char *weights; /* dir/model.safetensors */
+    char *config;  /* dir/config.json */
+    tiny_spec spec;
+    st_file file;  /* the valid HF weights, ready to corrupt */
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = make_temp_dir();
+    f->weights = join_path(f->dir, "model.safetensors");
+    f->config = join_path(f->dir, "config.json");
+    f->spec = tiny_spec_default();
+    tiny_build(&f->spec, TINY_HF, "F32", &f->file);
+    char *config = tiny_hf_config(&f->spec);
+    write_text_file(f->config, config);
+    free(config);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    rm_tree(f->dir);
+    st_file_free(&f->file);
+    free(f->dir);
+    free(f->weights);
+    free(f->config);
+    free(f);
+    return 0;
+}
+
+/* Opens path as an image and as a text encoder with opts; both must fail
+ * with expected, set the handle to NULL, and mention needle. */
+static void expect_failure_opts(const char *path, const lclip_options *opts, lclip_status expected,
+                                const char *needle)
+{
+    lclip_image_encoder *image = (lclip_image_encoder *)&image;
+    lclip_text_encoder *text = (lclip_text_encoder *)&text;
+    lclip_status s = lclip_image_encoder_open(path, opts, &image);
+    if (s != expected || !strstr(lclip_last_error(), needle))
+        fail_msg("image encoder: got %s (%s), expected %s mentioning \"%s\"", lclip_strerror(s),
+                 lclip_last_error(), lclip_strerror(expected), needle);
+    assert_null(image);
+    s = lclip_text_encoder_open(path, opts, &text);
+    if (s != expected || !strstr(lclip_last_error(), needle))
+        fail_msg("text encoder: got %s (%s), expected %s mentioning \"%s\"", lclip_strerror(s),
+                 lclip_last_error(), lclip_strerror(expected), needle);
+    assert_null(text);
+}
+
+static void expect_failure(const char *path, lclip_status expected, const char *needle)
+{
+    expect_failure_opts(path, NULL, expected, needle);
+}
+
+/* Writes the (corrupted) weights and expects both encoders to fail. */
+static void write_and_expect(fixture *f, lclip_status expected, const char *needle)
+{
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    expect_failure(f->dir, expected, needle);
+}
+
+static void test_valid_model_opens(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    lclip_image_encoder *image;
+    lclip_text_encoder *text;
+    assert_int_equal(lclip_image_encoder_open(f->dir, NULL, &image), LCLIP_OK);
+    assert_int_equal(lclip_text_encoder_open(f->dir, NULL, &text), LCLIP_OK);
+    assert_int_equal(lclip_image_encoder_dim(image), f->spec.embed_dim);
+    assert_int_equal(lclip_image_encoder_image_size(image), f->spec.image_size);
+    assert_int_equal(lclip_text_encoder_context_length(text), f->spec.context_length);
+    lclip_text_encoder_close(text);
+    lclip_image_encoder_close(image);
+}
+
+static void test_missing_path(void **state)
+{
+    fixture *f = *state;
+    char *missing = join_path(f->dir, "does-not-exist");
+    expect_failure(missing, LCLIP_E_IO, "no such file or directory");
+    free(missing);
+}
+
+static void test_directory_without_weights(void **state)
+{
+    fixture *f = *state;
+    expect_failure(f->dir, LCLIP_E_IO, "no model.safetensors");
+}
+
+static void test_sharded_checkpoint_is_unsupported(void **state)
+{
+    fixture *f = *state;
+    char *index = join_path(f->dir, "model.safetensors.index.json");
+    write_text_file(index, "{\"weight_map\": {}}");
+    expect_failure(f->dir, LCLIP_E_UNSUPPORTED, "model.safetensors.index.json");
+    free(index);
+}
+
+static void test_empty_file(void **state)
+{
+    fixture *f = *state;
+    write_bytes_file(f->weights, "", 0);
+    expect_failure(f->dir, LCLIP_E_FORMAT, "empty");
+}
+
+static void test_shorter_than_length_field(void **state)
+{
+    fixture *f = *state;
+    write_bytes_file(f->weights, "\x10\x00\x00", 3);
+    expect_failure(f->dir, LCLIP_E_FORMAT, "too short");
+}
+
+static void test_header_length_larger_than_file(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 1u << 20, SIZE_MAX);
+    expect_failure(f->dir, LCLIP_E_FORMAT, "larger than the file");
+}
+
+static void test_absurd_header_length(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, UINT64_C(1) << 62, SIZE_MAX);
+    expect_failure(f->dir, LCLIP_E_TOO_LARGE, "exceeds the limit");
+}
+
+static void test_header_limit_option(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.max_header_bytes = 256;
+    expect_failure_opts(f->dir, &opts, LCLIP_E_TOO_LARGE, "limit of 256 bytes");
+}
+
+static void test_tensor_count_limit_option(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.max_tensor_count = 5;
+    expect_failure_opts(f->dir, &opts, LCLIP_E_TOO_LARGE, "exceed the limit of 5");
+}
+
+static void test_header_not_json(void **state)
+{
+    fixture *f = *state;
+    st_replace(&f->file, "{", "{{nonsense");
+    write_and_expect(f, LCLIP_E_FORMAT, "not valid JSON");
+}
+
+static void test_header_json_array(void **state)
+{
+    fixture *f = *state;
+    free(f->file.header);
+    f->file.header = strdup("[1, 2, 3]");
+    write_and_expect(f, LCLIP_E_FORMAT, "not an object");
+}
+
+static void test_header_trailing_garbage(void **state)
+{
+    fixture *f = *state;
+    char *with_tail = malloc(strlen(f->file.header) + 8);
+    sprintf(with_tail, "%s xyz", f->file.header);
+    free(f->file.header);
+    f->file.header = with_tail;
+    write_and_expect(f, LCLIP_E_FORMAT, "after the JSON header");
+}
+
+static void test_unknown_dtype(void **state)
+{
+    fixture *f = *state;
+    st_replace(&f->file, "\"dtype\":\"F32\"", "\"dtype\":\"F33\"");
+    write_and_expect(f, LCLIP_E_FORMAT, "unknown dtype \"F33\"");
+}
+
+static void test_weight_of_integer_dtype(void **state)
+{
+    fixture *f = *state;
+    st_replace(&f->file, "\"logit_scale\":{\"dtype\":\"F32\"", "\"logit_scale\":{\"dtype\":\"I32\"");
+    write_and_expect(f, LCLIP_E_UNSUPPORTED, "'logit_scale' has dtype I32");
+}
+
+static void test_shape_offset_mismatch(void **state)
+{
+    fixture *f = *state;
+    /* class_embedding claims 65 floats over a 64-float span */
+    st_replace(&f->file, "\"vision_model.embeddings.class_embedding\":{\"dtype\":\"F32\",\"shape\":[64]",
+               "\"vision_model.embeddings.class_embedding\":{\"dtype\":\"F32\",\"shape\":[65]");
+    write_and_expect(f, LCLIP_E_FORMAT, "class_embedding': data_offsets span 256 bytes");
+}
+
+static void test_non_integer_dimension(void **state)
+{
+    fixture *f = *state;
+    st_replace(&f->file, "\"shape\":[64]", "\"shape\":[63.5]");
+    write_and_expect(f, LCLIP_E_FORMAT, "not a non-negative integer");
+}
+
+static void test_reversed_offsets(void **state)
+{
+    fixture *f = *state;
+    st_replace(&f->file, "\"data_offsets\":[0,", "\"data_offsets\":[999999,");
+    write_and_expect(f, LCLIP_E_FORMAT, "reversed");
+}
+
+static void test_offsets_past_end(void **state)
+{
+    fixture *f = *state;
+    /* the last tensor (logit_scale) moved beyond the data section */
+    char from[64], to[64];
+    snprintf(from, sizeof from, "[%zu,%zu]", f->file.data_len - 4, f->file.data_len);
+    snprintf(to, sizeof to, "[%zu,%zu]", f->file.data_len + 4, f->file.data_len + 8);
+    st_replace(&f->file, from, to);
+    write_and_expect(f, LCLIP_E_FORMAT, "past the data section");
+}
+
+static void test_truncated_data(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, f->file.data_len / 2);
+    expect_failure(f->dir, LCLIP_E_FORMAT, "truncated");
+}
+
+static void test_duplicate_tensor(void **state)
+{
+    fixture *f = *state;
+    st_replace(&f->file, "\"logit_scale\":", "\"visual_projection.weight\":");
+    write_and_expect(f, LCLIP_E_FORMAT, "listed twice");
+}
+
+static void test_missing_tensor(void **state)
+{
+    fixture *f = *state;
+    st_replace(&f->file, "\"logit_scale\":", "\"logit_scalf\":");
+    write_and_expect(f, LCLIP_E_FORMAT, "'logit_scale' is missing");
+}
+
+/* The patch kernel with H and W swapped: same element count, so only the
+ * shape check can catch it. The text encoder never reads it and opens. */
+static void test_wrong_shaped_tensor(void **state)
+{
+    fixture *f = *state;
+    st_replace(&f->file, "\"shape\":[64,3,8,8]", "\"shape\":[64,8,8,3]");
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    lclip_image_encoder *image;
+    assert_int_equal(lclip_image_encoder_open(f->dir, NULL, &image), LCLIP_E_FORMAT);
+    assert_non_null(strstr(lclip_last_error(), "'vision_model.embeddings.patch_embedding.weight' has shape "
+                                               "[64, 8, 8, 3], but the config implies [64, 3, 8, 8]"));
+    lclip_text_encoder *text;
+    assert_int_equal(lclip_text_encoder_open(f->dir, NULL, &text), LCLIP_OK);
+    lclip_text_encoder_close(text);
+}
+
+static void test_no_clip_tensors(void **state)
+{
+    fixture *f = *state;
+    st_file other = {strdup("{\"weight\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"),
+                     calloc(1, 4), 4};
+    st_write(f->weights, &other, 0, SIZE_MAX);
+    st_file_free(&other);
+    expect_failure(f->dir, LCLIP_E_FORMAT, "no CLIP tensors");
+}
+
+/* The text tower's MLP in the config disagrees with the weights: the text
+ * encoder must refuse, while the image encoder, which never reads the text
+ * tower, still opens. */
+static void test_config_contradicts_tensors(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    char *config = tiny_hf_config(&f->spec);
+    char *bad = replace_first(config, "\"intermediate_size\":256", "\"intermediate_size\":128");
+    write_text_file(f->config, bad);
+    free(bad);
+    free(config);
+
+    lclip_text_encoder *text;
+    assert_int_equal(lclip_text_encoder_open(f->dir, NULL, &text), LCLIP_E_FORMAT);
+    assert_non_null(strstr(lclip_last_error(), "text_model.encoder.layers.0.mlp.fc1.weight' has shape [256, 64]"));
+    lclip_image_encoder *image;
+    assert_int_equal(lclip_image_encoder_open(f->dir, NULL, &image), LCLIP_OK);
+    lclip_image_encoder_close(image);
+}
+
+static void test_more_layers_than_config(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    char *config = tiny_hf_config(&f->spec);
+    char *bad = replace_first(config, "\"num_hidden_layers\":2", "\"num_hidden_layers\":1"); /* vision */
+    write_text_file(f->config, bad);
+    free(bad);
+    free(config);
+    lclip_image_encoder *image;
+    assert_int_equal(lclip_image_encoder_open(f->dir, NULL, &image), LCLIP_E_FORMAT);
+    assert_non_null(strstr(lclip_last_error(), "the config says 1 layers"));
+}
+
+static void test_config_not_json(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    write_text_file(f->config, "{\"projection_dim\": 16,");
+    expect_failure(f->dir, LCLIP_E_FORMAT, "config.json: not valid JSON");
+}
+
+static void test_config_value_out_of_range(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    char *config = tiny_hf_config(&f->spec);
+    char *bad = replace_first(config, "\"projection_dim\":16", "\"projection_dim\":-16");
+    write_text_file(f->config, bad);
+    free(bad);
+    free(config);
+    expect_failure(f->dir, LCLIP_E_FORMAT, "\"projection_dim\" must be an integer");
+}
+
+static void test_heads_do_not_divide_width(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    char *config = tiny_hf_config(&f->spec);
+    char *bad = replace_first(config, "\"num_attention_heads\":1", "\"num_attention_heads\":3");
+    write_text_file(f->config, bad);
+    free(bad);
+    free(config);
+    lclip_text_encoder *text;
+    assert_int_equal(lclip_text_encoder_open(f->dir, NULL, &text), LCLIP_E_FORMAT);
+    assert_non_null(strstr(lclip_last_error(), "not a multiple of 3 heads"));
+}
+
+static void test_unsupported_activation(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    char *config = tiny_hf_config(&f->spec);
+    char *bad = replace_first(config, "\"hidden_act\":\"quick_gelu\"", "\"hidden_act\":\"relu\"");
+    write_text_file(f->config, bad);
+    free(bad);
+    free(config);
+    expect_failure(f->dir, LCLIP_E_UNSUPPORTED, "hidden_act \"relu\"");
+}
+
+static void test_hf_weights_without_config(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    remove(f->config);
+    expect_failure(f->dir, LCLIP_E_IO, "config.json");
+}
+
+static void test_absurd_logit_scale(void **state)
+{
+    fixture *f = *state;
+    f->spec.logit_scale = 1000.0f;
+    tiny_write_hf(f->dir, &f->spec, "F32");
+    expect_failure(f->dir, LCLIP_E_FORMAT, "logit_scale 1000");
+}
+
+static void test_openai_narrow_tower_without_config(void **state)
+{
+    fixture *f = *state;
+    tiny_spec narrow = f->spec;
+    narrow.vision_width = narrow.text_width = 32;
+    st_file file;
+    tiny_build(&narrow, TINY_OPENAI, "F32", &file);
+    char *path = join_path(f->dir, "narrow.safetensors");
+    st_write(path, &file, 0, SIZE_MAX);
+    expect_failure(path, LCLIP_E_FORMAT, "width / 64");
+    st_file_free(&file);
+    free(path);
+}
+
+static void test_open_clip_resnet_config(void **state)
+{
+    fixture *f = *state;
+    st_file file;
+    tiny_build(&f->spec, TINY_OPENAI, "F32", &file);
+    char *weights = join_path(f->dir, "open_clip_model.safetensors");
+    char *config_path = join_path(f->dir, "open_clip_config.json");
+    st_write(weights, &file, 0, SIZE_MAX);
+    char *config = tiny_open_clip_config(&f->spec);
+    char *bad = replace_first(config, "\"layers\":2", "\"layers\":[3,4,6,3]");
+    write_text_file(config_path, bad);
+    expect_failure(weights, LCLIP_E_UNSUPPORTED, "ModifiedResNet");
+    free(bad);
+    free(config);
+    free(config_path);
+    free(weights);
+    st_file_free(&file);
+}
+
+int main(void)
+{
+#define CASE(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        CASE(test_valid_model_opens),
+        CASE(test_missing_path),
+        CASE(test_directory_without_weights),
+        CASE(test_sharded_checkpoint_is_unsupported),
+        CASE(test_empty_file),
+        CASE(test_shorter_than_length_field),
+        CASE(test_header_length_larger_than_file),
+        CASE(test_absurd_header_length),
+        CASE(test_header_limit_option),
+        CASE(test_tensor_count_limit_option),
+        CASE(test_header_not_json),
+        CASE(test_header_json_array),
+        CASE(test_header_trailing_garbage),
+        CASE(test_unknown_dtype),
+        CASE(test_weight_of_integer_dtype),
+        CASE(test_shape_offset_mismatch),
+        CASE(test_non_integer_dimension),
+        CASE(test_reversed_offsets),
+        CASE(test_offsets_past_end),
+        CASE(test_truncated_data),
+        CASE(test_duplicate_tensor),
+        CASE(test_missing_tensor),
+        CASE(test_wrong_shaped_tensor),
+        CASE(test_no_clip_tensors),
+        CASE(test_config_contradicts_tensors),
+        CASE(test_more_layers_than_config),
+        CASE(test_config_not_json),
+        CASE(test_config_value_out_of_range),
+        CASE(test_heads_do_not_divide_width),
+        CASE(test_unsupported_activation),
+        CASE(test_hf_weights_without_config),
+        CASE(test_absurd_logit_scale),
+        CASE(test_openai_narrow_tower_without_config),
+        CASE(test_open_clip_resnet_config),
+    };
+#undef CASE
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
