@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine, builds libclip, finds a real CLIP checkpoint
-# and runs the main job on it.
-#   examples/quickstart.sh [MODEL_PATH]
+# and labels an image zero-shot with it.
+#   examples/quickstart.sh [MODEL_PATH [IMAGE [LABEL...]]]
 # MODEL_PATH: a Hugging Face CLIP directory or an open_clip .safetensors file.
 # Without it, openai/clip-vit-base-patch32 is downloaded into models/ when the
-# network allows.
+# network allows. Without IMAGE, the two-cats photo from COCO that the CLIP
+# documentation uses is downloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 model=${1:-}
+image=${2:-}
+labels=("${@:3}")
+[ ${#labels[@]} -gt 0 ] || labels=(cat dog "remote control" couch astronaut rocket "cup of coffee")
 hf_repo=openai/clip-vit-base-patch32
 default_dir=models/clip-vit-base-patch32
+sample_url=http://images.cocodataset.org/val2017/000000039769.jpg
+sample_image=models/two-cats.jpg
 
 install_packages() {
     local missing=()
@@ -30,7 +36,7 @@ download_model() {
     for f in config.json preprocessor_config.json vocab.json merges.txt model.safetensors; do
         [ -s "$default_dir/$f" ] && continue
         echo "downloading $hf_repo/$f"
-        if ! curl -fL --connect-timeout 15 --retry 2 -o "$default_dir/$f.part" \
+        if ! curl -fL --progress-bar --connect-timeout 15 --retry 2 -o "$default_dir/$f.part" \
                 "https://huggingface.co/$hf_repo/resolve/main/$f"; then
             rm -f "$default_dir/$f.part"
             return 1
@@ -60,4 +66,17 @@ MSG
     fi
 fi
 
+if [ -z "$image" ]; then
+    if [ -s "$sample_image" ] || curl -fsSL --connect-timeout 15 -o "$sample_image" "$sample_url"; then
+        image=$sample_image
+    else
+        rm -f "$sample_image"
+        echo "No image given and the sample could not be downloaded: run examples/quickstart.sh $model IMAGE [LABEL...]" >&2
+        exit 1
+    fi
+fi
+
 build/examples/clip-info "$model"
+echo
+echo "zero-shot labels for $image:"
+build/examples/clip-zeroshot --model "$model" "$image" "${labels[@]}"

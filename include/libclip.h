@@ -99,6 +99,25 @@ typedef struct lclip_options {
      * 0 selects the default. */
     uint64_t max_header_bytes;  /* safetensors JSON header; default 100 MiB */
     uint64_t max_tensor_count;  /* tensors in one file; default 65536 */
+
+    /* Text. The BPE vocabulary comes from vocab.json + merges.txt beside the
+     * weights (HF layout) or from OpenAI's bpe_simple_vocab_16e6.txt.gz, found
+     * beside the weights or at vocab_path (NULL: look beside the weights).
+     * A vocabulary that is named or present but broken fails the open; with
+     * none at all the text encoder opens for lclip_text_encode_tokens only.
+     * The string is copied at open. */
+    const char *vocab_path;
+    /* 1 (default): a text longer than the context is cut as the reference's
+     * clip.tokenize(truncate=True) does (first context-1 tokens, then the end
+     * token); 0: it is LCLIP_E_TOO_LARGE. */
+    int truncate_text;
+    uint64_t max_text_bytes;    /* one text's UTF-8 length; default 1 MiB */
+
+    /* Images. */
+    uint64_t max_image_pixels;  /* width x height of a decoded image; default 178956970 (Pillow's) */
+    /* 1: apply the EXIF orientation of JPEGs before preprocessing; 0
+     * (default): ignore it, as the reference (PIL.Image.open) does. */
+    int exif_orientation;
 } lclip_options;
 
 /* Fills *opts with the defaults and sets struct_size. Passing NULL is a no-op. */
@@ -151,6 +170,77 @@ LCLIP_API size_t lclip_text_encoder_dim(const lclip_text_encoder *enc);
 LCLIP_API int lclip_text_encoder_context_length(const lclip_text_encoder *enc);
 /* exp(logit_scale), as for the image encoder; NaN for NULL. */
 LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc);
+
+/* ------------------------------------------------------------------------ */
+/* Text. All encode functions write dim floats per text into out (caller
+ * allocated), L2-normalised unless opts.normalize was 0. They may be called
+ * from several threads at once on one handle. On failure nothing useful is
+ * in out. */
+
+/* Tokenizes utf8 exactly as the reference clip.tokenize: cleaning (ftfy-style
+ * fixes, HTML unescaping, whitespace folding, lower-casing), byte-level BPE,
+ * start token 49406, end token 49407. Writes context_length ids, zero-padded,
+ * into tokens (capacity must be at least lclip_text_encoder_context_length())
+ * and the number before the padding into *n_tokens (may be NULL).
+ * Errors: LCLIP_E_INVALID_ARGUMENT (NULL, small capacity, invalid UTF-8),
+ * LCLIP_E_TOO_LARGE (text over max_text_bytes, or too long for the context
+ * with truncate_text 0), LCLIP_E_UNSUPPORTED (the encoder was opened without
+ * a vocabulary: none beside the weights and no vocab_path; only
+ * lclip_text_encode_tokens works then). */
+LCLIP_API lclip_status lclip_tokenize(const lclip_text_encoder *enc, const char *utf8, int32_t *tokens,
+                                      size_t capacity, size_t *n_tokens);
+
+/* One text into out[dim]. */
+LCLIP_API lclip_status lclip_text_encode(lclip_text_encoder *enc, const char *utf8, float *out);
+
+/* n texts into out[n * dim], row i for texts[i]. The texts' real tokens are
+ * packed into one matrix per layer, so short captions cost what their tokens
+ * cost. n == 0 is a no-op. */
+LCLIP_API lclip_status lclip_text_encode_batch(lclip_text_encoder *enc, const char *const *texts, size_t n,
+                                               float *out);
+
+/* n already-tokenized texts, tokens[n * context_length] as lclip_tokenize
+ * writes them (start token, ids, end token, zero padding). Each text is
+ * pooled where its largest id first occurs, as the reference's argmax does:
+ * the end token. Ids outside the vocabulary are LCLIP_E_INVALID_ARGUMENT. */
+LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const int32_t *tokens, size_t n,
+                                                float *out);
+
+/* ------------------------------------------------------------------------ */
+/* Images. Files and buffers are PNG or JPEG (chosen by their first bytes).
+ * Decoding and preprocessing follow the reference (PIL + torchvision's
+ * CLIP transform) pixel for pixel: bicubic resize of the shorter side,
+ * centre crop, normalisation with the model's mean/std. All encode
+ * functions write dim floats per image, L2-normalised unless opts.normalize
+ * was 0, and may be called from several threads at once on one handle.
+ * Errors: LCLIP_E_INVALID_ARGUMENT, LCLIP_E_IO, LCLIP_E_FORMAT (corrupt or
+ * truncated image), LCLIP_E_UNSUPPORTED, LCLIP_E_TOO_LARGE (over
+ * max_image_pixels), LCLIP_E_NOMEM. */
+
+/* The model's input tensor for an image file: out_chw[3 * size * size],
+ * channels R, G, B, each size x size, normalised (size =
+ * lclip_image_encoder_image_size()). */
+LCLIP_API lclip_status lclip_image_preprocess_file(const lclip_image_encoder *enc, const char *path,
+                                                   float *out_chw);
+
+LCLIP_API lclip_status lclip_image_encode_file(lclip_image_encoder *enc, const char *path, float *out);
+
+/* n files into out[n * dim]; one batched pass through the tower. */
+LCLIP_API lclip_status lclip_image_encode_files(lclip_image_encoder *enc, const char *const *paths, size_t n,
+                                                float *out);
+
+/* An encoded PNG or JPEG in memory. */
+LCLIP_API lclip_status lclip_image_encode_memory(lclip_image_encoder *enc, const void *data, size_t size,
+                                                 float *out);
+
+/* Raw 8-bit RGB pixels, row r at rgb + r * stride (stride >= 3 * width). */
+LCLIP_API lclip_status lclip_image_encode_rgb(lclip_image_encoder *enc, const uint8_t *rgb, int width,
+                                              int height, size_t stride, float *out);
+
+/* n preprocessed tensors pixels[n * 3 * size * size] (as
+ * lclip_image_preprocess_file writes them) into out[n * dim]. */
+LCLIP_API lclip_status lclip_image_encode_pixels(lclip_image_encoder *enc, const float *pixels, size_t n,
+                                                 float *out);
 
 #ifdef __cplusplus
 } /* extern "C" */

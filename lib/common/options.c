@@ -11,6 +11,8 @@
 
 #define DEFAULT_MAX_HEADER_BYTES (100u * 1024u * 1024u)
 #define DEFAULT_MAX_TENSOR_COUNT 65536u
+#define DEFAULT_MAX_TEXT_BYTES (1024u * 1024u)
+#define DEFAULT_MAX_IMAGE_PIXELS 178956970u /* Pillow's MAX_IMAGE_PIXELS: 1024 * 1024 * 1024 // 4 // 3 * 2 */
 
 LCLIP_API void lclip_options_init(lclip_options *opts)
 {
@@ -22,6 +24,11 @@ LCLIP_API void lclip_options_init(lclip_options *opts)
     opts->normalize = 1;
     opts->max_header_bytes = DEFAULT_MAX_HEADER_BYTES;
     opts->max_tensor_count = DEFAULT_MAX_TENSOR_COUNT;
+    opts->vocab_path = NULL;
+    opts->truncate_text = 1;
+    opts->max_text_bytes = DEFAULT_MAX_TEXT_BYTES;
+    opts->max_image_pixels = DEFAULT_MAX_IMAGE_PIXELS;
+    opts->exif_orientation = 0;
 }
 
 lclip_status lclip_options_resolve(const lclip_options *user, lclip_options *resolved)
@@ -49,6 +56,16 @@ lclip_status lclip_options_resolve(const lclip_options *user, lclip_options *res
         resolved->max_header_bytes = DEFAULT_MAX_HEADER_BYTES;
     if (resolved->max_tensor_count == 0)
         resolved->max_tensor_count = DEFAULT_MAX_TENSOR_COUNT;
+    if (resolved->truncate_text != 0 && resolved->truncate_text != 1)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: truncate_text must be 0 or 1, not %d",
+                          resolved->truncate_text);
+    if (resolved->max_text_bytes == 0)
+        resolved->max_text_bytes = DEFAULT_MAX_TEXT_BYTES;
+    if (resolved->max_image_pixels == 0)
+        resolved->max_image_pixels = DEFAULT_MAX_IMAGE_PIXELS;
+    if (resolved->exif_orientation != 0 && resolved->exif_orientation != 1)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: exif_orientation must be 0 or 1, not %d",
+                          resolved->exif_orientation);
     return LCLIP_OK;
 }
 

@@ -65,6 +65,12 @@ lclip_status lclip_model_open(const char *api_name, const char *model_path, cons
         return lclip_fail(LCLIP_E_NOMEM, "out of memory");
     m->towers = towers;
     lclip_status s = lclip_options_resolve(opts, &m->options);
+    if (s == LCLIP_OK && m->options.vocab_path) {
+        m->vocab_path = lclip_strdup(m->options.vocab_path);
+        m->options.vocab_path = m->vocab_path;
+        if (!m->vocab_path)
+            s = lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    }
     if (s == LCLIP_OK)
         s = load(m, model_path);
     if (s != LCLIP_OK) {
@@ -85,5 +91,6 @@ void lclip_model_close(lclip_model *m)
     lclip_owned_free_all(&m->owned);
     lclip_safetensors_close(m->weights);
     lclip_free(m->directory);
+    lclip_free(m->vocab_path);
     lclip_free(m);
 }

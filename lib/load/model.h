@@ -59,7 +59,8 @@ typedef enum lclip_layout {
 typedef struct lclip_owned_buffer lclip_owned_buffer;
 
 typedef struct lclip_model {
-    lclip_options options; /* resolved */
+    lclip_options options; /* resolved; options.vocab_path points at vocab_path below */
+    char *vocab_path;      /* the caller's vocab_path, copied */
     lclip_layout layout;
     char *directory;       /* holds the weights, and tokenizer files if any */
     lclip_safetensors *weights;

@@ -1,15 +1,52 @@
-/* The text encoder handle: a model with only the text tower bound.
- * Tokenizing and encoding arrive with the text tower; this file owns opening,
- * closing and the model's facts. */
+/* The text encoder handle: a model with only the text tower bound, and the
+ * public text functions, which split work into tower passes of bounded size
+ * and normalise the results. */
 #include <math.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/vector.h"
+#include "load/file.h"
 #include "load/model.h"
+#include "text/text_tower.h"
+#include "text/tokenizer.h"
+
+/* Texts per tower pass, at most context_length tokens each: bounds the
+ * scratch memory of a large batch while keeping GEMMs large. */
+#define MAX_ROWS_PER_PASS 4096
 
 struct lclip_text_encoder {
     lclip_model *model;
+    lclip_tokenizer *tokenizer;
 };
+
+/* A vocabulary named in the options or lying beside the weights must load;
+ * without one the encoder still encodes token ids, and the functions that
+ * take text say what is missing. */
+static int vocabulary_given(const lclip_model *m)
+{
+    static const char *const names[] = {"vocab.json", "merges.txt", "bpe_simple_vocab_16e6.txt.gz"};
+    if (m->options.vocab_path)
+        return 1;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char *path = lclip_path_join(m->directory, names[i]);
+        int present = !path || lclip_is_regular_file(path); /* on OOM, let the open report it */
+        lclip_free(path);
+        if (present)
+            return 1;
+    }
+    return 0;
+}
+
+static lclip_status open_tokenizer(lclip_text_encoder *enc)
+{
+    const lclip_model *m = enc->model;
+    lclip_status s = lclip_tokenizer_open(m->directory, m->options.vocab_path, &enc->tokenizer);
+    if (s == LCLIP_OK && m->text.cfg.vocab_size <= LCLIP_TOKEN_END)
+        s = lclip_fail(LCLIP_E_FORMAT, "%s: the model's %d-token embedding table is too small for CLIP's "
+                       "vocabulary (end token %d)", m->weights->label, m->text.cfg.vocab_size, LCLIP_TOKEN_END);
+    return s;
+}
 
 LCLIP_API lclip_status lclip_text_encoder_open(const char *model_path, const lclip_options *opts,
                                                lclip_text_encoder **out)
@@ -22,8 +59,10 @@ LCLIP_API lclip_status lclip_text_encoder_open(const char *model_path, const lcl
         return lclip_fail(LCLIP_E_NOMEM, "out of memory");
     lclip_status s =
         lclip_model_open("lclip_text_encoder_open", model_path, opts, LCLIP_TOWER_TEXT, &enc->model);
+    if (s == LCLIP_OK && vocabulary_given(enc->model))
+        s = open_tokenizer(enc);
     if (s != LCLIP_OK) {
-        lclip_free(enc);
+        lclip_text_encoder_close(enc);
         return s;
     }
     *out = enc;
@@ -34,6 +73,7 @@ LCLIP_API void lclip_text_encoder_close(lclip_text_encoder *enc)
 {
     if (!enc)
         return;
+    lclip_tokenizer_close(enc->tokenizer);
     lclip_model_close(enc->model);
     lclip_free(enc);
 }
@@ -51,4 +91,92 @@ LCLIP_API int lclip_text_encoder_context_length(const lclip_text_encoder *enc)
 LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc)
 {
     return enc ? enc->model->logit_scale : NAN;
+}
+
+static size_t texts_per_pass(const lclip_model *m)
+{
+    int per_pass = MAX_ROWS_PER_PASS / m->text.cfg.context_length;
+    return per_pass > 0 ? (size_t)per_pass : 1;
+}
+
+LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const int32_t *tokens, size_t n,
+                                                float *out)
+{
+    if (!enc || ((!tokens || !out) && n))
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_tokens: NULL argument");
+    const lclip_model *m = enc->model;
+    size_t dim = (size_t)m->config.embed_dim, context = (size_t)m->text.cfg.context_length;
+    size_t step = texts_per_pass(m);
+    for (size_t first = 0; first < n; first += step) {
+        size_t count = n - first < step ? n - first : step;
+        lclip_status s = lclip_text_tower_forward(&m->text, tokens + first * context, (int)count,
+                                                  out + first * dim);
+        if (s != LCLIP_OK)
+            return s;
+    }
+    if (m->options.normalize)
+        lclip_l2_normalize_rows(out, n, dim);
+    return LCLIP_OK;
+}
+
+static lclip_status tokenize_into(const lclip_text_encoder *enc, const char *utf8, int32_t *ids, size_t *n_tokens)
+{
+    const lclip_model *m = enc->model;
+    if (!enc->tokenizer)
+        return lclip_fail(LCLIP_E_UNSUPPORTED,
+                          "%s: no BPE vocabulary: put vocab.json + merges.txt or bpe_simple_vocab_16e6.txt.gz "
+                          "beside the weights, or set lclip_options.vocab_path", m->directory);
+    return lclip_tokenizer_encode(enc->tokenizer, utf8, m->options.max_text_bytes, m->text.cfg.context_length,
+                                  m->options.truncate_text, ids, n_tokens);
+}
+
+LCLIP_API lclip_status lclip_tokenize(const lclip_text_encoder *enc, const char *utf8, int32_t *tokens,
+                                      size_t capacity, size_t *n_tokens)
+{
+    if (!enc || !utf8 || !tokens)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_tokenize: NULL argument");
+    size_t context = (size_t)enc->model->text.cfg.context_length, count;
+    if (capacity < context)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_tokenize: capacity %zu is below the context length %zu",
+                          capacity, context);
+    lclip_status s = tokenize_into(enc, utf8, tokens, &count);
+    if (s == LCLIP_OK && n_tokens)
+        *n_tokens = count;
+    return s;
+}
+
+LCLIP_API lclip_status lclip_text_encode_batch(lclip_text_encoder *enc, const char *const *texts, size_t n,
+                                               float *out)
+{
+    if (!enc || ((!texts || !out) && n))
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_batch: NULL argument");
+    const lclip_model *m = enc->model;
+    size_t context = (size_t)m->text.cfg.context_length, dim = (size_t)m->config.embed_dim;
+    size_t step = n < texts_per_pass(m) ? n : texts_per_pass(m);
+    int32_t *ids = lclip_malloc_array(step ? step : 1, context * sizeof *ids);
+    if (!ids)
+        return lclip_fail(LCLIP_E_NOMEM, "out of memory tokenizing %zu texts", step);
+    lclip_status s = LCLIP_OK;
+    for (size_t first = 0; first < n && s == LCLIP_OK; first += step) {
+        size_t count = n - first < step ? n - first : step, n_tokens;
+        for (size_t i = 0; i < count && s == LCLIP_OK; i++) {
+            if (!texts[first + i])
+                s = lclip_fail(LCLIP_E_INVALID_ARGUMENT, "text %zu is NULL", first + i);
+            else
+                s = tokenize_into(enc, texts[first + i], ids + i * context, &n_tokens);
+        }
+        if (s == LCLIP_OK)
+            s = lclip_text_tower_forward(&m->text, ids, (int)count, out + first * dim);
+    }
+    lclip_free(ids);
+    if (s == LCLIP_OK && m->options.normalize)
+        lclip_l2_normalize_rows(out, n, dim);
+    return s;
+}
+
+LCLIP_API lclip_status lclip_text_encode(lclip_text_encoder *enc, const char *utf8, float *out)
+{
+    if (!utf8)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode: text is NULL");
+    return lclip_text_encode_batch(enc, &utf8, 1, out);
 }

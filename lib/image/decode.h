@@ -1,0 +1,28 @@
+/* Encoded image -> pixels in the Pillow mode PIL.Image.open would give. */
+#ifndef LCLIP_IMAGE_DECODE_H
+#define LCLIP_IMAGE_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/image_input.h"
+#include "image/pixels.h"
+
+/* PNG or JPEG by magic bytes (anything else: LCLIP_E_UNSUPPORTED); label
+ * names the input in messages. Applies the JPEG EXIF orientation when
+ * opts->exif_orientation is 1. On success out owns its pixels. */
+lclip_status lclip_image_decode(const uint8_t *data, size_t size, const char *label,
+                                const lclip_image_input_options *opts, lclip_pixels *out);
+
+/* The decoders behind it. orientation (may be NULL) receives the EXIF
+ * Orientation tag, 0 when there is none. */
+lclip_status lclip_decode_png(const uint8_t *data, size_t size, const char *label, uint64_t max_pixels,
+                              lclip_pixels *out);
+lclip_status lclip_decode_jpeg(const uint8_t *data, size_t size, const char *label, uint64_t max_pixels,
+                               int *orientation, lclip_pixels *out);
+
+/* Orientation (1-8) from an APP1 payload after "Exif\0\0" (a TIFF
+ * structure); 0 when absent or malformed. */
+int lclip_exif_orientation(const uint8_t *tiff, size_t size);
+
+#endif

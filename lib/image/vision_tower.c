@@ -1,0 +1,79 @@
+#include "image/vision_tower.h"
+
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "transformer/transformer.h"
+
+/* The stride = kernel = patch convolution is a matrix product over unfolded
+ * patches: row (image, gy, gx) holds the patch's pixels in the kernel's
+ * (channel, ky, kx) order. */
+static void unfold_patches(const float *pixels, int n, int size, int patch, float *rows)
+{
+    int grid = size / patch;
+    size_t plane = (size_t)size * (size_t)size;
+    for (int i = 0; i < n; i++) {
+        const float *image = pixels + (size_t)i * 3 * plane;
+        for (int gy = 0; gy < grid; gy++)
+            for (int gx = 0; gx < grid; gx++)
+                for (int c = 0; c < 3; c++)
+                    for (int ky = 0; ky < patch; ky++) {
+                        const float *src = image + c * plane + (size_t)(gy * patch + ky) * (size_t)size +
+                                           (size_t)gx * (size_t)patch;
+                        memcpy(rows, src, (size_t)patch * sizeof *rows);
+                        rows += patch;
+                    }
+    }
+}
+
+/* x row (image, 0) = class embedding; row (image, 1 + g) = patch g; plus positions. */
+static void assemble_tokens(const lclip_vision_tower *t, const float *patch_embeddings, int n, float *x)
+{
+    int width = t->cfg.tf.width, grid = t->cfg.image_size / t->cfg.patch_size, tokens = grid * grid + 1;
+    size_t w = (size_t)width;
+    for (int i = 0; i < n; i++) {
+        float *seq = x + (size_t)i * (size_t)tokens * w;
+        memcpy(seq, t->class_embedding, w * sizeof *seq);
+        memcpy(seq + w, patch_embeddings + (size_t)i * (size_t)(tokens - 1) * w,
+               (size_t)(tokens - 1) * w * sizeof *seq);
+        for (size_t j = 0; j < (size_t)tokens * w; j++)
+            seq[j] += t->position_embedding[j];
+    }
+}
+
+lclip_status lclip_vision_tower_forward(const lclip_vision_tower *t, const float *pixels, int n, float *out)
+{
+    int width = t->cfg.tf.width, patch = t->cfg.patch_size, grid = t->cfg.image_size / patch;
+    int tokens = grid * grid + 1, rows = n * tokens, patch_len = 3 * patch * patch;
+    float *unfolded = lclip_malloc_array((size_t)n * (size_t)(tokens - 1), (size_t)patch_len * sizeof(float));
+    float *embedded = lclip_malloc_array((size_t)n * (size_t)(tokens - 1), (size_t)width * sizeof(float));
+    float *x = lclip_malloc_array((size_t)rows, (size_t)width * sizeof(float));
+    float *pooled = lclip_malloc_array((size_t)n, (size_t)width * sizeof(float));
+    lclip_sequence *sequences = lclip_malloc_array((size_t)n, sizeof *sequences);
+    lclip_status s = LCLIP_OK;
+    if (!unfolded || !embedded || !x || !pooled || !sequences)
+        s = lclip_fail(LCLIP_E_NOMEM, "out of memory encoding %d images", n);
+    if (s == LCLIP_OK) {
+        lclip_linear patch_projection = {t->patch_weight, NULL, width, patch_len};
+        unfold_patches(pixels, n, t->cfg.image_size, patch, unfolded);
+        lclip_linear_forward(&patch_projection, unfolded, embedded, n * (tokens - 1));
+        assemble_tokens(t, embedded, n, x);
+        lclip_layer_norm_rows(&t->ln_pre, t->cfg.tf.ln_eps, x, x, rows, width);
+        for (int i = 0; i < n; i++)
+            sequences[i] = (lclip_sequence){i * tokens, tokens};
+        s = lclip_transformer_forward(&t->transformer, x, rows, sequences, n, 0);
+    }
+    if (s == LCLIP_OK) {
+        for (int i = 0; i < n; i++)
+            lclip_layer_norm_rows(&t->ln_post, t->cfg.tf.ln_eps, x + (size_t)i * (size_t)tokens * (size_t)width,
+                                  pooled + (size_t)i * (size_t)width, 1, width);
+        lclip_linear_forward(&t->projection, pooled, out, n);
+    }
+    lclip_free(sequences);
+    lclip_free(pooled);
+    lclip_free(x);
+    lclip_free(embedded);
+    lclip_free(unfolded);
+    return s;
+}

@@ -1,0 +1,14 @@
+# Sources of lib/text/ beyond the encoder handles listed in lib/CMakeLists.txt.
+list(APPEND LIBCLIP_SOURCES
+  text/badness.c
+  text/bpe.c
+  text/codepoints.c
+  text/html_entities.c
+  text/html_unescape.c
+  text/mojibake.c
+  text/pretokenize.c
+  text/text_clean.c
+  text/tokenizer.c
+  text/unicode_tables.c
+  text/vocab.c
+)

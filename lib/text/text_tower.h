@@ -1,0 +1,14 @@
+/* The text transformer: token + position embeddings, the shared transformer
+ * blocks under a causal mask, ln_final and projection at the pooled token. */
+#ifndef LCLIP_TEXT_TEXT_TOWER_H
+#define LCLIP_TEXT_TEXT_TOWER_H
+
+#include <stdint.h>
+
+#include "load/model.h"
+
+/* tokens: n texts of context_length ids; out: n raw embeddings [embed_dim].
+ * Ids outside the vocabulary are LCLIP_E_INVALID_ARGUMENT. */
+lclip_status lclip_text_tower_forward(const lclip_text_tower *tower, const int32_t *tokens, int n, float *out);
+
+#endif

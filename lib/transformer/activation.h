@@ -1,0 +1,11 @@
+#ifndef LCLIP_TRANSFORMER_ACTIVATION_H
+#define LCLIP_TRANSFORMER_ACTIVATION_H
+
+#include <stddef.h>
+
+#include "load/config.h"
+
+/* In place over n floats: QuickGELU or the exact (erf) GELU. */
+void lclip_activation_apply(lclip_activation act, float *x, size_t n);
+
+#endif

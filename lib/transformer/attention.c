@@ -1,0 +1,45 @@
+/* Multi-head scaled dot-product attention over packed sequences. */
+#include <cblas.h>
+#include <math.h>
+
+#include "transformer/attention.h"
+
+/* Row-wise softmax of scores [n][n]; with causal, row i sees columns 0..i. */
+static void softmax_rows(float *scores, int n, int causal)
+{
+    for (int i = 0; i < n; i++) {
+        float *row = scores + (size_t)i * (size_t)n;
+        int visible = causal ? i + 1 : n;
+        float max = row[0];
+        for (int j = 1; j < visible; j++)
+            max = row[j] > max ? row[j] : max;
+        float sum = 0.0f;
+        for (int j = 0; j < visible; j++) {
+            row[j] = expf(row[j] - max);
+            sum += row[j];
+        }
+        float inv = 1.0f / sum;
+        for (int j = 0; j < visible; j++)
+            row[j] *= inv;
+        for (int j = visible; j < n; j++)
+            row[j] = 0.0f;
+    }
+}
+
+void lclip_attention_heads(const float *q, const float *k, const float *v, float *out, int width, int heads,
+                           const lclip_sequence *seq, int causal, float *scores)
+{
+    int head_dim = width / heads, n = seq->length;
+    float scale = 1.0f / sqrtf((float)head_dim);
+    size_t first = (size_t)seq->start * (size_t)width;
+    for (int h = 0; h < heads; h++) {
+        size_t column = first + (size_t)h * (size_t)head_dim;
+        /* scores = scale * Q_h K_h^T; the head's columns are a strided view */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, head_dim, scale, q + column, width,
+                    k + column, width, 0.0f, scores, n);
+        softmax_rows(scores, n, causal);
+        /* out_h = P V_h, written straight into the head's columns */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, head_dim, n, 1.0f, scores, n, v + column,
+                    width, 0.0f, out + column, width);
+    }
+}

@@ -1,0 +1,257 @@
+#define _POSIX_C_SOURCE 200809L
+/* The image API as an application uses it: files, memory buffers and raw
+ * pixels in, the reference's tensors and embeddings out, and a clear error
+ * for every kind of broken file, after which the handle still works. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include <cmocka.h>
+
+#include "libclip.h"
+#include "support/golden.h"
+#include "support/test_util.h"
+
+#define N_IMAGES 13
+#define EMBED 32
+#define PIXELS (3 * 32 * 32)
+
+typedef struct fixture {
+    const char *fixtures;
+    char **names; /* manifest stems */
+    char **paths; /* image files */
+    size_t count;
+    char *tmp;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->fixtures = fixtures_dir();
+    f->tmp = make_temp_dir();
+    if (f->fixtures) {
+        f->names = golden_image_stems(f->fixtures, &f->count);
+        f->paths = calloc(f->count, sizeof *f->paths);
+        const char *ext[2] = {".png", ".jpg"};
+        for (size_t i = 0; i < f->count; i++)
+            for (int e = 0; e < 2 && !f->paths[i]; e++) {
+                char path[1024];
+                snprintf(path, sizeof path, "%s/images/%s%s", f->fixtures, f->names[i], ext[e]);
+                FILE *probe = fopen(path, "rb");
+                if (probe) {
+                    fclose(probe);
+                    f->paths[i] = strdup(path);
+                }
+            }
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    for (size_t i = 0; i < f->count; i++)
+        free(f->paths[i]);
+    free(f->paths);
+    golden_free_names(f->names, f->count);
+    rm_tree(f->tmp);
+    free(f->tmp);
+    free(f);
+    return 0;
+}
+
+static lclip_image_encoder *open_image(const fixture *f, const char *model, int normalize)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/%s", f->fixtures, model);
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.normalize = normalize;
+    lclip_image_encoder *enc;
+    if (lclip_image_encoder_open(path, &opts, &enc) != LCLIP_OK)
+        fail_msg("%s: %s", path, lclip_last_error());
+    return enc;
+}
+
+static void test_files_give_reference_tensors_and_embeddings(void **state)
+{
+    fixture *f = *state;
+    if (!f->fixtures)
+        skip();
+    assert_int_equal(f->count, N_IMAGES);
+    const char *models[4] = {"tiny-quickgelu/hf", "tiny-quickgelu/open_clip", "tiny-gelu/hf",
+                             "tiny-gelu/open_clip/open_clip_model.safetensors"};
+    for (int mi = 0; mi < 4; mi++) {
+        lclip_image_encoder *enc = open_image(f, models[mi], 0);
+        double worst = 0;
+        for (size_t i = 0; i < f->count; i++) {
+            float chw[PIXELS];
+            char relative[256];
+            assert_int_equal(lclip_image_preprocess_file(enc, f->paths[i], chw), LCLIP_OK);
+            snprintf(relative, sizeof relative, "golden/preprocess-32/%s.f32", f->names[i]);
+            float *ref = golden_read(f->fixtures, relative, PIXELS, sizeof(float));
+            for (int p = 0; p < PIXELS; p++)
+                worst = fmax(worst, fabs((double)chw[p] - ref[p]));
+            free(ref);
+        }
+        assert_true(worst <= 1e-6);
+        float out[N_IMAGES * EMBED];
+        assert_int_equal(lclip_image_encode_files(enc, (const char *const *)f->paths, f->count, out), LCLIP_OK);
+        char relative[256];
+        snprintf(relative, sizeof relative, "golden/%.*s/image_embeds.f32", (int)strcspn(models[mi], "/"),
+                 models[mi]);
+        float *ref = golden_read(f->fixtures, relative, N_IMAGES * EMBED, sizeof(float));
+        assert_embeddings_match(out, ref, N_IMAGES, EMBED, models[mi]);
+        print_message("  %s: preprocessing max abs diff %.3g\n", models[mi], worst);
+        free(ref);
+        lclip_image_encoder_close(enc);
+    }
+}
+
+static void assert_same(const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        assert_float_equal(a[i], b[i], 1e-6);
+}
+
+static void test_memory_and_rgb_inputs_equal_files(void **state)
+{
+    fixture *f = *state;
+    if (!f->fixtures)
+        skip();
+    lclip_image_encoder *enc = open_image(f, "tiny-gelu/hf", 1);
+    const char *stem = "photo_chelsea_451x300_q90_420"; /* an RGB JPEG with pinned decoded pixels */
+    char path[1024], relative[256];
+    snprintf(path, sizeof path, "%s/images/%s.jpg", f->fixtures, stem);
+    float from_file[EMBED], from_memory[EMBED], from_rgb[EMBED], from_padded[EMBED];
+    assert_int_equal(lclip_image_encode_file(enc, path, from_file), LCLIP_OK);
+
+    size_t len;
+    void *bytes = read_whole_file(path, &len);
+    assert_int_equal(lclip_image_encode_memory(enc, bytes, len, from_memory), LCLIP_OK);
+    assert_same(from_file, from_memory, EMBED);
+
+    int width = 451, height = 300;
+    snprintf(relative, sizeof relative, "golden/decoded-rgb8/%s.rgb8", stem);
+    uint8_t *rgb = golden_read(f->fixtures, relative, (size_t)width * height * 3, 1);
+    assert_int_equal(lclip_image_encode_rgb(enc, rgb, width, height, (size_t)width * 3, from_rgb), LCLIP_OK);
+    assert_same(from_file, from_rgb, EMBED);
+    size_t stride = (size_t)width * 3 + 13;
+    uint8_t *padded = calloc((size_t)height, stride);
+    for (int y = 0; y < height; y++)
+        memcpy(padded + (size_t)y * stride, rgb + (size_t)y * width * 3, (size_t)width * 3);
+    assert_int_equal(lclip_image_encode_rgb(enc, padded, width, height, stride, from_padded), LCLIP_OK);
+    assert_same(from_file, from_padded, EMBED);
+    assert_int_equal(lclip_image_encode_rgb(enc, rgb, width, height, (size_t)width * 3 - 1, from_rgb),
+                     LCLIP_E_INVALID_ARGUMENT);
+    assert_int_equal(lclip_image_encode_rgb(enc, rgb, 0, height, 0, from_rgb), LCLIP_E_INVALID_ARGUMENT);
+    free(padded);
+    free(rgb);
+    free(bytes);
+    lclip_image_encoder_close(enc);
+}
+
+/* Writes a PNG that claims the given size: signature, IHDR with a correct
+ * CRC, then an empty IDAT and IEND, the shape of a decompression bomb. */
+static void write_png_header(const char *path, uint32_t width, uint32_t height)
+{
+    unsigned char png[57] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    static const unsigned char tail[24] = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xaf, 0x06, 0x1e,
+                                           0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    for (int i = 0; i < 4; i++) {
+        png[16 + i] = (unsigned char)(width >> (24 - 8 * i));
+        png[20 + i] = (unsigned char)(height >> (24 - 8 * i));
+    }
+    png[24] = 8; /* bit depth */
+    png[25] = 2; /* RGB */
+    uLong crc = crc32(0L, png + 12, 17);
+    for (int i = 0; i < 4; i++)
+        png[29 + i] = (unsigned char)(crc >> (24 - 8 * i));
+    memcpy(png + 33, tail, sizeof tail);
+    write_bytes_file(path, png, sizeof png);
+}
+
+static void expect(lclip_image_encoder *enc, const char *path, lclip_status status, const char *needle)
+{
+    float out[EMBED];
+    lclip_status s = lclip_image_encode_file(enc, path, out);
+    if (s != status || !strstr(lclip_last_error(), needle))
+        fail_msg("%s: got %s (%s), expected %s mentioning \"%s\"", path, lclip_strerror(s), lclip_last_error(),
+                 lclip_strerror(status), needle);
+}
+
+static void test_broken_files_give_clear_errors(void **state)
+{
+    fixture *f = *state;
+    if (!f->fixtures)
+        skip();
+    lclip_image_encoder *enc = open_image(f, "tiny-gelu/hf", 1);
+    char png[1024], jpg[1024];
+    snprintf(png, sizeof png, "%s/images/photo_rocket_panorama_1000x120.png", f->fixtures);
+    snprintf(jpg, sizeof jpg, "%s/images/photo_rocket_640x427_q92_444.jpg", f->fixtures);
+    size_t png_len, jpg_len;
+    unsigned char *png_bytes = read_whole_file(png, &png_len), *jpg_bytes = read_whole_file(jpg, &jpg_len);
+    char *path = join_path(f->tmp, "broken");
+
+    write_bytes_file(path, png_bytes, png_len / 2);
+    expect(enc, path, LCLIP_E_FORMAT, path); /* truncated PNG */
+    write_bytes_file(path, jpg_bytes, jpg_len / 2);
+    expect(enc, path, LCLIP_E_FORMAT, path); /* truncated JPEG */
+    png_bytes[29] ^= 0xff;                   /* IHDR CRC */
+    write_bytes_file(path, png_bytes, png_len);
+    expect(enc, path, LCLIP_E_FORMAT, path);
+    write_png_header(path, 100000, 100000); /* 10 gigapixels */
+    expect(enc, path, LCLIP_E_TOO_LARGE, path);
+    write_png_header(path, 0, 10);
+    expect(enc, path, LCLIP_E_FORMAT, path);
+    write_bytes_file(path, "", 0);
+    expect(enc, path, LCLIP_E_FORMAT, path);
+    char *text_jpg = join_path(f->tmp, "notes.jpg");
+    write_text_file(text_jpg, "this is a text file, not a JPEG\n");
+    expect(enc, text_jpg, LCLIP_E_UNSUPPORTED, "not a PNG or JPEG");
+    char *missing = join_path(f->tmp, "missing.png");
+    expect(enc, missing, LCLIP_E_IO, missing);
+    float out[EMBED];
+    assert_int_equal(lclip_image_encode_memory(enc, jpg_bytes, 0, out), LCLIP_E_FORMAT);
+    assert_int_equal(lclip_image_encode_file(enc, NULL, out), LCLIP_E_INVALID_ARGUMENT);
+
+    /* the handle still works, and a batch with one bad file fails as a whole */
+    assert_int_equal(lclip_image_encode_file(enc, jpg, out), LCLIP_OK);
+    const char *batch[2] = {jpg, text_jpg};
+    float two[2 * EMBED];
+    assert_int_equal(lclip_image_encode_files(enc, batch, 2, two), LCLIP_E_UNSUPPORTED);
+    lclip_image_encoder_close(enc);
+
+    /* the pixel limit is an option */
+    char model[1024];
+    snprintf(model, sizeof model, "%s/models/tiny-gelu/hf", f->fixtures);
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.max_image_pixels = 640 * 427 - 1;
+    assert_int_equal(lclip_image_encoder_open(model, &opts, &enc), LCLIP_OK);
+    expect(enc, jpg, LCLIP_E_TOO_LARGE, jpg);
+    lclip_image_encoder_close(enc);
+
+    free(missing);
+    free(text_jpg);
+    free(path);
+    free(jpg_bytes);
+    free(png_bytes);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_files_give_reference_tensors_and_embeddings),
+        cmocka_unit_test(test_memory_and_rgb_inputs_equal_files),
+        cmocka_unit_test(test_broken_files_give_clear_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
