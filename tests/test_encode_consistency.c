@@ -38,16 +38,11 @@ static int setup(void **state)
     }
     inputs *in = malloc(sizeof *in);
     size_t count;
-    char **names = golden_image_stems(fixtures, &count);
-    for (size_t i = 0; i < count && i < N_IMAGES; i++) {
-        char relative[256];
-        snprintf(relative, sizeof relative, "golden/preprocess-32/%s.f32", names[i]);
-        float *one = golden_read(fixtures, relative, PIXELS, sizeof(float));
-        memcpy(in->pixels + i * PIXELS, one, sizeof(float) * PIXELS);
-        free(one);
-    }
-    golden_free_names(names, count);
-    int32_t *tokens = golden_read(fixtures, "golden/text_tokens.i32", N_TEXTS * CONTEXT, sizeof(int32_t));
+    float *pixels = golden_pixels(fixtures, 32, &count);
+    assert_int_equal(count, N_IMAGES);
+    memcpy(in->pixels, pixels, sizeof in->pixels);
+    free(pixels);
+    int32_t *tokens = golden_text_tokens(fixtures);
     memcpy(in->tokens, tokens, sizeof in->tokens);
     free(tokens);
     snprintf(in->model, sizeof in->model, "%s/models/tiny-quickgelu/hf", fixtures);

@@ -36,17 +36,11 @@ static golden_inputs *read_inputs(const char *fixtures)
 {
     golden_inputs *in = malloc(sizeof *in);
     size_t count;
-    char **names = golden_image_stems(fixtures, &count);
+    float *pixels = golden_pixels(fixtures, 32, &count);
     assert_int_equal(count, N_IMAGES);
-    for (size_t i = 0; i < count; i++) {
-        char relative[256];
-        snprintf(relative, sizeof relative, "golden/preprocess-32/%s.f32", names[i]);
-        float *one = golden_read(fixtures, relative, PIXELS, sizeof(float));
-        memcpy(in->pixels + i * PIXELS, one, sizeof(float) * PIXELS);
-        free(one);
-    }
-    golden_free_names(names, count);
-    int32_t *tokens = golden_read(fixtures, "golden/text_tokens.i32", N_TEXTS * CONTEXT, sizeof(int32_t));
+    memcpy(in->pixels, pixels, sizeof in->pixels);
+    free(pixels);
+    int32_t *tokens = golden_text_tokens(fixtures);
     memcpy(in->tokens, tokens, sizeof in->tokens);
     free(tokens);
     return in;
@@ -101,58 +95,64 @@ static double json_number(const cJSON *array, int i)
     return cJSON_GetArrayItem(array, i)->valuedouble;
 }
 
-/* What a user does for zero-shot labelling: normalised embeddings, logits =
- * logit_scale * cosine, softmax over the prompts. */
+/* What a user does for zero-shot labelling, end to end: image files and
+ * prompt strings in, normalised embeddings, logits = logit_scale * cosine,
+ * softmax over the prompts. */
 static void test_zero_shot_matches_reference(void **state)
 {
     (void)state;
     const char *fixtures = fixtures_dir();
     if (!fixtures)
         skip();
-    golden_inputs *in = read_inputs(fixtures);
+    size_t n_images;
+    char **paths = golden_image_files(fixtures, &n_images);
+    assert_int_equal(n_images, N_IMAGES);
     for (int mi = 0; mi < 2; mi++) {
         char path[512];
         snprintf(path, sizeof path, "%s/golden/%s/zero_shot.json", fixtures, models[mi]);
         size_t len;
         char *text_json = read_whole_file(path, &len);
         cJSON *golden = cJSON_ParseWithLength(text_json, len);
-        const cJSON *rows = cJSON_GetObjectItemCaseSensitive(golden, "text_rows");
+        const cJSON *prompts_json = cJSON_GetObjectItemCaseSensitive(golden, "texts");
         const cJSON *logits_ref = cJSON_GetObjectItemCaseSensitive(golden, "logits_per_image");
         const cJSON *probs_ref = cJSON_GetObjectItemCaseSensitive(golden, "probs");
-        int n_prompts = cJSON_GetArraySize(rows);
+        int n_prompts = cJSON_GetArraySize(prompts_json);
+        const char *prompts[16];
+        for (int p = 0; p < n_prompts; p++)
+            prompts[p] = cJSON_GetArrayItem(prompts_json, p)->valuestring;
 
         lclip_image_encoder *image;
         lclip_text_encoder *text;
         open_pair(fixtures, mi, 0, 1, &image, &text);
-        float image_out[N_IMAGES * EMBED], text_out[N_TEXTS * EMBED];
-        assert_int_equal(lclip_image_encode_pixels(image, in->pixels, N_IMAGES, image_out), LCLIP_OK);
-        assert_int_equal(lclip_text_encode_tokens(text, in->tokens, N_TEXTS, text_out), LCLIP_OK);
+        float image_out[N_IMAGES * EMBED], text_out[16 * EMBED];
+        assert_int_equal(lclip_image_encode_files(image, (const char *const *)paths, n_images, image_out), LCLIP_OK);
+        assert_int_equal(lclip_text_encode_batch(text, prompts, (size_t)n_prompts, text_out), LCLIP_OK);
         float scale = lclip_text_encoder_logit_scale(text);
         assert_float_equal(scale, cJSON_GetObjectItemCaseSensitive(golden, "logit_scale_exp")->valuedouble, 1e-4);
 
-        for (int i = 0; i < N_IMAGES; i++) {
+        for (size_t i = 0; i < n_images; i++) {
             double logits[16], max = -INFINITY, sum = 0;
             for (int p = 0; p < n_prompts; p++) {
-                const float *t = text_out + (int)json_number(rows, p) * EMBED, *v = image_out + i * EMBED;
+                const float *t = text_out + p * EMBED, *v = image_out + i * EMBED;
                 double dot = 0;
                 for (int d = 0; d < EMBED; d++)
                     dot += (double)v[d] * t[d];
                 logits[p] = scale * dot;
                 max = fmax(max, logits[p]);
-                assert_float_equal(logits[p], json_number(cJSON_GetArrayItem(logits_ref, i), p), 5e-3);
+                assert_float_equal(logits[p], json_number(cJSON_GetArrayItem(logits_ref, (int)i), p), 5e-3);
             }
             for (int p = 0; p < n_prompts; p++)
                 sum += exp(logits[p] - max);
             for (int p = 0; p < n_prompts; p++)
-                assert_float_equal(exp(logits[p] - max) / sum, json_number(cJSON_GetArrayItem(probs_ref, i), p),
-                                   2e-3);
+                assert_float_equal(exp(logits[p] - max) / sum,
+                                   json_number(cJSON_GetArrayItem(probs_ref, (int)i), p), 2e-3);
         }
         lclip_text_encoder_close(text);
         lclip_image_encoder_close(image);
         cJSON_Delete(golden);
         free(text_json);
     }
-    free(in);
+    golden_free_names(paths, n_images);
 }
 
 static void test_normalised_output_is_unit_and_parallel(void **state)

@@ -1,4 +1,3 @@
-#define _POSIX_C_SOURCE 200809L
 /* The image API as an application uses it: files, memory buffers and raw
  * pixels in, the reference's tensors and embeddings out, and a clear error
  * for every kind of broken file, after which the handle still works. */
@@ -37,18 +36,7 @@ static int setup(void **state)
     f->tmp = make_temp_dir();
     if (f->fixtures) {
         f->names = golden_image_stems(f->fixtures, &f->count);
-        f->paths = calloc(f->count, sizeof *f->paths);
-        const char *ext[2] = {".png", ".jpg"};
-        for (size_t i = 0; i < f->count; i++)
-            for (int e = 0; e < 2 && !f->paths[i]; e++) {
-                char path[1024];
-                snprintf(path, sizeof path, "%s/images/%s%s", f->fixtures, f->names[i], ext[e]);
-                FILE *probe = fopen(path, "rb");
-                if (probe) {
-                    fclose(probe);
-                    f->paths[i] = strdup(path);
-                }
-            }
+        f->paths = golden_image_files(f->fixtures, &f->count);
     }
     *state = f;
     return 0;
@@ -57,9 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    for (size_t i = 0; i < f->count; i++)
-        free(f->paths[i]);
-    free(f->paths);
+    golden_free_names(f->paths, f->count);
     golden_free_names(f->names, f->count);
     rm_tree(f->tmp);
     free(f->tmp);

@@ -2,6 +2,7 @@
  * the public image functions, which split work into tower passes of bounded
  * size and normalise the results. */
 #include <math.h>
+#include <string.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -73,25 +74,6 @@ static size_t pixels_per_image(const lclip_model *m)
     return 3 * size * size;
 }
 
-LCLIP_API lclip_status lclip_image_encode_pixels(lclip_image_encoder *enc, const float *pixels, size_t n,
-                                                 float *out)
-{
-    if (!enc || ((!pixels || !out) && n))
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_pixels: NULL argument");
-    const lclip_model *m = enc->model;
-    size_t dim = (size_t)m->config.embed_dim, plane = pixels_per_image(m), step = images_per_pass(m);
-    for (size_t first = 0; first < n; first += step) {
-        size_t count = n - first < step ? n - first : step;
-        lclip_status s = lclip_vision_tower_forward(&m->vision, pixels + first * plane, (int)count,
-                                                    out + first * dim);
-        if (s != LCLIP_OK)
-            return s;
-    }
-    if (m->options.normalize)
-        lclip_l2_normalize_rows(out, n, dim);
-    return LCLIP_OK;
-}
-
 static lclip_image_input_options input_options(const lclip_model *m)
 {
     lclip_image_input_options o = {m->options.max_image_pixels, m->options.exif_orientation};
@@ -107,8 +89,8 @@ LCLIP_API lclip_status lclip_image_preprocess_file(const lclip_image_encoder *en
     return lclip_image_input_file(path, &o, &enc->model->vision.cfg, out_chw);
 }
 
-/* Preprocesses images one by one into a pass-sized buffer and encodes each
- * full buffer in one tower pass; source(i) fills image i's tensor. */
+/* Every image input goes through one loop: source(i) writes image i's input
+ * tensor into a pass-sized buffer, and each full buffer is one tower pass. */
 typedef lclip_status (*image_source)(const void *ctx, size_t i, const lclip_model *m, float *chw);
 
 static lclip_status encode_sources(lclip_image_encoder *enc, image_source source, const void *ctx, size_t n,
@@ -202,4 +184,19 @@ LCLIP_API lclip_status lclip_image_encode_rgb(lclip_image_encoder *enc, const ui
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_rgb: NULL argument");
     rgb_image image = {rgb, width, height, stride};
     return encode_sources(enc, rgb_source, &image, 1, out);
+}
+
+static lclip_status pixel_source(const void *ctx, size_t i, const lclip_model *m, float *chw)
+{
+    size_t plane = pixels_per_image(m);
+    memcpy(chw, (const float *)ctx + i * plane, plane * sizeof *chw);
+    return LCLIP_OK;
+}
+
+LCLIP_API lclip_status lclip_image_encode_pixels(lclip_image_encoder *enc, const float *pixels, size_t n,
+                                                 float *out)
+{
+    if (!enc || ((!pixels || !out) && n))
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_pixels: NULL argument");
+    return encode_sources(enc, pixel_source, pixels, n, out);
 }

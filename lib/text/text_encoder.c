@@ -2,6 +2,7 @@
  * public text functions, which split work into tower passes of bounded size
  * and normalise the results. */
 #include <math.h>
+#include <string.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
@@ -99,26 +100,6 @@ static size_t texts_per_pass(const lclip_model *m)
     return per_pass > 0 ? (size_t)per_pass : 1;
 }
 
-LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const int32_t *tokens, size_t n,
-                                                float *out)
-{
-    if (!enc || ((!tokens || !out) && n))
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_tokens: NULL argument");
-    const lclip_model *m = enc->model;
-    size_t dim = (size_t)m->config.embed_dim, context = (size_t)m->text.cfg.context_length;
-    size_t step = texts_per_pass(m);
-    for (size_t first = 0; first < n; first += step) {
-        size_t count = n - first < step ? n - first : step;
-        lclip_status s = lclip_text_tower_forward(&m->text, tokens + first * context, (int)count,
-                                                  out + first * dim);
-        if (s != LCLIP_OK)
-            return s;
-    }
-    if (m->options.normalize)
-        lclip_l2_normalize_rows(out, n, dim);
-    return LCLIP_OK;
-}
-
 static lclip_status tokenize_into(const lclip_text_encoder *enc, const char *utf8, int32_t *ids, size_t *n_tokens)
 {
     const lclip_model *m = enc->model;
@@ -145,26 +126,25 @@ LCLIP_API lclip_status lclip_tokenize(const lclip_text_encoder *enc, const char 
     return s;
 }
 
-LCLIP_API lclip_status lclip_text_encode_batch(lclip_text_encoder *enc, const char *const *texts, size_t n,
-                                               float *out)
+/* Every text input goes through one loop: source(i) writes text i's
+ * context_length ids into a pass-sized buffer, and each full buffer is one
+ * tower pass. */
+typedef lclip_status (*text_source)(const lclip_text_encoder *enc, const void *ctx, size_t i, int32_t *ids);
+
+static lclip_status encode_sources(lclip_text_encoder *enc, text_source source, const void *ctx, size_t n,
+                                   float *out)
 {
-    if (!enc || ((!texts || !out) && n))
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_batch: NULL argument");
     const lclip_model *m = enc->model;
     size_t context = (size_t)m->text.cfg.context_length, dim = (size_t)m->config.embed_dim;
     size_t step = n < texts_per_pass(m) ? n : texts_per_pass(m);
     int32_t *ids = lclip_malloc_array(step ? step : 1, context * sizeof *ids);
     if (!ids)
-        return lclip_fail(LCLIP_E_NOMEM, "out of memory tokenizing %zu texts", step);
+        return lclip_fail(LCLIP_E_NOMEM, "out of memory for %zu tokenized texts", step);
     lclip_status s = LCLIP_OK;
     for (size_t first = 0; first < n && s == LCLIP_OK; first += step) {
-        size_t count = n - first < step ? n - first : step, n_tokens;
-        for (size_t i = 0; i < count && s == LCLIP_OK; i++) {
-            if (!texts[first + i])
-                s = lclip_fail(LCLIP_E_INVALID_ARGUMENT, "text %zu is NULL", first + i);
-            else
-                s = tokenize_into(enc, texts[first + i], ids + i * context, &n_tokens);
-        }
+        size_t count = n - first < step ? n - first : step;
+        for (size_t i = 0; i < count && s == LCLIP_OK; i++)
+            s = source(enc, ctx, first + i, ids + i * context);
         if (s == LCLIP_OK)
             s = lclip_text_tower_forward(&m->text, ids, (int)count, out + first * dim);
     }
@@ -172,6 +152,38 @@ LCLIP_API lclip_status lclip_text_encode_batch(lclip_text_encoder *enc, const ch
     if (s == LCLIP_OK && m->options.normalize)
         lclip_l2_normalize_rows(out, n, dim);
     return s;
+}
+
+static lclip_status string_source(const lclip_text_encoder *enc, const void *ctx, size_t i, int32_t *ids)
+{
+    const char *const *texts = ctx;
+    size_t n_tokens;
+    if (!texts[i])
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "text %zu is NULL", i);
+    return tokenize_into(enc, texts[i], ids, &n_tokens);
+}
+
+static lclip_status token_source(const lclip_text_encoder *enc, const void *ctx, size_t i, int32_t *ids)
+{
+    size_t context = (size_t)enc->model->text.cfg.context_length;
+    memcpy(ids, (const int32_t *)ctx + i * context, context * sizeof *ids);
+    return LCLIP_OK;
+}
+
+LCLIP_API lclip_status lclip_text_encode_batch(lclip_text_encoder *enc, const char *const *texts, size_t n,
+                                               float *out)
+{
+    if (!enc || ((!texts || !out) && n))
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_batch: NULL argument");
+    return encode_sources(enc, string_source, texts, n, out);
+}
+
+LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const int32_t *tokens, size_t n,
+                                                float *out)
+{
+    if (!enc || ((!tokens || !out) && n))
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_tokens: NULL argument");
+    return encode_sources(enc, token_source, tokens, n, out);
 }
 
 LCLIP_API lclip_status lclip_text_encode(lclip_text_encoder *enc, const char *utf8, float *out)

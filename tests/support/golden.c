@@ -49,7 +49,8 @@ double assert_embeddings_match(const float *got, const float *ref, size_t rows, 
     return worst;
 }
 
-char **golden_image_stems(const char *fixtures, size_t *count)
+/* Each manifest image's "file", through transform (to free). */
+static char **manifest_images(const char *fixtures, size_t *count, char *(*transform)(const char *, const char *))
 {
     char *path = join_path(fixtures, "manifest.json");
     size_t len;
@@ -64,10 +65,7 @@ char **golden_image_stems(const char *fixtures, size_t *count)
     const cJSON *image;
     cJSON_ArrayForEach(image, images)
     {
-        const char *name = cJSON_GetObjectItemCaseSensitive(image, "name")->valuestring;
-        const char *dot = strrchr(name, '.');
-        names[i] = strndup(name, dot ? (size_t)(dot - name) : strlen(name));
-        i++;
+        names[i++] = transform(fixtures, cJSON_GetObjectItemCaseSensitive(image, "file")->valuestring);
     }
     cJSON_Delete(root);
     free(text);
@@ -75,9 +73,49 @@ char **golden_image_stems(const char *fixtures, size_t *count)
     return names;
 }
 
+/* "images/x.png" -> "x" */
+static char *stem_of(const char *fixtures, const char *file)
+{
+    (void)fixtures;
+    const char *slash = strrchr(file, '/'), *base = slash ? slash + 1 : file, *dot = strrchr(base, '.');
+    return strndup(base, dot ? (size_t)(dot - base) : strlen(base));
+}
+
+char **golden_image_stems(const char *fixtures, size_t *count)
+{
+    return manifest_images(fixtures, count, stem_of);
+}
+
+char **golden_image_files(const char *fixtures, size_t *count)
+{
+    return manifest_images(fixtures, count, join_path);
+}
+
 void golden_free_names(char **names, size_t count)
 {
     for (size_t i = 0; i < count; i++)
         free(names[i]);
     free(names);
+}
+
+float *golden_pixels(const char *fixtures, int size, size_t *count)
+{
+    char **names = golden_image_stems(fixtures, count);
+    size_t plane = 3 * (size_t)size * (size_t)size;
+    float *pixels = malloc(*count * plane * sizeof *pixels);
+    assert_non_null(pixels);
+    for (size_t i = 0; i < *count; i++) {
+        char relative[256];
+        snprintf(relative, sizeof relative, "golden/preprocess-%d/%s.f32", size, names[i]);
+        float *one = golden_read(fixtures, relative, plane, sizeof(float));
+        memcpy(pixels + i * plane, one, plane * sizeof *pixels);
+        free(one);
+    }
+    golden_free_names(names, *count);
+    return pixels;
+}
+
+int32_t *golden_text_tokens(const char *fixtures)
+{
+    return golden_read(fixtures, "golden/text_tokens.i32", GOLDEN_TEXTS * GOLDEN_CONTEXT, sizeof(int32_t));
 }

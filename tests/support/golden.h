@@ -5,6 +5,7 @@
 #define LCLIP_TESTS_GOLDEN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* fixtures/relative as a heap array of count elements of elem_size bytes;
  * fails the test when the file is missing or of another size. */
@@ -17,6 +18,16 @@ double assert_embeddings_match(const float *got, const float *ref, size_t rows, 
 /* The manifest's image names without extension, in manifest order (the row
  * order of image goldens); free with golden_free_names. */
 char **golden_image_stems(const char *fixtures, size_t *count);
+/* The manifest images' file paths, in manifest order; free with golden_free_names. */
+char **golden_image_files(const char *fixtures, size_t *count);
 void golden_free_names(char **names, size_t count);
+
+/* The preprocessed tensors golden/preprocess-<size>/ of every manifest image,
+ * [count][3][size][size] in manifest order. */
+float *golden_pixels(const char *fixtures, int size, size_t *count);
+/* golden/text_tokens.i32: GOLDEN_TEXTS rows of GOLDEN_CONTEXT ids. */
+#define GOLDEN_TEXTS 40
+#define GOLDEN_CONTEXT 77
+int32_t *golden_text_tokens(const char *fixtures);
 
 #endif

@@ -40,17 +40,8 @@ static lclip_model *open_fixture_model(const char *fixtures, const char *model, 
 static float *read_pixels(const char *fixtures)
 {
     size_t count;
-    char **names = golden_image_stems(fixtures, &count);
+    float *pixels = golden_pixels(fixtures, 32, &count);
     assert_int_equal(count, N_IMAGES);
-    float *pixels = malloc(sizeof(float) * N_IMAGES * PIXELS);
-    for (int i = 0; i < N_IMAGES; i++) {
-        char relative[256];
-        snprintf(relative, sizeof relative, "golden/preprocess-32/%s.f32", names[i]);
-        float *one = golden_read(fixtures, relative, PIXELS, sizeof(float));
-        memcpy(pixels + (size_t)i * PIXELS, one, sizeof(float) * PIXELS);
-        free(one);
-    }
-    golden_free_names(names, count);
     return pixels;
 }
 
@@ -89,7 +80,7 @@ static void test_text_embeddings_match_reference(void **state)
     const char *fixtures = fixtures_dir();
     if (!fixtures)
         skip();
-    int32_t *tokens = golden_read(fixtures, "golden/text_tokens.i32", N_TEXTS * CONTEXT, sizeof(int32_t));
+    int32_t *tokens = golden_text_tokens(fixtures);
     for (int mi = 0; mi < 2; mi++) {
         char relative[256];
         snprintf(relative, sizeof relative, "golden/%s/text_embeds.f32", models[mi]);

@@ -1,0 +1,62 @@
+#!/bin/sh
+# The installed tools on the reference fixtures: clip-embed's token ids,
+# preprocessed tensors and embedding output shapes, clip-zeroshot's ranking,
+# and both tools' exit codes. Exit 77 (skip) without fixtures.
+set -eu
+bin=$1
+fixtures=$2
+if [ ! -f "$fixtures/manifest.json" ]; then
+    echo "skipping: reference fixtures not found at $fixtures"
+    exit 77
+fi
+model=$fixtures/models/tiny-gelu/hf
+images=$fixtures/images
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+check() { # description, command...
+    what=$1
+    shift
+    if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
+}
+
+# --tokenize: the golden ids of rows 0, 1 and 9 of text_tokens.i32
+printf '%s\n' "a photo of an astronaut" "a photo of a cat" \
+    "a black and white photograph of a horse standing in a field" > "$tmp/texts.txt"
+"$bin/clip-embed" --model "$model" --tokenize --text-file "$tmp/texts.txt" > "$tmp/ids.txt"
+od -An -v -t d4 -w308 "$fixtures/golden/text_tokens.i32" | sed -n '1p;2p;10p' |
+    tr -s ' ' | sed 's/^ //; s/ $//' > "$tmp/golden_ids.txt"
+check "clip-embed --tokenize gives the reference ids" cmp -s "$tmp/ids.txt" "$tmp/golden_ids.txt"
+
+# --preprocess: bit-identical to the golden tensor
+"$bin/clip-embed" --model "$model" --preprocess --image "$images/photo_chelsea_451x300_q90_420.jpg" \
+    --out "$tmp/chw.f32"
+check "clip-embed --preprocess equals the golden tensor" \
+    cmp -s "$tmp/chw.f32" "$fixtures/golden/preprocess-32/photo_chelsea_451x300_q90_420.f32"
+
+# embeddings: one row per input, 32 values each
+"$bin/clip-embed" --model "$model" --text "a photo of a cat" "" "a diagram" > "$tmp/text.txt"
+check "clip-embed --text writes 3 rows of 32" \
+    test "$(wc -l < "$tmp/text.txt") $(awk '{ print NF }' "$tmp/text.txt" | sort -u)" = "3 32"
+"$bin/clip-embed" --model "$model" --format f32 --out "$tmp/images.f32" \
+    --image "$images/synth_gray_300x200.png" "$images/photo_rocket_640x427_q92_444.jpg"
+check "clip-embed --image --format f32 writes 2 x 32 floats" test "$(wc -c < "$tmp/images.f32")" = 256
+
+# zero-shot: every label printed once with a percentage, summing to 100
+"$bin/clip-zeroshot" --model "$model" "$images/photo_astronaut_512x512.png" astronaut cat dog > "$tmp/zs.txt"
+check "clip-zeroshot ranks 3 labels with probabilities summing to 100%" \
+    test "$(awk '{ sum += $1 } END { printf "%d %.0f", NR, sum }' "$tmp/zs.txt")" = "3 100"
+
+# exit codes: 1 for a failure with a message, 2 for usage
+set +e
+"$bin/clip-embed" --model "$model" --image "$tmp/texts.txt" 2> "$tmp/err.txt"
+check "clip-embed on a non-image exits 1 with a message" test "$?$(grep -c 'not a PNG or JPEG' "$tmp/err.txt")" = 11
+"$bin/clip-zeroshot" --model "$model" "$images/missing.png" cat dog 2> /dev/null
+check "clip-zeroshot on a missing image exits 1" test $? = 1
+"$bin/clip-embed" --text "no model" > /dev/null 2>&1
+check "clip-embed without --model exits 2" test $? = 2
+"$bin/clip-zeroshot" --model "$model" "$images/photo_astronaut_512x512.png" > /dev/null 2>&1
+check "clip-zeroshot without labels exits 2" test $? = 2
+set -e
+echo "$failures failed"
+[ "$failures" -eq 0 ]
