@@ -17,6 +17,9 @@
  *    not race with any other use of it.
  *  - The library never prints, never calls exit() or abort() on bad input, and
  *    keeps no global mutable state (apart from each thread's error message).
+ *  - Model files are memory-mapped: truncating or rewriting a weights file
+ *    while an encoder has it open is outside the contract (the OS may then
+ *    deliver SIGBUS on access); replace model files by renaming new ones in.
  *  - Symbols are prefixed lclip_ / LCLIP_ so that libclip can be linked beside
  *    clip.cpp or llama.cpp, which export clip_* names.
  *
@@ -174,8 +177,8 @@ LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc);
 /* ------------------------------------------------------------------------ */
 /* Text. All encode functions write dim floats per text into out (caller
  * allocated), L2-normalised unless opts.normalize was 0. They may be called
- * from several threads at once on one handle. On failure nothing useful is
- * in out. */
+ * from several threads at once on one handle. On failure out is untouched,
+ * also for a batch whose last text fails. */
 
 /* Tokenizes utf8 exactly as the reference clip.tokenize: cleaning (ftfy-style
  * fixes, HTML unescaping, whitespace folding, lower-casing), byte-level BPE,
@@ -212,7 +215,8 @@ LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const i
  * CLIP transform) pixel for pixel: bicubic resize of the shorter side,
  * centre crop, normalisation with the model's mean/std. All encode
  * functions write dim floats per image, L2-normalised unless opts.normalize
- * was 0, and may be called from several threads at once on one handle.
+ * was 0, and may be called from several threads at once on one handle. On
+ * failure out is untouched, also for a batch whose last image fails.
  * Errors: LCLIP_E_INVALID_ARGUMENT, LCLIP_E_IO, LCLIP_E_FORMAT (corrupt or
  * truncated image), LCLIP_E_UNSUPPORTED, LCLIP_E_TOO_LARGE (over
  * max_image_pixels), LCLIP_E_NOMEM. */

@@ -212,7 +212,11 @@ static void test_broken_files_give_clear_errors(void **state)
     assert_int_equal(lclip_image_encode_file(enc, jpg, out), LCLIP_OK);
     const char *batch[2] = {jpg, text_jpg};
     float two[2 * EMBED];
+    for (int i = 0; i < 2 * EMBED; i++)
+        two[i] = 42.0f;
     assert_int_equal(lclip_image_encode_files(enc, batch, 2, two), LCLIP_E_UNSUPPORTED);
+    for (int i = 0; i < 2 * EMBED; i++)
+        assert_float_equal(two[i], 42.0f, 0.0); /* no partial output */
     lclip_image_encoder_close(enc);
 
     /* the pixel limit is an option */

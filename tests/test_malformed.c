@@ -250,6 +250,18 @@ static void test_truncated_data(void **state)
     expect_failure(f->dir, LCLIP_E_FORMAT, "truncated");
 }
 
+/* Two tensors over the same bytes: a small file could otherwise claim
+ * unbounded converted memory. */
+static void test_overlapping_tensors(void **state)
+{
+    fixture *f = *state;
+    char from[64], to[64];
+    snprintf(from, sizeof from, "[%zu,%zu]", f->file.data_len - 4, f->file.data_len);
+    snprintf(to, sizeof to, "[%zu,%zu]", f->file.data_len - 8, f->file.data_len - 4);
+    st_replace(&f->file, from, to); /* logit_scale onto the last float of the tensor before it */
+    write_and_expect(f, LCLIP_E_FORMAT, "overlap");
+}
+
 static void test_duplicate_tensor(void **state)
 {
     fixture *f = *state;
@@ -371,6 +383,49 @@ static void test_unsupported_activation(void **state)
     expect_failure(f->dir, LCLIP_E_UNSUPPORTED, "hidden_act \"relu\"");
 }
 
+/* Preprocessing that is not CLIP's is refused by name; the text encoder,
+ * which never reads preprocessor_config.json, still opens. */
+static void test_preprocessor_that_is_not_clip(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 0, SIZE_MAX);
+    char *path = join_path(f->dir, "preprocessor_config.json");
+    const char *bad[3][2] = {
+        {"{\"do_center_crop\": false, \"crop_size\": 16}", "\"do_center_crop\": false"},
+        {"{\"size\": {\"height\": 16, \"width\": 16}, \"crop_size\": 16}", "aspect ratio"},
+        {"{\"rescale_factor\": 0.5, \"crop_size\": 16}", "rescale_factor 0.5"},
+    };
+    for (int i = 0; i < 3; i++) {
+        write_text_file(path, bad[i][0]);
+        lclip_image_encoder *image;
+        assert_int_equal(lclip_image_encoder_open(f->dir, NULL, &image), LCLIP_E_UNSUPPORTED);
+        assert_non_null(strstr(lclip_last_error(), bad[i][1]));
+        lclip_text_encoder *text;
+        assert_int_equal(lclip_text_encoder_open(f->dir, NULL, &text), LCLIP_OK);
+        lclip_text_encoder_close(text);
+    }
+    free(path);
+}
+
+static void test_open_clip_variant_with_other_norms(void **state)
+{
+    fixture *f = *state;
+    st_file file;
+    tiny_build(&f->spec, TINY_OPENAI, "F32", &file);
+    char *weights = join_path(f->dir, "open_clip_model.safetensors");
+    char *config_path = join_path(f->dir, "open_clip_config.json");
+    st_write(weights, &file, 0, SIZE_MAX);
+    char *config = tiny_open_clip_config(&f->spec);
+    char *bad = replace_first(config, "\"text_cfg\":{", "\"text_cfg\":{\"norm_kwargs\":{\"eps\":1e-6},");
+    write_text_file(config_path, bad);
+    expect_failure(weights, LCLIP_E_UNSUPPORTED, "text_cfg.norm_kwargs");
+    free(bad);
+    free(config);
+    free(config_path);
+    free(weights);
+    st_file_free(&file);
+}
+
 static void test_hf_weights_without_config(void **state)
 {
     fixture *f = *state;
@@ -444,6 +499,7 @@ int main(void)
         CASE(test_reversed_offsets),
         CASE(test_offsets_past_end),
         CASE(test_truncated_data),
+        CASE(test_overlapping_tensors),
         CASE(test_duplicate_tensor),
         CASE(test_missing_tensor),
         CASE(test_wrong_shaped_tensor),
@@ -454,6 +510,8 @@ int main(void)
         CASE(test_config_value_out_of_range),
         CASE(test_heads_do_not_divide_width),
         CASE(test_unsupported_activation),
+        CASE(test_preprocessor_that_is_not_clip),
+        CASE(test_open_clip_variant_with_other_norms),
         CASE(test_hf_weights_without_config),
         CASE(test_absurd_logit_scale),
         CASE(test_openai_narrow_tower_without_config),

@@ -156,8 +156,12 @@ static void test_edges_behave_as_documented(void **state)
     assert_int_equal(lclip_text_encoder_open(path, &opts, &enc), LCLIP_OK);
     assert_int_equal(lclip_tokenize(enc, text, ids, CONTEXT, &n), LCLIP_E_TOO_LARGE);
     text[3000] = '\0';
+    for (int i = 0; i < CONTEXT; i++)
+        ids[i] = -7;
     assert_int_equal(lclip_tokenize(enc, text, ids, CONTEXT, &n), LCLIP_E_TOO_LARGE);
     assert_non_null(strstr(lclip_last_error(), "context"));
+    for (int i = 0; i < CONTEXT; i++)
+        assert_int_equal(ids[i], -7); /* untouched on failure */
     text[20] = '\0';
     assert_int_equal(lclip_tokenize(enc, text, ids, CONTEXT, &n), LCLIP_OK);
     lclip_text_encoder_close(enc);

@@ -12,7 +12,6 @@
 #define DEFAULT_MAX_HEADER_BYTES (100u * 1024u * 1024u)
 #define DEFAULT_MAX_TENSOR_COUNT 65536u
 #define DEFAULT_MAX_TEXT_BYTES (1024u * 1024u)
-#define DEFAULT_MAX_IMAGE_PIXELS 178956970u /* Pillow's MAX_IMAGE_PIXELS: 1024 * 1024 * 1024 // 4 // 3 * 2 */
 
 LCLIP_API void lclip_options_init(lclip_options *opts)
 {
@@ -27,7 +26,7 @@ LCLIP_API void lclip_options_init(lclip_options *opts)
     opts->vocab_path = NULL;
     opts->truncate_text = 1;
     opts->max_text_bytes = DEFAULT_MAX_TEXT_BYTES;
-    opts->max_image_pixels = DEFAULT_MAX_IMAGE_PIXELS;
+    opts->max_image_pixels = LCLIP_DEFAULT_MAX_IMAGE_PIXELS;
     opts->exif_orientation = 0;
 }
 
@@ -62,7 +61,7 @@ lclip_status lclip_options_resolve(const lclip_options *user, lclip_options *res
     if (resolved->max_text_bytes == 0)
         resolved->max_text_bytes = DEFAULT_MAX_TEXT_BYTES;
     if (resolved->max_image_pixels == 0)
-        resolved->max_image_pixels = DEFAULT_MAX_IMAGE_PIXELS;
+        resolved->max_image_pixels = LCLIP_DEFAULT_MAX_IMAGE_PIXELS;
     if (resolved->exif_orientation != 0 && resolved->exif_orientation != 1)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: exif_orientation must be 0 or 1, not %d",
                           resolved->exif_orientation);

@@ -5,6 +5,10 @@
 
 #include "libclip.h"
 
+/* Pillow's MAX_IMAGE_PIXELS (1024 * 1024 * 1024 // 4 // 3 * 2): the reference
+ * refuses larger images too. */
+#define LCLIP_DEFAULT_MAX_IMAGE_PIXELS 178956970u
+
 /* Copies the fields that user->struct_size covers over the defaults (user may
  * be NULL) and validates them. */
 lclip_status lclip_options_resolve(const lclip_options *user, lclip_options *resolved);

@@ -24,9 +24,9 @@
 #include "common/error.h"
 #include "image/decode.h"
 
-/* Progressive files with thousands of tiny scans cost quadratic time in
- * libjpeg; real encoders emit about ten. */
-enum { MAX_SCANS = 1000 };
+/* Every progressive scan re-walks the whole coefficient buffer, so a small
+ * file of many repeated scans costs seconds; real encoders emit about ten. */
+enum { MAX_SCANS = 100 };
 
 typedef struct jpeg_context {
     struct jpeg_error_mgr errors; /* first: cinfo.err points here */
@@ -48,10 +48,12 @@ static void on_error_exit(j_common_ptr cinfo)
 }
 
 /* Warnings are dropped (a library prints nothing), except running out of
- * data, which is an error (see above). */
+ * data (see above) and scans that repeat or break the progression, which no
+ * encoder writes and which only serve to make decoding slow. */
 static void on_emit_message(j_common_ptr cinfo, int level)
 {
-    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)
+    int code = cinfo->err->msg_code;
+    if (level < 0 && (code == JWRN_JPEG_EOF || code == JWRN_BOGUS_PROGRESSION))
         cinfo->err->error_exit(cinfo);
     if (level < 0)
         cinfo->err->num_warnings++;

@@ -179,6 +179,13 @@ static lclip_status run_decoder(png_context *ctx)
     png_set_read_fn(ctx->png, ctx, on_read);
     /* Size is limited by max_pixels, not by libpng's default 1e6 per side. */
     png_set_user_limits(ctx->png, 0x7fffffff, 0x7fffffff);
+    /* Text, ICC and other metadata chunks are never used, and libpng would
+     * otherwise inflate and keep every one of them (megabytes each), so a
+     * small file could claim gigabytes before the pixel cap applies. */
+    static const png_byte ignored[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0";
+    png_set_keep_unknown_chunks(ctx->png, PNG_HANDLE_CHUNK_NEVER, ignored, 6);
+    png_set_keep_unknown_chunks(ctx->png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_chunk_malloc_max(ctx->png, 1u << 20);
     png_read_info(ctx->png, ctx->info);
     return read_pixels(ctx);
 }

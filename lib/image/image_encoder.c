@@ -1,19 +1,16 @@
 /* The image encoder handle: a model with only the vision tower bound, and
- * the public image functions, which split work into tower passes of bounded
- * size and normalise the results. */
+ * the public image functions: each kind of input becomes a "prepare" step
+ * that writes one image's input tensor, and lclip_batch_encode runs them
+ * through the tower in passes. */
 #include <math.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/batch.h"
 #include "common/error.h"
-#include "common/vector.h"
 #include "image/image_input.h"
 #include "image/vision_tower.h"
 #include "load/model.h"
-
-/* Tokens per tower pass: bounds the scratch memory of a large batch (about
- * 70 MB for ViT-L/14) while keeping GEMMs large. */
-#define MAX_ROWS_PER_PASS 4096
 
 struct lclip_image_encoder {
     lclip_model *model;
@@ -61,23 +58,74 @@ LCLIP_API float lclip_image_encoder_logit_scale(const lclip_image_encoder *enc)
     return enc ? enc->model->logit_scale : NAN;
 }
 
-static size_t images_per_pass(const lclip_model *m)
+/* What the prepare steps read: the model and the caller's inputs. */
+typedef struct image_job {
+    const lclip_model *model;
+    lclip_image_input_options input;
+    const void *items;   /* paths, an encoded buffer, RGB pixels or input tensors */
+    size_t size;         /* encoded buffer bytes, or RGB stride */
+    int width, height;   /* RGB pixels */
+} image_job;
+
+static image_job job_for(const lclip_model *m, const void *items)
 {
-    int grid = m->vision.cfg.image_size / m->vision.cfg.patch_size;
-    int per_pass = MAX_ROWS_PER_PASS / (grid * grid + 1);
-    return per_pass > 0 ? (size_t)per_pass : 1;
+    image_job job = {m, {m->options.max_image_pixels, m->options.exif_orientation}, items, 0, 0, 0};
+    return job;
 }
 
-static size_t pixels_per_image(const lclip_model *m)
+static size_t tensor_floats(const lclip_model *m)
 {
     size_t size = (size_t)m->vision.cfg.image_size;
     return 3 * size * size;
 }
 
-static lclip_image_input_options input_options(const lclip_model *m)
+static lclip_status run_tower(const void *ctx, const void *inputs, size_t count, float *out)
 {
-    lclip_image_input_options o = {m->options.max_image_pixels, m->options.exif_orientation};
-    return o;
+    const image_job *job = ctx;
+    return lclip_vision_tower_forward(&job->model->vision, inputs, (int)count, out);
+}
+
+static lclip_status encode_job(const image_job *job, size_t n,
+                               lclip_status (*prepare)(const void *, size_t, void *), float *out)
+{
+    const lclip_model *m = job->model;
+    int grid = m->vision.cfg.image_size / m->vision.cfg.patch_size;
+    size_t per_pass = (size_t)(LCLIP_MAX_ROWS_PER_PASS / (grid * grid + 1));
+    lclip_batch batch = {n,   per_pass ? per_pass : 1, tensor_floats(m) * sizeof(float), (size_t)m->config.embed_dim,
+                         m->options.normalize, job, prepare, run_tower};
+    return lclip_batch_encode(&batch, out);
+}
+
+static lclip_status prepare_file(const void *ctx, size_t i, void *chw)
+{
+    const image_job *job = ctx;
+    const char *const *paths = job->items;
+    if (!paths[i])
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "image path %zu is NULL", i);
+    return lclip_image_input_file(paths[i], &job->input, &job->model->vision.cfg, chw);
+}
+
+static lclip_status prepare_memory(const void *ctx, size_t i, void *chw)
+{
+    const image_job *job = ctx;
+    (void)i;
+    return lclip_image_input_memory(job->items, job->size, &job->input, &job->model->vision.cfg, chw);
+}
+
+static lclip_status prepare_rgb(const void *ctx, size_t i, void *chw)
+{
+    const image_job *job = ctx;
+    (void)i;
+    return lclip_image_input_rgb(job->items, job->width, job->height, job->size, &job->input,
+                                 &job->model->vision.cfg, chw);
+}
+
+static lclip_status prepare_pixels(const void *ctx, size_t i, void *chw)
+{
+    const image_job *job = ctx;
+    size_t floats = tensor_floats(job->model);
+    memcpy(chw, (const float *)job->items + i * floats, floats * sizeof(float));
+    return LCLIP_OK;
 }
 
 LCLIP_API lclip_status lclip_image_preprocess_file(const lclip_image_encoder *enc, const char *path,
@@ -85,44 +133,8 @@ LCLIP_API lclip_status lclip_image_preprocess_file(const lclip_image_encoder *en
 {
     if (!enc || !path || !out_chw)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_preprocess_file: NULL argument");
-    lclip_image_input_options o = input_options(enc->model);
-    return lclip_image_input_file(path, &o, &enc->model->vision.cfg, out_chw);
-}
-
-/* Every image input goes through one loop: source(i) writes image i's input
- * tensor into a pass-sized buffer, and each full buffer is one tower pass. */
-typedef lclip_status (*image_source)(const void *ctx, size_t i, const lclip_model *m, float *chw);
-
-static lclip_status encode_sources(lclip_image_encoder *enc, image_source source, const void *ctx, size_t n,
-                                   float *out)
-{
-    const lclip_model *m = enc->model;
-    size_t plane = pixels_per_image(m), dim = (size_t)m->config.embed_dim;
-    size_t step = n < images_per_pass(m) ? n : images_per_pass(m);
-    float *pixels = lclip_malloc_array(step ? step : 1, plane * sizeof(float));
-    if (!pixels)
-        return lclip_fail(LCLIP_E_NOMEM, "out of memory for %zu preprocessed images", step);
-    lclip_status s = LCLIP_OK;
-    for (size_t first = 0; first < n && s == LCLIP_OK; first += step) {
-        size_t count = n - first < step ? n - first : step;
-        for (size_t i = 0; i < count && s == LCLIP_OK; i++)
-            s = source(ctx, first + i, m, pixels + i * plane);
-        if (s == LCLIP_OK)
-            s = lclip_vision_tower_forward(&m->vision, pixels, (int)count, out + first * dim);
-    }
-    lclip_free(pixels);
-    if (s == LCLIP_OK && m->options.normalize)
-        lclip_l2_normalize_rows(out, n, dim);
-    return s;
-}
-
-static lclip_status file_source(const void *ctx, size_t i, const lclip_model *m, float *chw)
-{
-    const char *const *paths = ctx;
-    if (!paths[i])
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "image path %zu is NULL", i);
-    lclip_image_input_options o = input_options(m);
-    return lclip_image_input_file(paths[i], &o, &m->vision.cfg, chw);
+    image_job job = job_for(enc->model, NULL);
+    return lclip_image_input_file(path, &job.input, &enc->model->vision.cfg, out_chw);
 }
 
 LCLIP_API lclip_status lclip_image_encode_files(lclip_image_encoder *enc, const char *const *paths, size_t n,
@@ -130,7 +142,8 @@ LCLIP_API lclip_status lclip_image_encode_files(lclip_image_encoder *enc, const 
 {
     if (!enc || ((!paths || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_files: NULL argument");
-    return encode_sources(enc, file_source, paths, n, out);
+    image_job job = job_for(enc->model, paths);
+    return encode_job(&job, n, prepare_file, out);
 }
 
 LCLIP_API lclip_status lclip_image_encode_file(lclip_image_encoder *enc, const char *path, float *out)
@@ -140,41 +153,14 @@ LCLIP_API lclip_status lclip_image_encode_file(lclip_image_encoder *enc, const c
     return lclip_image_encode_files(enc, &path, 1, out);
 }
 
-typedef struct memory_image {
-    const void *data;
-    size_t size;
-} memory_image;
-
-static lclip_status memory_source(const void *ctx, size_t i, const lclip_model *m, float *chw)
-{
-    const memory_image *image = ctx;
-    lclip_image_input_options o = input_options(m);
-    (void)i;
-    return lclip_image_input_memory(image->data, image->size, &o, &m->vision.cfg, chw);
-}
-
 LCLIP_API lclip_status lclip_image_encode_memory(lclip_image_encoder *enc, const void *data, size_t size,
                                                  float *out)
 {
     if (!enc || !data || !out)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_memory: NULL argument");
-    memory_image image = {data, size};
-    return encode_sources(enc, memory_source, &image, 1, out);
-}
-
-typedef struct rgb_image {
-    const uint8_t *rgb;
-    int width, height;
-    size_t stride;
-} rgb_image;
-
-static lclip_status rgb_source(const void *ctx, size_t i, const lclip_model *m, float *chw)
-{
-    const rgb_image *image = ctx;
-    lclip_image_input_options o = input_options(m);
-    (void)i;
-    return lclip_image_input_rgb(image->rgb, image->width, image->height, image->stride, &o, &m->vision.cfg,
-                                 chw);
+    image_job job = job_for(enc->model, data);
+    job.size = size;
+    return encode_job(&job, 1, prepare_memory, out);
 }
 
 LCLIP_API lclip_status lclip_image_encode_rgb(lclip_image_encoder *enc, const uint8_t *rgb, int width,
@@ -182,15 +168,11 @@ LCLIP_API lclip_status lclip_image_encode_rgb(lclip_image_encoder *enc, const ui
 {
     if (!enc || !rgb || !out)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_rgb: NULL argument");
-    rgb_image image = {rgb, width, height, stride};
-    return encode_sources(enc, rgb_source, &image, 1, out);
-}
-
-static lclip_status pixel_source(const void *ctx, size_t i, const lclip_model *m, float *chw)
-{
-    size_t plane = pixels_per_image(m);
-    memcpy(chw, (const float *)ctx + i * plane, plane * sizeof *chw);
-    return LCLIP_OK;
+    image_job job = job_for(enc->model, rgb);
+    job.size = stride;
+    job.width = width;
+    job.height = height;
+    return encode_job(&job, 1, prepare_rgb, out);
 }
 
 LCLIP_API lclip_status lclip_image_encode_pixels(lclip_image_encoder *enc, const float *pixels, size_t n,
@@ -198,5 +180,6 @@ LCLIP_API lclip_status lclip_image_encode_pixels(lclip_image_encoder *enc, const
 {
     if (!enc || ((!pixels || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_pixels: NULL argument");
-    return encode_sources(enc, pixel_source, pixels, n, out);
+    image_job job = job_for(enc->model, pixels);
+    return encode_job(&job, n, prepare_pixels, out);
 }

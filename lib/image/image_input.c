@@ -2,6 +2,7 @@
  * RGB as a Pillow "RGB" image) and preprocess. */
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/options.h"
 #include "image/decode.h"
 #include "image/image_input.h"
 #include "image/preprocess.h"
@@ -12,12 +13,10 @@
 #define MAX_FILE_BYTES ((size_t)1 << 30)
 
 /* Pillow's Image.MAX_IMAGE_PIXELS, used when opts is NULL or sets 0. */
-#define DEFAULT_MAX_PIXELS 178956970u
-
 static lclip_status resolve_options(const char *label, const lclip_image_input_options *opts,
                                     lclip_image_input_options *out)
 {
-    out->max_pixels = opts && opts->max_pixels ? opts->max_pixels : DEFAULT_MAX_PIXELS;
+    out->max_pixels = opts && opts->max_pixels ? opts->max_pixels : LCLIP_DEFAULT_MAX_IMAGE_PIXELS;
     out->exif_orientation = opts ? opts->exif_orientation : 0;
     if (out->exif_orientation != 0 && out->exif_orientation != 1)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "%s: exif_orientation must be 0 or 1", label);

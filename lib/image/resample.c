@@ -160,16 +160,18 @@ static uint8_t clip8(int32_t sum)
     return sum > 255 ? 255 : (uint8_t)sum;
 }
 
-/* One output sample: sum of in[t] * fixed[t] + rounding, as two exact
- * int16 dot products over the padded taps. */
+/* One output sample: sum of in[t] * fixed[t] + rounding, as two int16 dot
+ * products over the padded taps. The partial sums may leave the int32 range
+ * on extreme downscales (thousands of taps) while the total never does, so
+ * they accumulate modulo 2^32, in unsigned arithmetic, and stay exact. */
 static int32_t dot_split(const int16_t *in, const int16_t *high, const int16_t *low, int n)
 {
-    int32_t sum_high = 0, sum_low = 0;
+    uint32_t sum_high = 0, sum_low = 0;
     for (int t = 0; t < n; t++) {
-        sum_high += in[t] * high[t];
-        sum_low += in[t] * low[t];
+        sum_high += (uint32_t)(in[t] * high[t]);
+        sum_low += (uint32_t)(in[t] * low[t]);
     }
-    return (1 << (PRECISION_BITS - 1)) + sum_high * (1 << SPLIT_BITS) + sum_low;
+    return (int32_t)((1u << (PRECISION_BITS - 1)) + (sum_high << SPLIT_BITS) + sum_low);
 }
 
 /* Interleaved 8-bit samples to int16 planes; channels is a constant once

@@ -1,5 +1,6 @@
 /* Hugging Face transformers' CLIPConfig (config.json) and CLIPImageProcessor
  * (preprocessor_config.json). */
+#include <math.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -40,7 +41,9 @@ static const cJSON *sub_config(const cJSON *root, const char *key, const char *l
     return obj ? obj : lclip_json_object(root, legacy_key);
 }
 
-/* "size" and "crop_size" are an int, {"shortest_edge": N} or {"height", "width"}. */
+/* "size" and "crop_size" are an int, {"shortest_edge": N} or {"height", "width"}.
+ * A resize to {"height", "width"} ignores the aspect ratio, which CLIP's
+ * preprocessing never does, so only a crop may be given that way. */
 static lclip_status parse_size(const cJSON *root, const char *key, const char *label, int *value)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
@@ -50,6 +53,9 @@ static lclip_status parse_size(const cJSON *root, const char *key, const char *l
         return lclip_fail(LCLIP_E_FORMAT, "%s: \"%s\" must be an integer or an object", label, key);
     if (cJSON_GetObjectItemCaseSensitive(item, "shortest_edge"))
         return lclip_json_int(item, "shortest_edge", label, 1, 65536, value);
+    if (strcmp(key, "size") == 0)
+        return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: \"size\" without \"shortest_edge\" (a resize that ignores "
+                          "the aspect ratio) is not CLIP's preprocessing", label);
     int height = 0, width = 0;
     lclip_status s;
     if ((s = lclip_json_int(item, "height", label, 1, 65536, &height)) != LCLIP_OK ||
@@ -61,12 +67,37 @@ static lclip_status parse_size(const cJSON *root, const char *key, const char *l
     return LCLIP_OK;
 }
 
+/* The steps CLIP's preprocessing always takes; a config that turns one off
+ * or rescales differently describes another pipeline. */
+static lclip_status check_steps(const cJSON *root, const char *label)
+{
+    static const char *const required[] = {"do_resize", "do_center_crop", "do_normalize", "do_rescale"};
+    for (size_t i = 0; i < sizeof required / sizeof *required; i++) {
+        int on = 1;
+        lclip_status s = lclip_json_bool(root, required[i], label, &on);
+        if (s != LCLIP_OK)
+            return s;
+        if (!on)
+            return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: \"%s\": false is not CLIP's preprocessing", label,
+                              required[i]);
+    }
+    float rescale = 1.0f / 255.0f;
+    lclip_status s = lclip_json_float(root, "rescale_factor", label, 0.0, 1.0, &rescale);
+    if (s == LCLIP_OK && fabsf(rescale * 255.0f - 1.0f) > 1e-6f)
+        s = lclip_fail(LCLIP_E_UNSUPPORTED, "%s: rescale_factor %g is not 1/255", label, (double)rescale);
+    return s;
+}
+
 static lclip_status parse_preprocessor(const char *path, lclip_vision_config *v)
 {
     cJSON *root;
     lclip_status s = lclip_json_load_object(path, &root);
     if (s != LCLIP_OK)
         return s;
+    if ((s = check_steps(root, path)) != LCLIP_OK) {
+        cJSON_Delete(root);
+        return s;
+    }
     int resample = 3;
     if ((s = lclip_json_float3(root, "image_mean", path, v->mean)) == LCLIP_OK &&
         (s = lclip_json_float3(root, "image_std", path, v->std)) == LCLIP_OK &&

@@ -55,6 +55,9 @@ static lclip_status infer_vision(const lclip_safetensors *st, lclip_clip_config 
     v->tf.heads = v->tf.width / 64;
     v->tf.mlp_width = clamp_dim(fc->shape[0]);
     v->tf.act = LCLIP_ACT_QUICK_GELU;
+    if (pos->shape[0] < 2)
+        return lclip_fail(LCLIP_E_FORMAT, "%s: tensor 'visual.positional_embedding' has %lld rows; it needs the "
+                          "class token and at least one patch", st->label, (long long)pos->shape[0]);
     int grid = (int)lround(sqrt((double)(pos->shape[0] - 1)));
     v->image_size = clamp_dim((int64_t)grid * v->patch_size);
     v->resize_size = v->crop_size = v->image_size;

@@ -23,9 +23,10 @@ static int is_set(const cJSON *obj, const char *key)
 static lclip_status refuse_variants(const cJSON *vision, const cJSON *text, const char *label)
 {
     static const char *const vision_keys[] = {"timm_model_name", "ls_init_value", "attentional_pool",
-                                              "no_ln_pre", "final_ln_after_pool", "input_patchnorm"};
-    static const char *const text_keys[] = {"hf_model_name", "ls_init_value", "embed_cls",
-                                            "no_causal_mask", "proj_bias"};
+                                              "no_ln_pre", "final_ln_after_pool", "input_patchnorm",
+                                              "global_average_pool", "norm_kwargs", "act_kwargs"};
+    static const char *const text_keys[] = {"hf_model_name", "ls_init_value", "embed_cls", "no_causal_mask",
+                                            "proj_bias", "norm_kwargs", "act_kwargs"};
     for (size_t i = 0; i < sizeof vision_keys / sizeof *vision_keys; i++)
         if (is_set(vision, vision_keys[i]))
             return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: vision_cfg.%s: this open_clip variant is not supported",
@@ -38,6 +39,10 @@ static lclip_status refuse_variants(const cJSON *vision, const cJSON *text, cons
     if (cJSON_IsArray(layers))
         return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: vision_cfg.layers is a list: ModifiedResNet towers are "
                           "not supported (ViT only)", label);
+    const char *position = lclip_json_string(vision, "pos_embed_type");
+    if (position && strcmp(position, "learnable") != 0)
+        return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: vision_cfg.pos_embed_type \"%.20s\" is not supported "
+                          "(learnable)", label, position);
     const char *vision_pool = lclip_json_string(vision, "pool_type");
     if (vision_pool && strcmp(vision_pool, "tok") != 0)
         return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: vision_cfg.pool_type \"%.20s\" is not supported (tok)",

@@ -21,7 +21,13 @@
 
 static lclip_status io_error(const char *path, const char *what)
 {
-    return lclip_fail(LCLIP_E_IO, "%s: %s: %s", path, what, strerror(errno));
+    char reason[128] = "unknown error";
+#if defined(_WIN32)
+    strerror_s(reason, sizeof reason, errno);
+#else
+    strerror_r(errno, reason, sizeof reason); /* strerror() may share one buffer across threads */
+#endif
+    return lclip_fail(LCLIP_E_IO, "%s: %s: %s", path, what, reason);
 }
 
 int lclip_is_directory(const char *path)
@@ -109,6 +115,12 @@ lclip_status lclip_read_file(const char *path, size_t max_bytes, char **out, siz
     FILE *f = fopen(path, "rb");
     if (!f)
         return io_error(path, "cannot open");
+    /* Devices and FIFOs could be endless or block forever. */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return lclip_fail(LCLIP_E_IO, "%s: not a regular file", path);
+    }
     char *buf = NULL;
     size_t len = 0, cap = 0;
     lclip_status s = LCLIP_OK;

@@ -9,6 +9,29 @@
 
 #define MAX_CONFIG_BYTES (16u * 1024u * 1024u)
 
+#if !defined(_WIN32)
+#include <pthread.h>
+/* Guards cJSON's process-wide error slot; it is libclip's only lock shared
+ * between handles, and holds no data of its own. */
+static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+#define PARSE_LOCK() pthread_mutex_lock(&parse_lock)
+#define PARSE_UNLOCK() pthread_mutex_unlock(&parse_lock)
+#else
+#define PARSE_LOCK() ((void)0)
+#define PARSE_UNLOCK() ((void)0)
+#endif
+
+cJSON *lclip_json_parse(const char *text, size_t len, const char **end)
+{
+    const char *stop = NULL;
+    PARSE_LOCK();
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &stop, 0);
+    PARSE_UNLOCK();
+    if (end)
+        *end = stop;
+    return root;
+}
+
 lclip_status lclip_json_load_object(const char *path, cJSON **out)
 {
     *out = NULL;
@@ -17,7 +40,7 @@ lclip_status lclip_json_load_object(const char *path, cJSON **out)
     lclip_status s = lclip_read_file(path, MAX_CONFIG_BYTES, &text, &len);
     if (s != LCLIP_OK)
         return s;
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    cJSON *root = lclip_json_parse(text, len, NULL);
     lclip_free(text);
     if (!root)
         return lclip_fail(LCLIP_E_FORMAT, "%s: not valid JSON", path);

@@ -8,6 +8,11 @@
 
 #include "libclip.h"
 
+/* cJSON_ParseWithLengthOpts (require_null_terminated off), serialised: cJSON
+ * records its last parse error in a process-wide variable, which concurrent
+ * opens would otherwise race on. */
+cJSON *lclip_json_parse(const char *text, size_t len, const char **end);
+
 /* Reads and parses path (at most 16 MiB), which must hold a JSON object. */
 lclip_status lclip_json_load_object(const char *path, cJSON **out);
 

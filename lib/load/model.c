@@ -14,7 +14,9 @@ static lclip_status read_config(lclip_model *m, const lclip_checkpoint_files *fi
         if (!files->hf_config)
             return lclip_fail(LCLIP_E_IO, "%s: Hugging Face weights need config.json beside them in %s",
                               files->weights, files->directory);
-        return lclip_config_from_hf(files->hf_config, files->preprocessor, &m->config);
+        /* preprocessor_config.json concerns only the vision tower */
+        const char *preprocessor = (m->towers & LCLIP_TOWER_VISION) ? files->preprocessor : NULL;
+        return lclip_config_from_hf(files->hf_config, preprocessor, &m->config);
     }
     if (files->open_clip_config)
         return lclip_config_from_open_clip(files->open_clip_config, &m->config);

@@ -7,6 +7,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "load/json.h"
 
 static const struct {
     const char *name;
@@ -140,6 +141,27 @@ static int compare_by_name(const void *a, const void *b)
     return strcmp(((const lclip_tensor_info *)a)->name, ((const lclip_tensor_info *)b)->name);
 }
 
+static int compare_by_offset(const void *a, const void *b)
+{
+    const unsigned char *x = ((const lclip_tensor_info *)a)->data, *y = ((const lclip_tensor_info *)b)->data;
+    return (x > y) - (x < y);
+}
+
+/* Tensors sharing bytes would let a small file claim unbounded memory once
+ * converted (every F16 tensor gets its own float copy), so spans must be
+ * disjoint, as the safetensors format requires. */
+static lclip_status check_disjoint(const parse_ctx *ctx, lclip_safetensors *st)
+{
+    qsort(st->tensors, st->count, sizeof *st->tensors, compare_by_offset);
+    for (size_t i = 1; i < st->count; i++) {
+        const lclip_tensor_info *prev = &st->tensors[i - 1], *t = &st->tensors[i];
+        if (prev->data + prev->n_bytes > t->data)
+            return lclip_fail(LCLIP_E_FORMAT, "%s: tensors '%s' and '%s' overlap in the data section", ctx->label,
+                              prev->name, t->name);
+    }
+    return LCLIP_OK;
+}
+
 /* Copies every name into one block so the JSON tree can be freed. */
 static lclip_status build_table(const parse_ctx *ctx, const cJSON *root, size_t count,
                                 lclip_safetensors *st)
@@ -171,6 +193,9 @@ static lclip_status build_table(const parse_ctx *ctx, const cJSON *root, size_t 
         name_at += n;
         st->count++;
     }
+    lclip_status s = check_disjoint(ctx, st);
+    if (s != LCLIP_OK)
+        return s;
     qsort(st->tensors, st->count, sizeof *st->tensors, compare_by_name);
     for (size_t i = 1; i < st->count; i++)
         if (strcmp(st->tensors[i - 1].name, st->tensors[i].name) == 0)
@@ -199,7 +224,7 @@ static lclip_status parse_header(const unsigned char *data, size_t size, const c
 
     const char *json = (const char *)data + 8;
     const char *json_end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(json, (size_t)header_len, &json_end, 0);
+    cJSON *root = lclip_json_parse(json, (size_t)header_len, &json_end);
     if (!root)
         return lclip_fail(LCLIP_E_FORMAT, "%s: header is not valid JSON", label);
     lclip_status s = LCLIP_OK;

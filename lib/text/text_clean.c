@@ -16,9 +16,10 @@
 /* ftfy's max_decode_length: longer lines are fixed in pieces this long. */
 #define MAX_SEGMENT 1000000
 /* A fixing round per line is repeated until nothing changes, which for
- * nested escapes ("&amp;amp;amp;...") takes one round per level. Rounds are
- * capped so that rounds x line length stays below this; exact for any line
- * whose nesting is shallower than that. */
+ * nested escapes ("&amp;amp;amp;...") takes one round per level. The rounds
+ * of the whole text share this budget of code points processed, so that no
+ * text costs more than about twice it; every line still gets MIN_ROUNDS, and
+ * the result is exact for any text whose nesting fits the budget. */
 #define ROUND_BUDGET (16u * 1024 * 1024)
 #define MIN_ROUNDS 16
 
@@ -212,19 +213,18 @@ static int fix_round(lclip_cpbuf *t, lclip_cpbuf *tmp, int unescape)
     return 0;
 }
 
-/* fix_and_explain on one segment, appended to out. */
-static int fix_segment(const uint32_t *seg, size_t n, int unescape, lclip_cpbuf *out)
+/* fix_and_explain on one segment, appended to out; *budget is what is left
+ * of the text's ROUND_BUDGET. */
+static int fix_segment(const uint32_t *seg, size_t n, int unescape, size_t *budget, lclip_cpbuf *out)
 {
     lclip_cpbuf text, before, tmp;
     lclip_cpbuf_init(&text);
     lclip_cpbuf_init(&before);
     lclip_cpbuf_init(&tmp);
     lclip_cpbuf_append(&text, seg, n);
-    size_t rounds = ROUND_BUDGET / (n + 1);
-    if (rounds < MIN_ROUNDS)
-        rounds = MIN_ROUNDS;
     int rc = text.failed ? -1 : 0;
-    for (size_t r = 0; rc == 0 && r < rounds; r++) {
+    for (size_t r = 0; rc == 0 && (r < MIN_ROUNDS || *budget > n); r++) {
+        *budget = *budget > n ? *budget - n - 1 : 0;
         lclip_cpbuf_clear(&before);
         lclip_cpbuf_append(&before, text.cp, text.len);
         if (before.failed || fix_round(&text, &tmp, unescape) != 0)
@@ -252,6 +252,7 @@ lclip_status lclip_ftfy_fix_text(const uint32_t *text, size_t n, lclip_cpbuf *ou
 {
     /* unescape_html="auto" turns off for good at the first line with a '<' */
     int unescape = 1;
+    size_t budget = ROUND_BUDGET;
     lclip_cpbuf_clear(out);
     for (size_t pos = 0; pos < n;) {
         size_t end = pos;
@@ -262,7 +263,7 @@ lclip_status lclip_ftfy_fix_text(const uint32_t *text, size_t n, lclip_cpbuf *ou
             end = pos + MAX_SEGMENT;
         if (unescape && contains(text + pos, end - pos, '<'))
             unescape = 0;
-        if (fix_segment(text + pos, end - pos, unescape, out) != 0)
+        if (fix_segment(text + pos, end - pos, unescape, &budget, out) != 0)
             return lclip_fail(LCLIP_E_NOMEM, "out of memory cleaning a text");
         pos = end;
     }

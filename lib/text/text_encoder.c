@@ -1,20 +1,17 @@
-/* The text encoder handle: a model with only the text tower bound, and the
- * public text functions, which split work into tower passes of bounded size
- * and normalise the results. */
+/* The text encoder handle: a model with only the text tower bound (and the
+ * tokenizer when a vocabulary is present), and the public text functions:
+ * texts and token ids become "prepare" steps that write one text's ids, and
+ * lclip_batch_encode runs them through the tower in passes. */
 #include <math.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/batch.h"
 #include "common/error.h"
-#include "common/vector.h"
 #include "load/file.h"
 #include "load/model.h"
 #include "text/text_tower.h"
 #include "text/tokenizer.h"
-
-/* Texts per tower pass, at most context_length tokens each: bounds the
- * scratch memory of a large batch while keeping GEMMs large. */
-#define MAX_ROWS_PER_PASS 4096
 
 struct lclip_text_encoder {
     lclip_model *model;
@@ -94,12 +91,6 @@ LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc)
     return enc ? enc->model->logit_scale : NAN;
 }
 
-static size_t texts_per_pass(const lclip_model *m)
-{
-    int per_pass = MAX_ROWS_PER_PASS / m->text.cfg.context_length;
-    return per_pass > 0 ? (size_t)per_pass : 1;
-}
-
 static lclip_status tokenize_into(const lclip_text_encoder *enc, const char *utf8, int32_t *ids, size_t *n_tokens)
 {
     const lclip_model *m = enc->model;
@@ -120,53 +111,57 @@ LCLIP_API lclip_status lclip_tokenize(const lclip_text_encoder *enc, const char 
     if (capacity < context)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_tokenize: capacity %zu is below the context length %zu",
                           capacity, context);
-    lclip_status s = tokenize_into(enc, utf8, tokens, &count);
-    if (s == LCLIP_OK && n_tokens)
-        *n_tokens = count;
-    return s;
-}
-
-/* Every text input goes through one loop: source(i) writes text i's
- * context_length ids into a pass-sized buffer, and each full buffer is one
- * tower pass. */
-typedef lclip_status (*text_source)(const lclip_text_encoder *enc, const void *ctx, size_t i, int32_t *ids);
-
-static lclip_status encode_sources(lclip_text_encoder *enc, text_source source, const void *ctx, size_t n,
-                                   float *out)
-{
-    const lclip_model *m = enc->model;
-    size_t context = (size_t)m->text.cfg.context_length, dim = (size_t)m->config.embed_dim;
-    size_t step = n < texts_per_pass(m) ? n : texts_per_pass(m);
-    int32_t *ids = lclip_malloc_array(step ? step : 1, context * sizeof *ids);
+    /* Tokenize aside so that a failure leaves the caller's array untouched. */
+    int32_t *ids = lclip_malloc_array(context, sizeof *ids);
     if (!ids)
-        return lclip_fail(LCLIP_E_NOMEM, "out of memory for %zu tokenized texts", step);
-    lclip_status s = LCLIP_OK;
-    for (size_t first = 0; first < n && s == LCLIP_OK; first += step) {
-        size_t count = n - first < step ? n - first : step;
-        for (size_t i = 0; i < count && s == LCLIP_OK; i++)
-            s = source(enc, ctx, first + i, ids + i * context);
-        if (s == LCLIP_OK)
-            s = lclip_text_tower_forward(&m->text, ids, (int)count, out + first * dim);
+        return lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    lclip_status s = tokenize_into(enc, utf8, ids, &count);
+    if (s == LCLIP_OK) {
+        memcpy(tokens, ids, context * sizeof *ids);
+        if (n_tokens)
+            *n_tokens = count;
     }
     lclip_free(ids);
-    if (s == LCLIP_OK && m->options.normalize)
-        lclip_l2_normalize_rows(out, n, dim);
     return s;
 }
 
-static lclip_status string_source(const lclip_text_encoder *enc, const void *ctx, size_t i, int32_t *ids)
+/* What the prepare steps read: the encoder and the caller's texts or ids. */
+typedef struct text_job {
+    const lclip_text_encoder *enc;
+    const void *items;
+} text_job;
+
+static lclip_status run_tower(const void *ctx, const void *inputs, size_t count, float *out)
 {
-    const char *const *texts = ctx;
+    const text_job *job = ctx;
+    return lclip_text_tower_forward(&job->enc->model->text, inputs, (int)count, out);
+}
+
+static lclip_status encode_job(const text_job *job, size_t n,
+                               lclip_status (*prepare)(const void *, size_t, void *), float *out)
+{
+    const lclip_model *m = job->enc->model;
+    size_t context = (size_t)m->text.cfg.context_length, per_pass = LCLIP_MAX_ROWS_PER_PASS / context;
+    lclip_batch batch = {n,   per_pass ? per_pass : 1, context * sizeof(int32_t), (size_t)m->config.embed_dim,
+                         m->options.normalize, job, prepare, run_tower};
+    return lclip_batch_encode(&batch, out);
+}
+
+static lclip_status prepare_string(const void *ctx, size_t i, void *ids)
+{
+    const text_job *job = ctx;
+    const char *const *texts = job->items;
     size_t n_tokens;
     if (!texts[i])
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "text %zu is NULL", i);
-    return tokenize_into(enc, texts[i], ids, &n_tokens);
+    return tokenize_into(job->enc, texts[i], ids, &n_tokens);
 }
 
-static lclip_status token_source(const lclip_text_encoder *enc, const void *ctx, size_t i, int32_t *ids)
+static lclip_status prepare_tokens(const void *ctx, size_t i, void *ids)
 {
-    size_t context = (size_t)enc->model->text.cfg.context_length;
-    memcpy(ids, (const int32_t *)ctx + i * context, context * sizeof *ids);
+    const text_job *job = ctx;
+    size_t context = (size_t)job->enc->model->text.cfg.context_length;
+    memcpy(ids, (const int32_t *)job->items + i * context, context * sizeof(int32_t));
     return LCLIP_OK;
 }
 
@@ -175,7 +170,8 @@ LCLIP_API lclip_status lclip_text_encode_batch(lclip_text_encoder *enc, const ch
 {
     if (!enc || ((!texts || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_batch: NULL argument");
-    return encode_sources(enc, string_source, texts, n, out);
+    text_job job = {enc, texts};
+    return encode_job(&job, n, prepare_string, out);
 }
 
 LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const int32_t *tokens, size_t n,
@@ -183,7 +179,8 @@ LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const i
 {
     if (!enc || ((!tokens || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_tokens: NULL argument");
-    return encode_sources(enc, token_source, tokens, n, out);
+    text_job job = {enc, tokens};
+    return encode_job(&job, n, prepare_tokens, out);
 }
 
 LCLIP_API lclip_status lclip_text_encode(lclip_text_encoder *enc, const char *utf8, float *out)

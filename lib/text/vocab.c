@@ -9,6 +9,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "load/json.h"
 #include "load/file.h"
 #include "text/codepoints.h"
 
@@ -457,7 +458,7 @@ lclip_status lclip_bpe_vocab_load_hf(const char *vocab_path, const char *merges_
         s = lclip_read_file(vocab_path, MAX_VOCAB_FILE_BYTES, &vocab_text, &vocab_len);
     if (s == LCLIP_OK)
         s = lclip_read_file(merges_path, MAX_VOCAB_FILE_BYTES, &merges_text, &merges_len);
-    if (s == LCLIP_OK && !(json = cJSON_ParseWithLength(vocab_text, vocab_len)))
+    if (s == LCLIP_OK && !(json = lclip_json_parse(vocab_text, vocab_len, NULL)))
         s = lclip_fail(LCLIP_E_FORMAT, "%s: not valid JSON", vocab_path);
     if (s == LCLIP_OK)
         s = hf_token_map(vocab_path, json, &map, &out->n_tokens);

@@ -1,0 +1,208 @@
+"""Finding and loading the libclip shared library, and declaring its C API.
+
+Only :mod:`ctypes` is used. Every function of ``include/libclip.h`` gets exact
+``argtypes``/``restype`` here so that ctypes converts and checks arguments
+(a wrong prototype would silently truncate 64-bit sizes or pointers).
+
+The library is looked up, in order:
+
+1. ``LIBCLIP_PATH``: the path of the shared library file. When it is set it is
+   authoritative: a bad value is an error, never a silent fallback.
+2. ``libclip.so*`` (``libclip*.dylib`` / ``clip.dll`` elsewhere) inside this
+   package's directory, for wheels that ship the library.
+3. The system loader: ``ctypes.util.find_library("clip")``, then the SONAME
+   ``libclip.so.0``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from pathlib import Path
+
+from ._errors import ClipError, Status
+
+__all__ = ["lib", "library_path", "Options", "check", "last_error", "strerror"]
+
+ENV_VAR = "LIBCLIP_PATH"
+SONAME = "libclip.so.0"
+
+_c_size_p = ctypes.POINTER(ctypes.c_size_t)
+_c_float_p = ctypes.POINTER(ctypes.c_float)
+_c_int32_p = ctypes.POINTER(ctypes.c_int32)
+_c_char_pp = ctypes.POINTER(ctypes.c_char_p)
+_c_void_pp = ctypes.POINTER(ctypes.c_void_p)
+
+
+class Options(ctypes.Structure):
+    """Mirror of ``lclip_options`` in ``libclip.h``: same fields, same order,
+    same C types. The struct may only grow at its end (``struct_size``
+    versions it), so new fields are appended here in the header's order."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("n_threads", ctypes.c_int),
+        ("normalize", ctypes.c_int),
+        ("max_header_bytes", ctypes.c_uint64),
+        ("max_tensor_count", ctypes.c_uint64),
+        ("vocab_path", ctypes.c_char_p),
+        ("truncate_text", ctypes.c_int),
+        ("max_text_bytes", ctypes.c_uint64),
+        ("max_image_pixels", ctypes.c_uint64),
+        ("exif_orientation", ctypes.c_int),
+    ]
+
+
+class _OptionsWithSlack(ctypes.Structure):
+    """Options followed by spare bytes: lclip_options_init() of a *newer*
+    library writes its own, larger struct, which must not overrun ours."""
+
+    _fields_ = [("options", Options), ("_slack", ctypes.c_ubyte * 1024)]
+
+
+def _candidates() -> list[tuple[str, str]]:
+    """(how it was found, what to pass to CDLL) for the package and system
+    steps of the search order; LIBCLIP_PATH is handled by :func:`_load`."""
+    found: list[tuple[str, str]] = []
+    here = Path(__file__).resolve().parent
+    patterns = {"darwin": ("libclip*.dylib",), "win32": ("clip.dll", "libclip.dll")}.get(
+        sys.platform, ("libclip.so*",)
+    )
+    for pattern in patterns:
+        # Shortest name first: libclip.so before libclip.so.0.1.0.
+        for path in sorted(here.glob(pattern), key=lambda p: (len(p.name), p.name)):
+            found.append((f"package directory ({path})", str(path)))
+    name = ctypes.util.find_library("clip")
+    if name:
+        found.append((f"ctypes.util.find_library('clip') -> {name}", name))
+    found.append((f"system loader ({SONAME})", SONAME))
+    return found
+
+
+def _load() -> tuple[ctypes.CDLL, str]:
+    """Loads the library following the documented search order."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        if not os.path.isfile(env):
+            raise ImportError(
+                f"libclip: {ENV_VAR}={env!r} is not a file; set it to the path of the shared "
+                f"library (e.g. build/lib/libclip.so) or unset it to search the package "
+                f"directory and the system loader"
+            )
+        try:
+            return ctypes.CDLL(os.path.abspath(env)), os.path.abspath(env)
+        except OSError as e:
+            raise ImportError(f"libclip: cannot load {ENV_VAR}={env!r}: {e}") from e
+    tried: list[str] = [f"{ENV_VAR} (not set)"]
+    for how, target in _candidates():
+        try:
+            handle = ctypes.CDLL(target)
+        except OSError as e:
+            tried.append(f"{how}: {e}")
+            continue
+        return handle, getattr(handle, "_name", target)
+    raise ImportError(
+        "libclip: the shared library libclip.so was not found. Build it with CMake and set "
+        f"{ENV_VAR} to its path (e.g. {ENV_VAR}=build/lib/libclip.so), copy it into the "
+        "package directory, or install it where the system loader finds it. Tried:\n  "
+        + "\n  ".join(tried)
+    )
+
+
+def _declare(cdll: ctypes.CDLL) -> None:
+    """Sets argtypes/restype for every function of the public header."""
+    status = ctypes.c_int
+    vp = ctypes.c_void_p
+    opts_p = ctypes.POINTER(Options)
+    protos: dict[str, tuple[object, list[object]]] = {
+        "lclip_strerror": (ctypes.c_char_p, [ctypes.c_int]),
+        "lclip_last_error": (ctypes.c_char_p, []),
+        "lclip_version": (ctypes.c_char_p, []),
+        "lclip_options_init": (None, [opts_p]),
+        "lclip_image_encoder_open": (status, [ctypes.c_char_p, opts_p, _c_void_pp]),
+        "lclip_image_encoder_close": (None, [vp]),
+        "lclip_image_encoder_dim": (ctypes.c_size_t, [vp]),
+        "lclip_image_encoder_image_size": (ctypes.c_int, [vp]),
+        "lclip_image_encoder_logit_scale": (ctypes.c_float, [vp]),
+        "lclip_text_encoder_open": (status, [ctypes.c_char_p, opts_p, _c_void_pp]),
+        "lclip_text_encoder_close": (None, [vp]),
+        "lclip_text_encoder_dim": (ctypes.c_size_t, [vp]),
+        "lclip_text_encoder_context_length": (ctypes.c_int, [vp]),
+        "lclip_text_encoder_logit_scale": (ctypes.c_float, [vp]),
+        "lclip_tokenize": (status, [vp, ctypes.c_char_p, _c_int32_p, ctypes.c_size_t, _c_size_p]),
+        "lclip_text_encode": (status, [vp, ctypes.c_char_p, _c_float_p]),
+        "lclip_text_encode_batch": (status, [vp, _c_char_pp, ctypes.c_size_t, _c_float_p]),
+        "lclip_text_encode_tokens": (status, [vp, _c_int32_p, ctypes.c_size_t, _c_float_p]),
+        "lclip_image_preprocess_file": (status, [vp, ctypes.c_char_p, _c_float_p]),
+        "lclip_image_encode_file": (status, [vp, ctypes.c_char_p, _c_float_p]),
+        "lclip_image_encode_files": (status, [vp, _c_char_pp, ctypes.c_size_t, _c_float_p]),
+        "lclip_image_encode_memory": (status, [vp, vp, ctypes.c_size_t, _c_float_p]),
+        "lclip_image_encode_rgb": (
+            status,
+            [vp, vp, ctypes.c_int, ctypes.c_int, ctypes.c_size_t, _c_float_p],
+        ),
+        "lclip_image_encode_pixels": (status, [vp, _c_float_p, ctypes.c_size_t, _c_float_p]),
+    }
+    for name, (restype, argtypes) in protos.items():
+        try:
+            fn = getattr(cdll, name)
+        except AttributeError as e:
+            raise ImportError(
+                f"libclip: {library_path} does not export {name}; it is not libclip or is an "
+                f"incompatible version"
+            ) from e
+        fn.restype = restype
+        fn.argtypes = argtypes
+
+
+lib, library_path = _load()
+_declare(lib)
+
+
+def strerror(status: int) -> str:
+    """``lclip_strerror``: the static English description of a status."""
+    return lib.lclip_strerror(status).decode("utf-8", "replace")
+
+
+def last_error() -> str:
+    """``lclip_last_error``: this thread's most recent failure message."""
+    return lib.lclip_last_error().decode("utf-8", "replace")
+
+
+def check(status: int) -> None:
+    """Raises :class:`ClipError` for a non-OK status.
+
+    Must be called on the thread that made the failing call, before any other
+    libclip call on it: the detail message is thread-local and is replaced by
+    the next failure (ctypes runs foreign calls on the calling OS thread, so a
+    Python thread always reads its own message)."""
+    if status != Status.OK:
+        raise ClipError(status, last_error(), strerror(status))
+
+
+def default_options() -> Options:
+    """A fresh ``lclip_options`` filled by ``lclip_options_init``.
+
+    ``struct_size`` is then set to the size of *our* mirror: it tells the
+    library which fields this binding knows (a newer library defaults the
+    rest, an older one ignores the extra tail)."""
+    buf = _OptionsWithSlack()
+    lib.lclip_options_init(ctypes.byref(buf.options))
+    opts = Options.from_buffer_copy(buf.options)
+    opts.struct_size = ctypes.sizeof(Options)
+    return opts
+
+
+def library_options_size() -> int:
+    """The ``struct_size`` that the loaded library's lclip_options_init writes,
+    i.e. ``sizeof(lclip_options)`` as the library was compiled."""
+    buf = _OptionsWithSlack()
+    lib.lclip_options_init(ctypes.byref(buf.options))
+    return int(buf.options.struct_size)
+
+
+def version() -> str:
+    """``lclip_version``: "MAJOR.MINOR.PATCH" of the loaded library."""
+    return lib.lclip_version().decode("ascii")

@@ -1,0 +1,75 @@
+"""Finding the shared library: LIBCLIP_PATH, the package directory, the
+system loader, and the errors when none works."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import libclip
+from conftest import PACKAGE_ROOT
+
+
+def test_loaded_from_libclip_path():
+    env = os.environ.get("LIBCLIP_PATH")
+    if not env:
+        pytest.skip("LIBCLIP_PATH is not set")
+    assert Path(libclip.library_path) == Path(env).resolve() or libclip.library_path == os.path.abspath(env)
+
+
+def test_bad_libclip_path_is_a_clear_import_error(tmp_path, run_python):
+    missing = tmp_path / "nowhere" / "libclip.so"
+    result = run_python("import libclip", env={"LIBCLIP_PATH": str(missing)}, check=False)
+    assert result.returncode != 0
+    assert "ImportError" in result.stderr and "LIBCLIP_PATH" in result.stderr and str(missing) in result.stderr
+    not_a_library = tmp_path / "libclip.so"
+    not_a_library.write_text("not an ELF file")
+    result = run_python("import libclip", env={"LIBCLIP_PATH": str(not_a_library)}, check=False)
+    assert result.returncode != 0
+    assert "cannot load" in result.stderr
+
+
+def test_not_libclip_is_rejected(run_python):
+    """A loadable shared library that is not libclip (here the C library,
+    found in /proc/self/maps) is refused at import with the missing symbol."""
+    maps = Path("/proc/self/maps")
+    if not maps.is_file():
+        pytest.skip("no /proc/self/maps to find another shared library")
+    libc = next((line.split()[-1] for line in maps.read_text().splitlines() if "/libc.so" in line), None)
+    if libc is None:
+        pytest.skip("libc not found in /proc/self/maps")
+    result = run_python("import libclip", env={"LIBCLIP_PATH": libc}, check=False)
+    assert result.returncode != 0 and "does not export lclip_" in result.stderr
+
+
+def _copy_package(tmp_path: Path) -> Path:
+    target = tmp_path / "site"
+    shutil.copytree(PACKAGE_ROOT / "libclip", target / "libclip", ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def test_found_next_to_the_package(tmp_path, run_python):
+    site = _copy_package(tmp_path)
+    real = Path(libclip.library_path).resolve()
+    shutil.copy(real, site / "libclip" / "libclip.so.0")
+    result = run_python(
+        "import libclip; print(libclip.library_path); print(libclip.library_version())",
+        env={"LIBCLIP_PATH": None, "PYTHONPATH": str(site)},
+    )
+    loaded, version = result.stdout.split()
+    assert Path(loaded) == site / "libclip" / "libclip.so.0"
+    assert version == libclip.library_version()
+
+
+def test_nothing_found_is_a_clear_import_error(tmp_path, run_python):
+    # Probed in a child: this process already has libclip.so.0 loaded, and the
+    # dynamic loader would match its SONAME.
+    site = _copy_package(tmp_path)
+    result = run_python("import libclip", env={"LIBCLIP_PATH": None, "PYTHONPATH": str(site)}, check=False)
+    if result.returncode == 0:
+        pytest.skip("libclip is installed where the system loader finds it")
+    assert "ImportError" in result.stderr
+    assert "libclip.so was not found" in result.stderr and "LIBCLIP_PATH" in result.stderr
