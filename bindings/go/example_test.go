@@ -1,0 +1,84 @@
+package libclip_test
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"math"
+
+	"libclip.dev/go/libclip"
+)
+
+// Zero-shot labelling: which prompt describes the photo best?
+func Example_zeroShot() {
+	img, err := libclip.OpenImageEncoder("models/clip-vit-base-patch32", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer img.Close()
+	txt, err := libclip.OpenTextEncoder("models/clip-vit-base-patch32", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer txt.Close()
+
+	prompts := []string{"a photo of a cat", "a photo of a dog", "a photo of a rocket"}
+	image, err := img.EncodeFile("photo.jpg")
+	if err != nil {
+		log.Fatal(err)
+	}
+	texts, err := txt.EncodeBatch(prompts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The vectors are L2-normalised: a dot product is a cosine similarity.
+	logits := make([]float64, len(texts))
+	maxLogit := math.Inf(-1)
+	for i, t := range texts {
+		var dot float32
+		for d := range t {
+			dot += image[d] * t[d]
+		}
+		logits[i] = float64(img.LogitScale() * dot)
+		maxLogit = math.Max(maxLogit, logits[i])
+	}
+	var sum float64
+	for i := range logits {
+		logits[i] = math.Exp(logits[i] - maxLogit)
+		sum += logits[i]
+	}
+	for i, p := range prompts {
+		fmt.Printf("%5.1f%% %s\n", 100*logits[i]/sum, p)
+	}
+}
+
+// Many images in one batched pass.
+func ExampleImageEncoder_EncodeFiles() {
+	img, err := libclip.OpenImageEncoder("model.safetensors", &libclip.Options{Threads: 4})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer img.Close()
+	rows, err := img.EncodeFiles([]string{"a.jpg", "b.png", "c.jpg"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(rows), "embeddings of", img.Dim(), "values")
+}
+
+// Telling failures apart.
+func ExampleError() {
+	_, err := libclip.OpenImageEncoder("missing-model", nil)
+	switch {
+	case errors.Is(err, libclip.ErrIO):
+		fmt.Println("cannot read the model:", err)
+	case errors.Is(err, libclip.ErrFormat), errors.Is(err, libclip.ErrUnsupported):
+		fmt.Println("not a usable CLIP checkpoint:", err)
+	case err != nil:
+		fmt.Println(err)
+	}
+	var e *libclip.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Status, "-", e.Message)
+	}
+}

@@ -1,0 +1,3 @@
+module libclip.dev/go/libclip
+
+go 1.19

@@ -1,0 +1,266 @@
+package libclip
+
+// #include <stdlib.h>
+// #include "glue.h"
+import "C"
+
+import (
+	"image"
+	"math"
+	"strconv"
+	"sync"
+	"unsafe"
+)
+
+// ImageEncoder turns images into embeddings with the vision tower of a CLIP
+// model. It is safe for concurrent use by several goroutines.
+type ImageEncoder struct {
+	mu        sync.RWMutex // read-held by calls into C, write-held by Close
+	h         *C.lclip_image_encoder
+	dim       int
+	size      int
+	scale     float32
+	maxPixels uint64
+}
+
+// OpenImageEncoder opens the vision tower of the CLIP model at path: a Hugging
+// Face CLIP directory, an open_clip / OpenAI-named .safetensors file, or a
+// directory holding open_clip_model.safetensors. opts may be nil (defaults).
+// The caller must Close the encoder.
+func OpenImageEncoder(path string, opts *Options) (*ImageEncoder, error) {
+	const op = "OpenImageEncoder"
+	co, err := newCOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer co.free()
+	cpath, err := cString(op, "model path", path)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cpath))
+	var h *C.lclip_image_encoder
+	if err := check(op, C.golclip_image_encoder_open(cpath, &co.opts, &h)); err != nil {
+		return nil, err
+	}
+	return &ImageEncoder{
+		h:         h,
+		dim:       int(C.lclip_image_encoder_dim(h)),
+		size:      int(C.lclip_image_encoder_image_size(h)),
+		scale:     float32(C.lclip_image_encoder_logit_scale(h)),
+		maxPixels: uint64(co.opts.max_image_pixels),
+	}, nil
+}
+
+// Dim returns the embedding dimension: the length of every vector the encode
+// methods return. It stays valid after Close.
+func (e *ImageEncoder) Dim() int { return e.dim }
+
+// ImageSize returns the square input resolution of the vision tower in
+// pixels; Preprocess returns 3 x ImageSize x ImageSize values. It stays valid
+// after Close.
+func (e *ImageEncoder) ImageSize() int { return e.size }
+
+// LogitScale returns exp(logit_scale), the multiplier of cosine similarities
+// for zero-shot logits (100 for trained OpenAI models). It stays valid after
+// Close.
+func (e *ImageEncoder) LogitScale() float32 { return e.scale }
+
+// Close frees the C encoder and unmaps the model, after waiting for calls in
+// flight on e to return. Later calls return ErrClosed; closing again is a
+// no-op that returns nil.
+func (e *ImageEncoder) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.h != nil {
+		C.lclip_image_encoder_close(e.h)
+		e.h = nil
+	}
+	return nil
+}
+
+// acquire read-locks e and returns its handle, or ErrClosed (unlocked) after
+// Close. On success the caller must call e.mu.RUnlock.
+func (e *ImageEncoder) acquire() (*C.lclip_image_encoder, error) {
+	e.mu.RLock()
+	if e.h == nil {
+		e.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	return e.h, nil
+}
+
+// EncodeFile returns the embedding of a PNG or JPEG file, decoded and
+// preprocessed exactly as the reference (Pillow + torchvision) does.
+func (e *ImageEncoder) EncodeFile(path string) ([]float32, error) {
+	const op = "EncodeFile"
+	cpath, err := cString(op, "path", path)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cpath))
+	h, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	out := make([]float32, e.dim)
+	if err := check(op, C.golclip_image_encode_file(h, cpath, floatPtr(out))); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EncodeFiles returns the embeddings of several image files, row i for
+// paths[i], in one batched pass through the vision tower (faster than one
+// EncodeFile per file). An empty paths gives an empty result.
+func (e *ImageEncoder) EncodeFiles(paths []string) ([][]float32, error) {
+	const op = "EncodeFiles"
+	if len(paths) == 0 {
+		if _, err := e.acquire(); err != nil {
+			return nil, err
+		}
+		e.mu.RUnlock()
+		return [][]float32{}, nil
+	}
+	arr, err := newCStringArray(op, "path", paths)
+	if err != nil {
+		return nil, err
+	}
+	defer arr.free()
+	h, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	flat := make([]float32, len(paths)*e.dim)
+	if err := check(op, C.golclip_image_encode_files(h, arr.ptr, C.size_t(len(paths)), floatPtr(flat))); err != nil {
+		return nil, err
+	}
+	return rows(flat, len(paths), e.dim), nil
+}
+
+// EncodeBytes returns the embedding of an encoded PNG or JPEG image held in
+// memory, decoded exactly as EncodeFile decodes a file.
+func (e *ImageEncoder) EncodeBytes(data []byte) ([]float32, error) {
+	const op = "EncodeBytes"
+	h, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	var p unsafe.Pointer
+	if len(data) > 0 {
+		p = unsafe.Pointer(&data[0])
+	}
+	out := make([]float32, e.dim)
+	if err := check(op, C.golclip_image_encode_memory(h, p, C.size_t(len(data)), floatPtr(out))); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EncodeImage returns the embedding of a decoded image. The image is
+// converted to 8-bit RGB as Pillow's convert("RGB") converts an image: alpha
+// is dropped without compositing, from non-premultiplied colour (so a
+// premultiplied *image.RGBA is un-premultiplied first, and fully transparent
+// pixels become black); 16-bit channels keep their high byte; greyscale is
+// replicated. The RGB pixels are then resized and normalised exactly as
+// EncodeFile does.
+//
+// For an opaque image this gives exactly what EncodeFile gives for a file
+// that decodes to the same pixels. For a translucent one the reference
+// resizes in premultiplied RGBA before dropping alpha, which an RGB input
+// cannot reproduce: encode the file (EncodeFile, EncodeBytes) to match it.
+// Decoders differ too: Go's image/jpeg does not decode JPEGs to the same
+// pixels as libjpeg-turbo, which the reference and EncodeFile use.
+//
+// *image.RGBA, *image.NRGBA, *image.YCbCr and *image.Gray are converted
+// directly; other types go through color.NRGBAModel pixel by pixel.
+func (e *ImageEncoder) EncodeImage(img image.Image) ([]float32, error) {
+	const op = "EncodeImage"
+	if img == nil {
+		return nil, &Error{Op: op, Status: ErrInvalidArgument, Message: "the image is nil"}
+	}
+	b := img.Bounds()
+	w, hgt := b.Dx(), b.Dy()
+	if w <= 0 || hgt <= 0 {
+		return nil, &Error{Op: op, Status: ErrInvalidArgument, Message: "the image is empty"}
+	}
+	if w > math.MaxInt32/3 || hgt > math.MaxInt32 || uint64(w)*uint64(hgt) > e.maxPixels {
+		return nil, &Error{Op: op, Status: ErrTooLarge, Message: "image " + strconv.Itoa(w) + "x" +
+			strconv.Itoa(hgt) + " has more than max_image_pixels = " +
+			strconv.FormatUint(e.maxPixels, 10) + " pixels"}
+	}
+	rgb := toRGB(img)
+	h, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	out := make([]float32, e.dim)
+	r := C.golclip_image_encode_rgb(h, (*C.uint8_t)(unsafe.Pointer(&rgb[0])), C.int(w), C.int(hgt),
+		C.size_t(3*w), floatPtr(out))
+	if err := check(op, r); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Preprocess returns the model's input tensor for an image file: 3 x
+// ImageSize x ImageSize float32 values, channels R, G, B, each a row-major
+// square, normalised with the model's mean and std. It is what EncodeFile
+// feeds the vision tower, for comparison with other preprocessing.
+func (e *ImageEncoder) Preprocess(path string) ([]float32, error) {
+	const op = "Preprocess"
+	cpath, err := cString(op, "path", path)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cpath))
+	h, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	out := make([]float32, 3*e.size*e.size)
+	if err := check(op, C.golclip_image_preprocess_file(h, cpath, floatPtr(out))); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EncodePixels returns the embeddings of preprocessed input tensors, each
+// 3 x ImageSize x ImageSize values as Preprocess returns them, in one
+// batched pass.
+func (e *ImageEncoder) EncodePixels(tensors [][]float32) ([][]float32, error) {
+	const op = "EncodePixels"
+	if len(tensors) == 0 {
+		if _, err := e.acquire(); err != nil {
+			return nil, err
+		}
+		e.mu.RUnlock()
+		return [][]float32{}, nil
+	}
+	n := 3 * e.size * e.size
+	pixels := make([]float32, 0, len(tensors)*n)
+	for i, t := range tensors {
+		if len(t) != n {
+			return nil, &Error{Op: op, Status: ErrInvalidArgument, Message: "tensor " + strconv.Itoa(i) +
+				" has " + strconv.Itoa(len(t)) + " values, not 3 x " + strconv.Itoa(e.size) + " x " +
+				strconv.Itoa(e.size)}
+		}
+		pixels = append(pixels, t...)
+	}
+	h, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	flat := make([]float32, len(tensors)*e.dim)
+	if err := check(op, C.golclip_image_encode_pixels(h, floatPtr(pixels), C.size_t(len(tensors)),
+		floatPtr(flat))); err != nil {
+		return nil, err
+	}
+	return rows(flat, len(tensors), e.dim), nil
+}

@@ -1,0 +1,199 @@
+package libclip
+
+// #include <stdlib.h>
+// #include "glue.h"
+import "C"
+
+import (
+	"strconv"
+	"sync"
+	"unsafe"
+)
+
+// TextEncoder turns texts into embeddings with the text tower of a CLIP
+// model. It is safe for concurrent use by several goroutines.
+type TextEncoder struct {
+	mu      sync.RWMutex // read-held by calls into C, write-held by Close
+	h       *C.lclip_text_encoder
+	dim     int
+	context int
+	scale   float32
+}
+
+// OpenTextEncoder opens the text tower of the CLIP model at path (see
+// OpenImageEncoder for the layouts). The BPE vocabulary comes from
+// vocab.json + merges.txt beside the weights (Hugging Face layout), from
+// bpe_simple_vocab_16e6.txt.gz beside them, or from opts.VocabPath. Without
+// any vocabulary the encoder still opens, but only EncodeTokens works; the
+// other methods return ErrUnsupported. opts may be nil (defaults). The
+// caller must Close the encoder.
+func OpenTextEncoder(path string, opts *Options) (*TextEncoder, error) {
+	const op = "OpenTextEncoder"
+	co, err := newCOptions(op, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer co.free()
+	cpath, err := cString(op, "model path", path)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cpath))
+	var h *C.lclip_text_encoder
+	if err := check(op, C.golclip_text_encoder_open(cpath, &co.opts, &h)); err != nil {
+		return nil, err
+	}
+	return &TextEncoder{
+		h:       h,
+		dim:     int(C.lclip_text_encoder_dim(h)),
+		context: int(C.lclip_text_encoder_context_length(h)),
+		scale:   float32(C.lclip_text_encoder_logit_scale(h)),
+	}, nil
+}
+
+// Dim returns the embedding dimension: the length of every vector the encode
+// methods return. It stays valid after Close.
+func (e *TextEncoder) Dim() int { return e.dim }
+
+// ContextLength returns the number of tokens per text, start and end tokens
+// included (77 for CLIP): the length of what Tokenize returns. It stays
+// valid after Close.
+func (e *TextEncoder) ContextLength() int { return e.context }
+
+// LogitScale returns exp(logit_scale), the multiplier of cosine similarities
+// for zero-shot logits (100 for trained OpenAI models). It stays valid after
+// Close.
+func (e *TextEncoder) LogitScale() float32 { return e.scale }
+
+// Close frees the C encoder and unmaps the model, after waiting for calls in
+// flight on e to return. Later calls return ErrClosed; closing again is a
+// no-op that returns nil.
+func (e *TextEncoder) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.h != nil {
+		C.lclip_text_encoder_close(e.h)
+		e.h = nil
+	}
+	return nil
+}
+
+// acquire read-locks e and returns its handle, or ErrClosed (unlocked) after
+// Close. On success the caller must call e.mu.RUnlock.
+func (e *TextEncoder) acquire() (*C.lclip_text_encoder, error) {
+	e.mu.RLock()
+	if e.h == nil {
+		e.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	return e.h, nil
+}
+
+// Tokenize returns the token ids of text exactly as the reference's
+// clip.tokenize(text, truncate=True)[0] does: ContextLength ids, the start
+// token 49406, the text's BPE ids, the end token 49407, then zeros. Invalid
+// UTF-8 and NUL bytes are ErrInvalidArgument; a text too long for the
+// context is cut unless Options.NoTruncate was set (then ErrTooLarge).
+func (e *TextEncoder) Tokenize(text string) ([]int32, error) {
+	const op = "Tokenize"
+	ctext, err := cString(op, "text", text)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(ctext))
+	h, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	ids := make([]int32, e.context)
+	r := C.golclip_tokenize(h, ctext, (*C.int32_t)(unsafe.Pointer(&ids[0])), C.size_t(len(ids)), nil)
+	if err := check(op, r); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// Encode returns the embedding of one text.
+func (e *TextEncoder) Encode(text string) ([]float32, error) {
+	const op = "Encode"
+	ctext, err := cString(op, "text", text)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(ctext))
+	h, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	out := make([]float32, e.dim)
+	if err := check(op, C.golclip_text_encode(h, ctext, floatPtr(out))); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EncodeBatch returns the embeddings of several texts, row i for texts[i], in
+// one batched pass (the texts' tokens are packed together, so a batch of
+// short captions costs what their tokens cost). An empty texts gives an
+// empty result.
+func (e *TextEncoder) EncodeBatch(texts []string) ([][]float32, error) {
+	const op = "EncodeBatch"
+	if len(texts) == 0 {
+		if _, err := e.acquire(); err != nil {
+			return nil, err
+		}
+		e.mu.RUnlock()
+		return [][]float32{}, nil
+	}
+	arr, err := newCStringArray(op, "text", texts)
+	if err != nil {
+		return nil, err
+	}
+	defer arr.free()
+	h, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	flat := make([]float32, len(texts)*e.dim)
+	if err := check(op, C.golclip_text_encode_batch(h, arr.ptr, C.size_t(len(texts)), floatPtr(flat))); err != nil {
+		return nil, err
+	}
+	return rows(flat, len(texts), e.dim), nil
+}
+
+// EncodeTokens returns the embeddings of already tokenized texts, each
+// ContextLength ids as Tokenize returns them, in one batched pass. Each text
+// is pooled where its largest id first occurs (the end token), as the
+// reference does. It works on an encoder opened without a vocabulary.
+func (e *TextEncoder) EncodeTokens(tokens [][]int32) ([][]float32, error) {
+	const op = "EncodeTokens"
+	if len(tokens) == 0 {
+		if _, err := e.acquire(); err != nil {
+			return nil, err
+		}
+		e.mu.RUnlock()
+		return [][]float32{}, nil
+	}
+	ids := make([]int32, 0, len(tokens)*e.context)
+	for i, t := range tokens {
+		if len(t) != e.context {
+			return nil, &Error{Op: op, Status: ErrInvalidArgument, Message: "text " + strconv.Itoa(i) +
+				" has " + strconv.Itoa(len(t)) + " token ids, not the context length " + strconv.Itoa(e.context)}
+		}
+		ids = append(ids, t...)
+	}
+	h, err := e.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer e.mu.RUnlock()
+	flat := make([]float32, len(tokens)*e.dim)
+	r := C.golclip_text_encode_tokens(h, (*C.int32_t)(unsafe.Pointer(&ids[0])), C.size_t(len(tokens)), floatPtr(flat))
+	if err := check(op, r); err != nil {
+		return nil, err
+	}
+	return rows(flat, len(tokens), e.dim), nil
+}

@@ -1,0 +1,21 @@
+/* clip-search's two commands and the arguments they share. */
+#ifndef CLIP_SEARCH_H
+#define CLIP_SEARCH_H
+
+#include <stddef.h>
+
+typedef struct search_args {
+    const char *command;      /* "index" or "query" */
+    const char *model, *index;
+    const char *dir;          /* index: the directory to embed */
+    const char *text, *image; /* query: exactly one is set */
+    int threads;              /* 0: leave OpenBLAS's thread count alone */
+    size_t batch;             /* index: images per lclip_image_encode_files() call */
+    size_t top;               /* query: matches to print */
+} search_args;
+
+/* Each returns the process's exit code. */
+int run_index(const search_args *args);
+int run_query(const search_args *args);
+
+#endif
