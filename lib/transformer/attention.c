@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "transformer/attention.h"
+#include "transformer/fast_exp.h"
 
 /* Row-wise softmax of scores [n][n]; with causal, row i sees columns 0..i. */
 static void softmax_rows(float *scores, int n, int causal)
@@ -15,7 +16,7 @@ static void softmax_rows(float *scores, int n, int causal)
             max = row[j] > max ? row[j] : max;
         float sum = 0.0f;
         for (int j = 0; j < visible; j++) {
-            row[j] = expf(row[j] - max);
+            row[j] = lclip_fast_exp(row[j] - max);
             sum += row[j];
         }
         float inv = 1.0f / sum;
