@@ -1,2 +1,3 @@
 # Tests of lib/transformer/: lclip_add_test(NAME transformer/test_x.c [INTERNAL]).
 lclip_add_test(towers transformer/test_towers.c INTERNAL)
+lclip_add_test(activation transformer/test_activation.c INTERNAL)
