@@ -31,26 +31,12 @@ install_packages() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-download_model() {
-    mkdir -p "$default_dir"
-    for f in config.json preprocessor_config.json vocab.json merges.txt model.safetensors; do
-        [ -s "$default_dir/$f" ] && continue
-        echo "downloading $hf_repo/$f"
-        if ! curl -fL --progress-bar --connect-timeout 15 --retry 2 -o "$default_dir/$f.part" \
-                "https://huggingface.co/$hf_repo/resolve/main/$f"; then
-            rm -f "$default_dir/$f.part"
-            return 1
-        fi
-        mv "$default_dir/$f.part" "$default_dir/$f"
-    done
-}
-
 install_packages
 cmake -S . -B build > /dev/null
 cmake --build build -j"$(nproc)" > /dev/null
 
 if [ -z "$model" ]; then
-    if [ -s "$default_dir/model.safetensors" ] || download_model; then
+    if [ -s "$default_dir/model.safetensors" ] || scripts/download-model.sh "$hf_repo" "$default_dir"; then
         model=$default_dir
     else
         cat >&2 <<MSG
