@@ -42,13 +42,13 @@ export PKG_CONFIG_PATH="$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export LD_LIBRARY_PATH="$(dirname "$so")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export LIBCLIP_TOOLS_DIR="${LIBCLIP_TOOLS_DIR:-$build_dir/examples}"
 
-# Offline and self-contained: no module downloads, no toolchain switching,
-# caches in the temporary directory when HOME cannot hold them.
+# Offline and self-contained: no module downloads, no toolchain switching.
 export CGO_ENABLED=1 GOFLAGS=-mod=readonly GOWORK=off GOPROXY=off GOSUMDB=off GOTOOLCHAIN=local
 export GOPATH="$tmp/gopath"
-if [ -z "${GOCACHE:-}" ] && { [ -z "${HOME:-}" ] || [ ! -w "${HOME:-/nonexistent}" ]; }; then
-    export GOCACHE="$tmp/gocache"
-fi
+# A fresh build cache every run: the cache keeps cgo's linker flags, which
+# name this run's temporary prefix, and a shared one would link against an
+# earlier run's prefix that no longer exists.
+export GOCACHE="$tmp/gocache"
 
 cd "$here"
 echo "== $(go version), libclip $(pkg-config --modversion libclip)"
