@@ -27,8 +27,8 @@ static lclip_status pack_texts(const lclip_text_tower *t, const int32_t *tokens,
         const int32_t *ids = tokens + (size_t)i * (size_t)context;
         for (int j = 0; j < context; j++)
             if (ids[j] < 0 || ids[j] >= t->cfg.vocab_size)
-                return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "text %d: token id %d at position %d is outside "
-                                  "the vocabulary of %d", i, (int)ids[j], j, t->cfg.vocab_size);
+                return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "token id %d at position %d is outside the "
+                                  "vocabulary of %d", (int)ids[j], j, t->cfg.vocab_size);
         sequences[i] = (lclip_sequence){*rows, pooled_position(ids, context) + 1};
         *rows += sequences[i].length;
     }
