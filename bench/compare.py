@@ -1,0 +1,363 @@
+#!/usr/bin/python3
+"""libclip against PyTorch and ONNX Runtime on the same weights, from one command.
+
+    python3 bench/compare.py --model DIR [--out /tmp/lclip-compare] [--build /tmp/build-bench]
+
+DIR is an HF-layout CLIP directory (bench/make_model.py writes random-weight ones). Steps:
+
+1. lclip-bench --emit-inputs: the benchmark's pixels and token ids and libclip's raw embeddings.
+2. The same model.safetensors loaded into bench/torch_clip.py (openai/CLIP's architecture);
+   every embedding must agree with libclip's (cosine > 0.9999), or nothing is timed.
+3. ONNX export of that module (image and text graphs, dynamic batch; text also dynamic length),
+   checked the same way through onnxruntime-node (bench/ort_bench.mjs).
+4. Timings, each implementation in its own process, rows image b1/b8/b32, captions b1/b32 and
+   77-token texts b1/b32, on 1 and 2 threads; medians of repeated runs:
+   libclip (lclip-bench, with its cblas_sgemm reference), PyTorch, ONNX Runtime.
+5. The same for libclip and PyTorch with the other OpenBLAS setting: OPENBLAS_CORETYPE and
+   OPENBLAS_L2_SIZE unset when the environment sets them, else OPENBLAS_CORETYPE=--alt-coretype
+   (OpenBLAS 0.3.21 does not know every new CPU and then falls back to its Prescott kernels).
+   ONNX Runtime does not use OpenBLAS and is timed once.
+6. Peak RSS of image-only and text-only libclip processes (fresh processes, no sgemm reference).
+
+Prints a table (ratios are libclip time / other time: below 1 means libclip is faster) and
+writes every JSON line to OUT/results.jsonl, the input of bench/plot.py.
+PyTorch is Debian's python3-torch; this script re-runs itself under /usr/bin/python3 when the
+python3 on PATH cannot import torch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+HERE = Path(__file__).resolve().parent
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+try:
+    import numpy as np
+    import torch
+except ImportError:
+    if os.path.exists(SYSTEM_PYTHON) and os.path.realpath(sys.executable) != os.path.realpath(SYSTEM_PYTHON):
+        os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON, *sys.argv])
+    sys.exit("compare.py needs Debian's python3-torch and python3-numpy (apt-get install python3-torch)")
+
+sys.path.insert(0, str(HERE))
+import torch_clip  # noqa: E402
+
+Row = dict[str, Any]
+MIN_COSINE = 0.9999
+
+
+def log(msg: str) -> None:
+    print(f"[compare {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def json_lines(text: str) -> list[Row]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def run_json(cmd: list[str], env: dict[str, str] | None = None) -> list[Row]:
+    log(" ".join(cmd))
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+    return json_lines(proc.stdout)
+
+
+# ---- agreement -------------------------------------------------------------------------------
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+def load_f32(path: Path, dim: int) -> np.ndarray:
+    return np.fromfile(path, dtype="<f4").reshape(-1, dim)
+
+
+def tokens_of(inputs: Path, kind: str, ctx: int) -> np.ndarray:
+    return np.fromfile(inputs / f"{kind}.i32", dtype="<i4").reshape(-1, ctx)
+
+
+def cut(tokens: np.ndarray) -> torch.Tensor:
+    """A batch of token rows cut after the longest text's end token (its largest id)."""
+    longest = int(tokens.argmax(axis=1).max()) + 1
+    return torch.from_numpy(tokens[:, :longest].astype(np.int64))
+
+
+def check_agreement(who: str, got: dict[str, np.ndarray], inputs: Path, dim: int) -> dict[str, float]:
+    worst = {}
+    for kind, emb in got.items():
+        ref = load_f32(inputs / f"{kind}_embeds.f32", dim)
+        worst[kind] = float(cosines(emb, ref).min())
+        if not worst[kind] > MIN_COSINE:
+            sys.exit(f"{who} disagrees with libclip on {kind}: min cosine {worst[kind]:.8f} <= {MIN_COSINE}; "
+                     "timings of different computations are worthless")
+    log(f"{who} agrees with libclip: min cosine " + ", ".join(f"{k} {v:.8f}" for k, v in worst.items()))
+    return worst
+
+
+def torch_embeddings(vision: torch.nn.Module, text: torch.nn.Module, inputs: Path, meta: dict) -> dict[str, np.ndarray]:
+    size, ctx = meta["image_size"], meta["context_length"]
+    pixels = np.fromfile(inputs / "image_pixels.f32", dtype="<f4").reshape(-1, 3, size, size)
+    out: dict[str, np.ndarray] = {}
+    with torch.inference_mode():
+        out["image"] = vision(torch.from_numpy(pixels.copy())).numpy()
+        for kind in ("captions", "text77"):
+            toks = tokens_of(inputs, kind, ctx)
+            out[kind] = np.concatenate([text(cut(toks[i:i + 32])).numpy() for i in range(0, len(toks), 32)])
+    return out
+
+
+def export_onnx(vision: torch.nn.Module, text: torch.nn.Module, meta: dict, out: Path) -> tuple[Path, Path]:
+    size = meta["image_size"]
+    image_path, text_path = out / "image.onnx", out / "text.onnx"
+    with torch.no_grad():
+        torch.onnx.export(vision, (torch.zeros(2, 3, size, size),), str(image_path), input_names=["pixels"],
+                          output_names=["embeds"], dynamic_axes={"pixels": {0: "batch"}, "embeds": {0: "batch"}},
+                          opset_version=14, do_constant_folding=True)
+        dummy = torch.tensor([[49406, 320, 1929, 49407, 0], [49406, 320, 49407, 0, 0]], dtype=torch.int64)
+        torch.onnx.export(text, (dummy,), str(text_path), input_names=["tokens"], output_names=["embeds"],
+                          dynamic_axes={"tokens": {0: "batch", 1: "length"}, "embeds": {0: "batch"}},
+                          opset_version=14, do_constant_folding=True)
+    return image_path, text_path
+
+
+# ---- PyTorch timing (a worker process per thread count) --------------------------------------
+
+
+def torch_worker(spec_path: Path) -> None:
+    spec = json.loads(spec_path.read_text())
+    threads = spec["threads"]
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(1)
+    vision, text = torch_clip.load(Path(spec["model"]))
+    inputs, ctx, size = Path(spec["inputs"]), spec["context"], spec["image_size"]
+    gen = torch.Generator().manual_seed(0)
+    max_batch = max([r["batch"] for r in spec["rows"] if r["kind"] == "image"] or [1])
+    pixels = torch.rand(max_batch, 3, size, size, generator=gen) * 3.9 - 1.8
+    for r in spec["rows"]:
+        if r["kind"] == "image":
+            calls = [(vision, pixels[:r["batch"]].contiguous())]
+        else:
+            toks = tokens_of(inputs, r["kind"], ctx)[:r["items"]]
+            calls = [(text, cut(toks[i:i + r["batch"]])) for i in range(0, r["items"], r["batch"])]
+        with torch.inference_mode():
+            def once() -> None:
+                for module, x in calls:
+                    module(x)
+            once()  # warm-up
+            reps: list[float] = []
+            start = time.perf_counter()
+            while len(reps) < spec["max_reps"] and (len(reps) < spec["min_reps"]
+                                                    or time.perf_counter() - start < spec["min_time"]):
+                t0 = time.perf_counter()
+                once()
+                reps.append(time.perf_counter() - t0)
+        med = float(np.median(reps))
+        print(json.dumps({"type": "row", "impl": "torch", "row": r["row"], "batch": r["batch"], "threads": threads,
+                          "items": r["items"], "reps": len(reps), "ms_per_item": 1e3 * med / r["items"],
+                          "ms_per_item_min": 1e3 * min(reps) / r["items"], "items_per_s": r["items"] / med,
+                          "rep_ms": [round(1e3 * x, 3) for x in reps]}), flush=True)
+    print(json.dumps({"type": "rss", "impl": "torch", "threads": threads, "torch": torch.__version__,
+                      "peak_rss_mib": peak_rss_mib()}), flush=True)
+
+
+def peak_rss_mib() -> float:
+    """VmHWM (ru_maxrss survives exec on Linux, so it would show the parent's peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def time_torch(model: Path, inputs: Path, meta: dict, rows: list[Row], threads: Iterable[int], reps: dict,
+               work: Path, env: dict[str, str]) -> list[Row]:
+    out: list[Row] = []
+    for t in threads:
+        spec = {"model": str(model), "inputs": str(inputs), "context": meta["context_length"],
+                "image_size": meta["image_size"], "threads": t, "rows": rows, **reps}
+        path = work / f"torch_spec_{t}.json"
+        path.write_text(json.dumps(spec))
+        # PyTorch's matrix products go to OpenBLAS (Debian's build): its pool must match too. Without
+        # OMP_WAIT_POLICY=PASSIVE, PyTorch's spinning OpenMP workers and OpenBLAS's threads fight
+        # over the cores and 2 threads run ~3x slower than 1 (measured here).
+        wenv = {**env, "OMP_NUM_THREADS": str(t), "OPENBLAS_NUM_THREADS": str(t), "OMP_WAIT_POLICY": "PASSIVE"}
+        out += run_json([SYSTEM_PYTHON if os.path.exists(SYSTEM_PYTHON) else sys.executable, str(Path(__file__)),
+                         "--torch-worker", str(path)], wenv)
+    return out
+
+
+# ---- table --------------------------------------------------------------------------------------
+
+
+def fmt(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def table(results: list[Row], variant: str, title: str) -> str:
+    rows = [r for r in results if r.get("type") == "row" and r.get("variant") == variant]
+    ort = {(r["row"], r["threads"]): r for r in results if r.get("type") == "row" and r["impl"] == "ort"}
+    by = {(r["impl"], r["row"], r["threads"]): r for r in rows}
+    lines = [title, "",
+             "| row | threads | libclip ms/item | PyTorch ms/item | ORT ms/item | libclip/PyTorch | libclip/ORT "
+             "| libclip GF/s | sgemm GF/s | sgemm fraction |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        if r["impl"] != "libclip":
+            continue
+        key = (r["row"], r["threads"])
+        pt = by.get(("torch", *key))
+        ox = ort.get(key)
+        lib = r["ms_per_item"]
+        lines.append(
+            f"| {r['row']} | {r['threads']} | {fmt(lib)} | {fmt(pt and pt['ms_per_item'])} | "
+            f"{fmt(ox and ox['ms_per_item'])} | {fmt(pt and lib / pt['ms_per_item'])} | "
+            f"{fmt(ox and lib / ox['ms_per_item'])} | {fmt(r['gflops'], 1)} | {fmt(r.get('sgemm_gflops'), 1)} | "
+            f"{fmt(r.get('sgemm_fraction'))} |")
+    return "\n".join(lines)
+
+
+def other_env(coretype: str) -> tuple[dict[str, str], str]:
+    env = dict(os.environ)
+    if "OPENBLAS_CORETYPE" in env or "OPENBLAS_L2_SIZE" in env:
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
+        return env, "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset"
+    env["OPENBLAS_CORETYPE"] = coretype
+    return env, f"OPENBLAS_CORETYPE={coretype}"
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, help="HF-layout CLIP directory")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/lclip-compare"), help="work and results directory")
+    ap.add_argument("--build", type=Path, default=Path("/tmp/build-bench"),
+                    help="CMake build directory configured with -DLIBCLIP_BUILD_BENCH=ON")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--min-reps", type=int, default=3)
+    ap.add_argument("--max-reps", type=int, default=20)
+    ap.add_argument("--min-time", type=float, default=2.0, help="seconds of reps per row at least")
+    ap.add_argument("--alt-coretype", default="SkylakeX",
+                    help="OPENBLAS_CORETYPE for the second run when the environment sets none")
+    ap.add_argument("--no-alt", action="store_true", help="skip the second OpenBLAS setting")
+    ap.add_argument("--no-ort", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="one rep per row (a smoke test, not a measurement)")
+    ap.add_argument("--torch-worker", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.torch_worker:
+        torch_worker(args.torch_worker)
+        return 0
+    if not args.model:
+        ap.error("--model is required")
+    model = args.model.resolve()
+    bench = args.build / "bench" / "lclip-bench"
+    if not bench.exists():
+        sys.exit(f"{bench} not found: cmake -S . -B {args.build} -DLIBCLIP_BUILD_BENCH=ON && "
+                 f"cmake --build {args.build} -j2")
+    if args.quick:
+        args.min_reps, args.max_reps, args.min_time = 1, 1, 0.0
+    reps = {"min_reps": args.min_reps, "max_reps": args.max_reps, "min_time": args.min_time}
+    rep_args = ["--min-reps", str(args.min_reps), "--max-reps", str(args.max_reps), "--min-time", str(args.min_time)]
+    threads = [int(t) for t in args.threads.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: list[Row] = []
+
+    def keep(rows: list[Row], variant: str) -> list[Row]:
+        for r in rows:
+            r["variant"] = variant
+        results.extend(rows)
+        return rows
+
+    # 1-3: inputs, agreement, export
+    inputs = args.out / "inputs"
+    keep(run_json([str(bench), "--model", str(model), "--emit-inputs", str(inputs), "--emit-only"]), "default")
+    meta = json.loads((inputs / "inputs.json").read_text())
+    vision, text = torch_clip.load(model)
+    agreement = {"torch": check_agreement("PyTorch", torch_embeddings(vision, text, inputs, meta), inputs,
+                                          meta["dim"])}
+    ort_ok = not args.no_ort
+    if ort_ok:
+        image_onnx, text_onnx = export_onnx(vision, text, meta, args.out)
+        if not (HERE / "node_modules" / "onnxruntime-node").is_dir():
+            log("bench/node_modules/onnxruntime-node missing: run `npm install` in bench/; skipping ONNX Runtime")
+            ort_ok = False
+    del vision, text
+    ort_spec = {}
+    if ort_ok:
+        ort_spec = {"image_onnx": str(image_onnx), "text_onnx": str(text_onnx), "inputs": str(inputs),
+                    "image_size": meta["image_size"], "context": meta["context_length"], "verify_out": str(args.out)}
+        spec_path = args.out / "ort_verify.json"
+        spec_path.write_text(json.dumps({**ort_spec, "mode": "verify"}))
+        keep(run_json(["node", str(HERE / "ort_bench.mjs"), str(spec_path)]), "default")
+        agreement["ort"] = check_agreement("ONNX Runtime", {k: load_f32(args.out / f"ort_{k}_embeds.f32", meta["dim"])
+                                                            for k in ("image", "captions", "text77")},
+                                           inputs, meta["dim"])
+    results.append({"type": "agreement", **agreement})
+
+    # 4: timings in the inherited environment
+    lib = keep(run_json([str(bench), "--model", str(model), "--threads", args.threads, *rep_args]), "default")
+    rows = [{"row": r["row"], "kind": r["row"].split("_")[0], "batch": r["batch"], "items": r["items"]}
+            for r in lib if r["type"] == "row" and r["threads"] == threads[0]]
+    keep(time_torch(model, inputs, meta, rows, threads, reps, args.out, dict(os.environ)), "default")
+    if ort_ok:
+        spec_path = args.out / "ort_time.json"
+        spec_path.write_text(json.dumps({**ort_spec, "mode": "time", "threads": threads, "rows": rows, **reps}))
+        keep(run_json(["node", str(HERE / "ort_bench.mjs"), str(spec_path)]), "default")
+
+    # 5: the other OpenBLAS setting
+    alt_label = ""
+    if not args.no_alt:
+        env, alt_label = other_env(args.alt_coretype)
+        alt_inputs = args.out / "inputs-alt"
+        keep(run_json([str(bench), "--model", str(model), "--emit-inputs", str(alt_inputs), "--emit-only"], env), "alt")
+        shutil.copyfile(inputs / "image_pixels.f32", alt_inputs / "image_pixels.f32")
+        got = {k: load_f32(alt_inputs / f"{k}_embeds.f32", meta["dim"]) for k in ("image", "captions", "text77")}
+        results.append({"type": "agreement", "variant": "alt",
+                        "libclip_alt_vs_default": check_agreement(f"libclip with {alt_label}", got, inputs, meta["dim"])})
+        keep(run_json([str(bench), "--model", str(model), "--threads", args.threads, "--no-open", *rep_args], env), "alt")
+        keep(time_torch(model, inputs, meta, rows, threads, reps, args.out, env), "alt")
+
+    # 6: peak RSS of single-tower processes
+    for mode, batches in (("image", ["--image-batches", "1"]), ("image", ["--image-batches", "32"]),
+                          ("text", ["--text-batches", "1"]), ("text", ["--text-batches", "32"])):
+        keep(run_json([str(bench), "--model", str(model), "--mode", mode, "--no-sgemm", "--no-open", "--threads", "1",
+                       *batches, "--min-reps", "1", "--max-reps", "1", "--min-time", "0"]), "rss")
+
+    out_file = args.out / "results.jsonl"
+    out_file.write_text("".join(json.dumps(r) + "\n" for r in results))
+
+    env_rec = {r["variant"]: r for r in results if r.get("type") == "env"}
+    default_env = env_rec.get("default", {})
+    print(f"\nmodel {model}; libclip {default_env.get('libclip')}; {default_env.get('date')}; "
+          f"{default_env.get('cpus_online')} CPUs; torch {torch.__version__}; reps: median of >= {args.min_reps} "
+          f"and >= {args.min_time} s per row")
+    print("times are ms per item; ratios are libclip time / other time (below 1: libclip faster)\n")
+    print(table(results, "default", f"OpenBLAS as the environment sets it: core {default_env.get('openblas_corename')}, "
+                f"OPENBLAS_CORETYPE={default_env.get('OPENBLAS_CORETYPE')}"))
+    if alt_label:
+        print()
+        print(table(results, "alt", f"{alt_label}: core {env_rec.get('alt', {}).get('openblas_corename')} "
+                    "(ORT column: the same ONNX Runtime run as above)"))
+    print()
+    for r in results:
+        if r.get("type") == "open" and r.get("variant") == "default":
+            print(f"open {r['tower']} ({r['cache']}{', ' + r['evict'] if 'evict' in r else ''}): "
+                  f"{r['open_ms']:.1f} ms, then first encode {r['first_encode_ms']:.1f} ms")
+        if r.get("type") == "rss" and r.get("variant") == "rss":
+            batch = r["max_image_batch"] if r["mode"] == "image" else r["max_text_batch"]
+            print(f"peak RSS, {r['mode']}-only process, batch {batch}: "
+                  f"{r['peak_rss_mib']:.0f} MiB")
+    print(f"\nall records: {out_file}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,710 @@
+/* lclip-bench: times libclip on one model and prints JSON lines.
+ *
+ *   lclip-bench --model DIR [--mode all|image|text] [--threads 1,2] [--image-batches 1,8,32]
+ *               [--text-batches 1,32] [--min-reps 5] [--max-reps 30] [--min-time 2]
+ *               [--no-sgemm] [--no-open] [--emit-inputs DIR [--emit-only]]
+ *
+ * For every row (image batch 1/8/32, caption batch 1/32, 77-token text batch
+ * 1/32) and thread count it reports ms per item, items/s, the model's GFLOP
+ * per item and achieved GF/s, and, measured in the same run, the time that
+ * cblas_sgemm alone takes for exactly the GEMMs of that encode (the model's
+ * own weights, the same shapes); sgemm_fraction = sgemm time / libclip time is
+ * the share of the GEMM-only ceiling that libclip reaches. libclip and sgemm
+ * reps alternate, so machine noise hits both alike; times are medians.
+ * Also: open times with a cold and a warm page cache, and the peak RSS of the
+ * process. docs/performance.md describes every record. */
+#define _GNU_SOURCE
+#include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libclip.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "captions.h"
+#include "gemm_model.h"
+
+#define MAX_LIST 16
+
+typedef struct options {
+    const char *model;
+    const char *mode; /* all, image, text */
+    int threads[MAX_LIST], n_threads;
+    int image_batches[MAX_LIST], n_image_batches;
+    int text_batches[MAX_LIST], n_text_batches;
+    int min_reps, max_reps;
+    double min_time;
+    int sgemm, open_timing, emit_only;
+    const char *emit_inputs;
+} options;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void die(const char *what, const char *detail)
+{
+    fprintf(stderr, "lclip-bench: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    exit(1);
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int parse_list(const char *s, int *out)
+{
+    int n = 0;
+    while (*s && n < MAX_LIST) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v <= 0 || v > 4096)
+            die("bad number list", s);
+        out[n++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            die("bad number list", end);
+    }
+    return n;
+}
+
+static void usage(void)
+{
+    fputs("usage: lclip-bench --model DIR [--mode all|image|text] [--threads 1,2] [--image-batches 1,8,32]\n"
+          "                   [--text-batches 1,32] [--min-reps N] [--max-reps N] [--min-time SECONDS]\n"
+          "                   [--no-sgemm] [--no-open] [--emit-inputs DIR [--emit-only]]\n",
+          stderr);
+    exit(2);
+}
+
+static options parse_args(int argc, char **argv)
+{
+    options o = {.mode = "all", .min_reps = 5, .max_reps = 30, .min_time = 2.0, .sgemm = 1, .open_timing = 1};
+    o.n_threads = parse_list("1,2", o.threads);
+    o.n_image_batches = parse_list("1,8,32", o.image_batches);
+    o.n_text_batches = parse_list("1,32", o.text_batches);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--no-sgemm"))
+            o.sgemm = 0;
+        else if (!strcmp(a, "--no-open"))
+            o.open_timing = 0;
+        else if (!strcmp(a, "--emit-only"))
+            o.emit_only = 1;
+        else if (!v)
+            usage();
+        else if (!strcmp(a, "--model"))
+            o.model = v, i++;
+        else if (!strcmp(a, "--mode"))
+            o.mode = v, i++;
+        else if (!strcmp(a, "--threads"))
+            o.n_threads = parse_list(v, o.threads), i++;
+        else if (!strcmp(a, "--image-batches"))
+            o.n_image_batches = parse_list(v, o.image_batches), i++;
+        else if (!strcmp(a, "--text-batches"))
+            o.n_text_batches = parse_list(v, o.text_batches), i++;
+        else if (!strcmp(a, "--min-reps"))
+            o.min_reps = atoi(v), i++;
+        else if (!strcmp(a, "--max-reps"))
+            o.max_reps = atoi(v), i++;
+        else if (!strcmp(a, "--min-time"))
+            o.min_time = atof(v), i++;
+        else if (!strcmp(a, "--emit-inputs"))
+            o.emit_inputs = v, i++;
+        else
+            usage();
+    }
+    if (o.emit_only && !o.emit_inputs)
+        usage();
+    if (o.emit_only)
+        o.open_timing = o.sgemm = 0;
+    if (!o.model || (strcmp(o.mode, "all") && strcmp(o.mode, "image") && strcmp(o.mode, "text")))
+        usage();
+    if (o.min_reps < 1)
+        o.min_reps = 1;
+    if (o.max_reps < o.min_reps)
+        o.max_reps = o.min_reps;
+    return o;
+}
+
+/* ---- page cache --------------------------------------------------------- */
+
+/* Fraction of the file's pages in the page cache (mincore). */
+static double resident_fraction(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size == 0) {
+        if (fd >= 0)
+            close(fd);
+        return NAN;
+    }
+    size_t size = (size_t)st.st_size, page = (size_t)sysconf(_SC_PAGESIZE), pages = (size + page - 1) / page;
+    void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    unsigned char *vec = malloc(pages);
+    double fraction = NAN;
+    if (map != MAP_FAILED && vec && mincore(map, size, vec) == 0) {
+        size_t resident = 0;
+        for (size_t i = 0; i < pages; i++)
+            resident += vec[i] & 1;
+        fraction = (double)resident / (double)pages;
+    }
+    free(vec);
+    if (map != MAP_FAILED)
+        munmap(map, size);
+    return fraction;
+}
+
+/* Empties the page cache of the model: drop_caches when permitted (root,
+ * writable /proc/sys), else posix_fadvise(DONTNEED) on the model's files
+ * (drops their clean pages unless another process has them mapped). */
+static const char *evict_model(const char *dir)
+{
+    sync();
+    int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+    if (fd >= 0) {
+        ssize_t w = write(fd, "3\n", 2);
+        close(fd);
+        if (w == 2)
+            return "drop_caches";
+    }
+    static const char *const files[] = {"model.safetensors", "vocab.json", "merges.txt", "config.json",
+                                        "preprocessor_config.json"};
+    int ok = 0;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        int f = open(path, O_RDONLY);
+        if (f >= 0) {
+            ok |= posix_fadvise(f, 0, 0, POSIX_FADV_DONTNEED) == 0;
+            close(f);
+        }
+    }
+    return ok ? "fadvise_dontneed" : "none";
+}
+
+/* ---- inputs ------------------------------------------------------------- */
+
+typedef struct inputs {
+    int size, dim, max_images;
+    float *pixels; /* max_images x 3 x size x size */
+    const char *captions[BENCH_N_CAPTIONS];
+    int caption_len[BENCH_N_CAPTIONS];
+    char *long_texts[BENCH_N_LONG_TEXTS];
+    int long_len[BENCH_N_LONG_TEXTS];
+} inputs;
+
+static void fill_pixels(float *p, size_t n)
+{
+    uint32_t x = 0x9e3779b9u;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (float)(x >> 8) / 16777216.0f * 3.9f - 1.8f; /* the range of CLIP-normalised pixels */
+    }
+}
+
+static int token_count(const lclip_text_encoder *txt, const char *text)
+{
+    int32_t tokens[1024];
+    size_t n = 0;
+    if ((size_t)lclip_text_encoder_context_length(txt) > sizeof tokens / sizeof *tokens)
+        die("context too long", NULL);
+    if (lclip_tokenize(txt, text, tokens, sizeof tokens / sizeof *tokens, &n) != LCLIP_OK)
+        die("tokenize", lclip_last_error());
+    return (int)n;
+}
+
+static void write_file(const char *dir, const char *name, const void *data, size_t bytes)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, bytes, f) != bytes || fclose(f) != 0)
+        die("cannot write", path);
+}
+
+static void write_tokens(const lclip_text_encoder *txt, const char *dir, const char *name, const char *const *texts,
+                         int n)
+{
+    size_t ctx = (size_t)lclip_text_encoder_context_length(txt);
+    int32_t *tokens = calloc((size_t)n * ctx, sizeof *tokens);
+    if (!tokens)
+        die("out of memory", NULL);
+    for (int i = 0; i < n; i++)
+        if (lclip_tokenize(txt, texts[i], tokens + (size_t)i * ctx, ctx, NULL) != LCLIP_OK)
+            die("tokenize", lclip_last_error());
+    write_file(dir, name, tokens, (size_t)n * ctx * sizeof *tokens);
+    free(tokens);
+}
+
+/* The inputs and libclip's raw embeddings, for compare.py's agreement check
+ * and for feeding PyTorch and ONNX Runtime the very same token ids. */
+static void emit_inputs(const options *o, const inputs *in, lclip_image_encoder *img, lclip_text_encoder *txt)
+{
+    if (mkdir(o->emit_inputs, 0777) != 0 && errno != EEXIST)
+        die("cannot create", o->emit_inputs);
+    size_t dim = (size_t)in->dim, plane = 3 * (size_t)in->size * (size_t)in->size;
+    int n_img = in->max_images < 4 ? in->max_images : 4;
+    float *out = malloc((size_t)BENCH_N_CAPTIONS * dim * sizeof *out);
+    if (!out)
+        die("out of memory", NULL);
+    if (img) {
+        if (lclip_image_encode_pixels(img, in->pixels, (size_t)n_img, out) != LCLIP_OK)
+            die("image encode", lclip_last_error());
+        write_file(o->emit_inputs, "image_pixels.f32", in->pixels, (size_t)n_img * plane * sizeof(float));
+        write_file(o->emit_inputs, "image_embeds.f32", out, (size_t)n_img * dim * sizeof *out);
+    }
+    if (txt) {
+        write_tokens(txt, o->emit_inputs, "captions.i32", in->captions, BENCH_N_CAPTIONS);
+        if (lclip_text_encode_batch(txt, in->captions, BENCH_N_CAPTIONS, out) != LCLIP_OK)
+            die("text encode", lclip_last_error());
+        write_file(o->emit_inputs, "captions_embeds.f32", out, BENCH_N_CAPTIONS * dim * sizeof *out);
+        write_tokens(txt, o->emit_inputs, "text77.i32", (const char *const *)in->long_texts, BENCH_N_LONG_TEXTS);
+        if (lclip_text_encode_batch(txt, (const char *const *)in->long_texts, BENCH_N_LONG_TEXTS, out) != LCLIP_OK)
+            die("text encode", lclip_last_error());
+        write_file(o->emit_inputs, "text77_embeds.f32", out, BENCH_N_LONG_TEXTS * dim * sizeof *out);
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/inputs.json", o->emit_inputs);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        die("cannot write", path);
+    fprintf(f, "{\"dim\": %d, \"image_size\": %d, \"images\": %d, \"captions\": %d, \"text77\": %d, "
+               "\"context_length\": %d, \"captions_text\": [",
+            in->dim, in->size, img ? n_img : 0, txt ? BENCH_N_CAPTIONS : 0, txt ? BENCH_N_LONG_TEXTS : 0,
+            txt ? lclip_text_encoder_context_length(txt) : 0);
+    for (int i = 0; i < BENCH_N_CAPTIONS; i++)
+        fprintf(f, "%s\"%s\"", i ? ", " : "", bench_captions[i]); /* plain ASCII, no escapes needed */
+    fprintf(f, "]}\n");
+    fclose(f);
+    free(out);
+}
+
+/* ---- timing ------------------------------------------------------------- */
+
+typedef enum { ROW_IMAGE, ROW_CAPTIONS, ROW_TEXT77 } row_kind;
+
+typedef struct bench {
+    const options *o;
+    bench_model_cfg cfg;
+    bench_weights weights;
+    int have_weights;
+    inputs in;
+    lclip_image_encoder *img;
+    lclip_text_encoder *txt;
+    float *out;
+} bench;
+
+typedef struct row {
+    row_kind kind;
+    int batch, items;
+    const char *name;
+} row;
+
+static void run_libclip(bench *b, const row *r)
+{
+    if (r->kind == ROW_IMAGE) {
+        if (lclip_image_encode_pixels(b->img, b->in.pixels, (size_t)r->batch, b->out) != LCLIP_OK)
+            die("image encode", lclip_last_error());
+        return;
+    }
+    const char *const *texts = r->kind == ROW_CAPTIONS ? b->in.captions : (const char *const *)b->in.long_texts;
+    for (int i = 0; i < r->items; i += r->batch) {
+        size_t n = (size_t)(r->items - i < r->batch ? r->items - i : r->batch);
+        if (lclip_text_encode_batch(b->txt, texts + i, n, b->out) != LCLIP_OK)
+            die("text encode", lclip_last_error());
+    }
+}
+
+/* FLOPs of one rep; with scratch, runs the GEMMs. */
+static double run_gemms(bench *b, const row *r, bench_scratch *s)
+{
+    const bench_weights *w = s ? &b->weights : NULL;
+    if (r->kind == ROW_IMAGE)
+        return bench_image_gemms(&b->cfg, w, s, r->batch);
+    const int *len = r->kind == ROW_CAPTIONS ? b->in.caption_len : b->in.long_len;
+    double flops = 0;
+    for (int i = 0; i < r->items; i += r->batch)
+        flops += bench_text_gemms(&b->cfg, w, s, len + i, r->items - i < r->batch ? r->items - i : r->batch);
+    return flops;
+}
+
+static int alloc_scratch(bench *b, const row *r, bench_scratch *s)
+{
+    const bench_model_cfg *c = &b->cfg;
+    if (r->kind == ROW_IMAGE) {
+        int grid = c->image_size / c->patch_size, tokens = grid * grid + 1;
+        size_t rows = (size_t)r->batch * (size_t)tokens;
+        size_t patches = (size_t)r->batch * (size_t)(grid * grid) * 3 * (size_t)c->patch_size * (size_t)c->patch_size;
+        return bench_scratch_alloc(s, rows, c->vision.width, c->vision.mlp, tokens, patches);
+    }
+    const int *len = r->kind == ROW_CAPTIONS ? b->in.caption_len : b->in.long_len;
+    size_t rows = 0, most = 0;
+    int longest = 1;
+    for (int i = 0; i < r->items; i += r->batch) {
+        size_t chunk = 0;
+        for (int j = i; j < r->items && j < i + r->batch; j++) {
+            chunk += (size_t)len[j];
+            longest = len[j] > longest ? len[j] : longest;
+        }
+        most = chunk > most ? chunk : most;
+    }
+    rows = most;
+    return bench_scratch_alloc(s, rows, c->text.width, c->text.mlp, longest, 0);
+}
+
+static void time_row(bench *b, const row *r, int threads)
+{
+    const options *o = b->o;
+    openblas_set_num_threads(threads);
+    bench_scratch scratch = {0};
+    int sgemm = b->have_weights;
+    if (sgemm && alloc_scratch(b, r, &scratch) != 0)
+        die("out of memory for the sgemm reference", NULL);
+    double flops = run_gemms(b, r, NULL);
+    double tokens = 0;
+    if (r->kind == ROW_IMAGE) {
+        int grid = b->cfg.image_size / b->cfg.patch_size;
+        tokens = grid * grid + 1;
+    } else {
+        const int *len = r->kind == ROW_CAPTIONS ? b->in.caption_len : b->in.long_len;
+        for (int i = 0; i < r->items; i++)
+            tokens += len[i];
+        tokens /= r->items;
+    }
+    /* warm-up: first touches of weights and scratch, OpenBLAS thread start */
+    run_libclip(b, r);
+    if (sgemm)
+        run_gemms(b, r, &scratch);
+    double lib[1024], ref[1024], lib_sorted[1024], ref_sorted[1024];
+    int reps = 0;
+    bench_ops_reset();
+    double start = now_s();
+    while (reps < o->max_reps && reps < 1024 && (reps < o->min_reps || now_s() - start < o->min_time)) {
+        double t0 = now_s();
+        run_libclip(b, r);
+        double t1 = now_s();
+        lib[reps] = t1 - t0;
+        if (sgemm) {
+            run_gemms(b, r, &scratch);
+            ref[reps] = now_s() - t1;
+        }
+        reps++;
+    }
+    memcpy(lib_sorted, lib, (size_t)reps * sizeof *lib);
+    memcpy(ref_sorted, ref, (size_t)(sgemm ? reps : 0) * sizeof *ref);
+    double lib_med = median(lib_sorted, reps), lib_min = lib_sorted[0];
+    double ms_item = 1e3 * lib_med / r->items;
+    printf("{\"type\":\"row\",\"impl\":\"libclip\",\"row\":\"%s\",\"tower\":\"%s\",\"batch\":%d,\"threads\":%d,"
+           "\"openblas_threads\":%d,\"items\":%d,\"tokens_per_item\":%.2f,\"reps\":%d,\"ms_per_item\":%.4f,"
+           "\"ms_per_item_min\":%.4f,\"items_per_s\":%.3f,\"gflop_per_item\":%.5f,\"gflops\":%.3f",
+           r->name, r->kind == ROW_IMAGE ? "image" : "text", r->batch, threads, openblas_get_num_threads(),
+           r->items, tokens, reps, ms_item, 1e3 * lib_min / r->items, 1e3 / ms_item, flops / r->items / 1e9,
+           flops / lib_med / 1e9);
+    if (sgemm) {
+        double ref_med = median(ref_sorted, reps);
+        printf(",\"sgemm_ms_per_item\":%.4f,\"sgemm_gflops\":%.3f,\"sgemm_fraction\":%.4f", 1e3 * ref_med / r->items,
+               flops / ref_med / 1e9, ref_med / lib_med);
+        /* the reference's time per GEMM kind, mean over the reps */
+        double op_s[BENCH_N_OPS], op_f[BENCH_N_OPS];
+        bench_ops_get(op_s, op_f);
+        printf(",\"sgemm_ops\":{");
+        for (int i = 0, first = 1; i < BENCH_N_OPS; i++)
+            if (op_f[i] > 0) {
+                printf("%s\"%s\":{\"ms_per_item\":%.4f,\"gflop_per_item\":%.5f}", first ? "" : ",", bench_op_names[i],
+                       1e3 * op_s[i] / reps / r->items, op_f[i] / reps / r->items / 1e9);
+                first = 0;
+            }
+        printf("}");
+    }
+    printf(",\"rep_ms\":[");
+    for (int i = 0; i < reps; i++)
+        printf("%s%.3f", i ? "," : "", 1e3 * lib[i]);
+    if (sgemm) {
+        printf("],\"sgemm_rep_ms\":[");
+        for (int i = 0; i < reps; i++)
+            printf("%s%.3f", i ? "," : "", 1e3 * ref[i]);
+    }
+    printf("]}\n");
+    fflush(stdout);
+    bench_scratch_free(&scratch);
+}
+
+/* ---- open --------------------------------------------------------------- */
+
+static double open_once(const options *o, int image, int first_encode, const inputs *in, double *encode_s)
+{
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.normalize = 0;
+    float out[4096];
+    double t0 = now_s(), t1;
+    if (image) {
+        lclip_image_encoder *e;
+        if (lclip_image_encoder_open(o->model, &opts, &e) != LCLIP_OK)
+            die("image encoder open", lclip_last_error());
+        t1 = now_s();
+        if (first_encode && lclip_image_encoder_dim(e) <= sizeof out / sizeof *out &&
+            lclip_image_encode_pixels(e, in->pixels, 1, out) != LCLIP_OK)
+            die("image encode", lclip_last_error());
+        lclip_image_encoder_close(e);
+    } else {
+        lclip_text_encoder *e;
+        if (lclip_text_encoder_open(o->model, &opts, &e) != LCLIP_OK)
+            die("text encoder open", lclip_last_error());
+        t1 = now_s();
+        if (first_encode && lclip_text_encoder_dim(e) <= sizeof out / sizeof *out &&
+            lclip_text_encode(e, in->captions[0], out) != LCLIP_OK)
+            die("text encode", lclip_last_error());
+        lclip_text_encoder_close(e);
+    }
+    *encode_s = now_s() - t1;
+    return t1 - t0;
+}
+
+static void time_open(const options *o, int image, const inputs *in)
+{
+    char weights[4096];
+    snprintf(weights, sizeof weights, "%s/model.safetensors", o->model);
+    const char *tower = image ? "image" : "text";
+    openblas_set_num_threads(1);
+    /* cold: nothing of the model in the page cache */
+    const char *method = evict_model(o->model);
+    double before = resident_fraction(weights), encode_s;
+    double open_s = open_once(o, image, 1, in, &encode_s);
+    printf("{\"type\":\"open\",\"tower\":\"%s\",\"cache\":\"cold\",\"evict\":\"%s\",\"resident_before\":%.4f,"
+           "\"resident_after\":%.4f,\"open_ms\":%.3f,\"first_encode_ms\":%.3f,\"threads\":1}\n",
+           tower, method, before, resident_fraction(weights), 1e3 * open_s, 1e3 * encode_s);
+    /* warm: median of 5 */
+    double opens[5], encodes[5];
+    for (int i = 0; i < 5; i++)
+        opens[i] = open_once(o, image, 1, in, &encodes[i]);
+    printf("{\"type\":\"open\",\"tower\":\"%s\",\"cache\":\"warm\",\"resident_before\":%.4f,\"reps\":5,"
+           "\"open_ms\":%.3f,\"first_encode_ms\":%.3f,\"threads\":1}\n",
+           tower, resident_fraction(weights), 1e3 * median(opens, 5), 1e3 * median(encodes, 5));
+    fflush(stdout);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+/* Peak RSS in MiB: VmHWM of this process image. (getrusage's ru_maxrss is
+ * not reset by exec on Linux, so a child of a big parent, e.g. compare.py
+ * with PyTorch loaded, would report the parent's peak.) */
+static double peak_rss_mib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lf kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (kib < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kib = (double)ru.ru_maxrss;
+    }
+    return kib / 1024.0;
+}
+
+static void print_env(const bench *b)
+{
+    const options *o = b->o;
+    const bench_model_cfg *c = &b->cfg;
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    time_t t = time(NULL);
+    char date[64];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    printf("{\"type\":\"env\",\"libclip\":");
+    json_str(lclip_version());
+    printf(",\"model\":");
+    json_str(o->model);
+    printf(",\"mode\":\"%s\",\"date\":\"%s\",\"host\":", o->mode, date);
+    json_str(host);
+    printf(",\"cpus_online\":%ld,\"openblas_corename\":", sysconf(_SC_NPROCESSORS_ONLN));
+    json_str(openblas_get_corename());
+    printf(",\"openblas_config\":");
+    json_str(openblas_get_config());
+    static const char *const vars[] = {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                                       "OMP_NUM_THREADS"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        printf(",\"%s\":", vars[i]);
+        if (v)
+            json_str(v);
+        else
+            printf("null");
+    }
+    printf(",\"sgemm_reference\":%s,\"min_reps\":%d,\"max_reps\":%d,\"min_time_s\":%.2f,"
+           "\"vision\":{\"width\":%d,\"layers\":%d,\"heads\":%d,\"mlp\":%d,\"image_size\":%d,\"patch_size\":%d},"
+           "\"text\":{\"width\":%d,\"layers\":%d,\"heads\":%d,\"mlp\":%d,\"context_length\":%d},\"embed_dim\":%d}\n",
+           b->have_weights ? "true" : "false", o->min_reps, o->max_reps, o->min_time, c->vision.width,
+           c->vision.layers, c->vision.heads, c->vision.mlp, c->image_size, c->patch_size, c->text.width,
+           c->text.layers, c->text.heads, c->text.mlp, c->context_length, c->embed_dim);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    options o = parse_args(argc, argv);
+    bench b = {.o = &o};
+    char err[512];
+    if (bench_read_config(o.model, &b.cfg, err, sizeof err) != 0)
+        die(err, NULL);
+    int do_image = strcmp(o.mode, "text") != 0, do_text = strcmp(o.mode, "image") != 0;
+
+    int max_images = 4, max_text_batch = 0, max_image_batch = 0;
+    for (int i = 0; i < o.n_text_batches; i++)
+        max_text_batch = o.text_batches[i] > max_text_batch ? o.text_batches[i] : max_text_batch;
+    for (int i = 0; i < o.n_image_batches; i++)
+        max_images = o.image_batches[i] > max_images ? o.image_batches[i] : max_images,
+        max_image_batch = o.image_batches[i] > max_image_batch ? o.image_batches[i] : max_image_batch;
+    b.in.size = b.cfg.image_size;
+    b.in.dim = b.cfg.embed_dim;
+    b.in.max_images = max_images;
+    size_t pixel_floats = (size_t)max_images * 3 * (size_t)b.in.size * (size_t)b.in.size;
+    b.in.pixels = malloc(pixel_floats * sizeof(float));
+    b.out = malloc((size_t)(max_images > BENCH_N_CAPTIONS ? max_images : BENCH_N_CAPTIONS) * (size_t)b.in.dim *
+                   sizeof(float));
+    if (!b.in.pixels || !b.out)
+        die("out of memory", NULL);
+    fill_pixels(b.in.pixels, pixel_floats);
+    for (int i = 0; i < BENCH_N_CAPTIONS; i++)
+        b.in.captions[i] = bench_captions[i];
+    for (int i = 0; i < BENCH_N_LONG_TEXTS; i++)
+        if (!(b.in.long_texts[i] = bench_long_text(i)))
+            die("out of memory", NULL);
+
+    /* Before anything maps the weights: mapped pages cannot be evicted. */
+    if (o.open_timing) {
+        if (do_image)
+            time_open(&o, 1, &b.in);
+        if (do_text)
+            time_open(&o, 0, &b.in);
+    }
+
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.normalize = 0; /* raw projections, as PyTorch's encode_*: compare.py checks agreement */
+    if (do_image && lclip_image_encoder_open(o.model, &opts, &b.img) != LCLIP_OK)
+        die("image encoder open", lclip_last_error());
+    if (do_text && lclip_text_encoder_open(o.model, &opts, &b.txt) != LCLIP_OK)
+        die("text encoder open", lclip_last_error());
+    if ((b.img && (int)lclip_image_encoder_dim(b.img) != b.in.dim) ||
+        (b.txt && (int)lclip_text_encoder_dim(b.txt) != b.in.dim))
+        die("config.json's projection_dim disagrees with the encoder", NULL);
+    if (b.txt) {
+        for (int i = 0; i < BENCH_N_CAPTIONS; i++)
+            if ((b.in.caption_len[i] = token_count(b.txt, b.in.captions[i])) < 5 || b.in.caption_len[i] > 20)
+                die("a benchmark caption is not 5 to 20 tokens long", b.in.captions[i]);
+        for (int i = 0; i < BENCH_N_LONG_TEXTS; i++)
+            if ((b.in.long_len[i] = token_count(b.txt, b.in.long_texts[i])) != b.cfg.context_length)
+                die("a long text does not fill the context", NULL);
+    }
+    if (o.sgemm) {
+        if (bench_weights_open(o.model, &b.cfg, &b.weights, err, sizeof err) != 0)
+            die(err, NULL);
+        b.have_weights = 1;
+    }
+    print_env(&b);
+    if (o.emit_inputs)
+        emit_inputs(&o, &b.in, b.img, b.txt);
+    if (o.emit_only)
+        o.n_threads = 0;
+
+    if (b.txt) {
+        int shortest = 1 << 30, longest = 0;
+        for (int i = 0; i < BENCH_N_CAPTIONS; i++) {
+            shortest = b.in.caption_len[i] < shortest ? b.in.caption_len[i] : shortest;
+            longest = b.in.caption_len[i] > longest ? b.in.caption_len[i] : longest;
+        }
+        int32_t tokens[1024];
+        double t0 = now_s();
+        int rounds = 50;
+        for (int k = 0; k < rounds; k++)
+            for (int i = 0; i < BENCH_N_CAPTIONS; i++)
+                lclip_tokenize(b.txt, b.in.captions[i], tokens, sizeof tokens / sizeof *tokens, NULL);
+        printf("{\"type\":\"tokenize\",\"captions\":%d,\"min_tokens\":%d,\"max_tokens\":%d,\"us_per_caption\":%.3f}\n",
+               BENCH_N_CAPTIONS, shortest, longest, 1e6 * (now_s() - t0) / (rounds * BENCH_N_CAPTIONS));
+        fflush(stdout);
+    }
+
+    for (int ti = 0; ti < o.n_threads; ti++) {
+        int threads = o.threads[ti];
+        char names[3 * MAX_LIST][32];
+        int n_names = 0;
+        for (int i = 0; do_image && i < o.n_image_batches; i++) {
+            snprintf(names[n_names], sizeof names[n_names], "image_b%d", o.image_batches[i]);
+            row r = {ROW_IMAGE, o.image_batches[i], o.image_batches[i], names[n_names++]};
+            time_row(&b, &r, threads);
+        }
+        for (int i = 0; do_text && i < o.n_text_batches; i++) {
+            snprintf(names[n_names], sizeof names[n_names], "captions_b%d", o.text_batches[i]);
+            row r = {ROW_CAPTIONS, o.text_batches[i], BENCH_N_CAPTIONS, names[n_names++]};
+            time_row(&b, &r, threads);
+        }
+        for (int i = 0; do_text && i < o.n_text_batches; i++) {
+            snprintf(names[n_names], sizeof names[n_names], "text77_b%d", o.text_batches[i]);
+            /* 77-token texts cost ~6 GFLOP each: batch 1 runs 8 of them per rep, not all 32 */
+            int items = o.text_batches[i] > 8 ? o.text_batches[i] : 8;
+            row r = {ROW_TEXT77, o.text_batches[i], items < BENCH_N_LONG_TEXTS ? items : BENCH_N_LONG_TEXTS,
+                     names[n_names++]};
+            time_row(&b, &r, threads);
+        }
+    }
+
+    if (!o.emit_only)
+    printf("{\"type\":\"rss\",\"mode\":\"%s\",\"peak_rss_mib\":%.1f,\"sgemm_reference\":%s,\"open_timing\":%s,"
+           "\"max_image_batch\":%d,\"max_text_batch\":%d}\n",
+           o.mode, peak_rss_mib(), b.have_weights ? "true" : "false", o.open_timing ? "true" : "false",
+           do_image ? max_image_batch : 0, do_text ? max_text_batch : 0);
+
+    if (b.have_weights)
+        bench_weights_close(&b.weights);
+    lclip_image_encoder_close(b.img);
+    lclip_text_encoder_close(b.txt);
+    for (int i = 0; i < BENCH_N_LONG_TEXTS; i++)
+        free(b.in.long_texts[i]);
+    free(b.in.pixels);
+    free(b.out);
+    return 0;
+}
