@@ -47,6 +47,32 @@ check "clip-embed --image --format f32 writes 2 x 32 floats" test "$(wc -c < "$t
 check "clip-zeroshot ranks 3 labels with probabilities summing to 100%" \
     test "$(awk '{ sum += $1 } END { printf "%d %.0f", NR, sum }' "$tmp/zs.txt")" = "3 100"
 
+# zero-shot against the reference: the golden prompts as labels ("{}" template),
+# every image's probabilities within the manifest's 2e-3
+if command -v python3 > /dev/null; then
+    zs_status=0
+    python3 - "$fixtures" "$bin/clip-zeroshot" > "$tmp/zs_check.txt" 2>&1 <<'PY' || zs_status=$?
+import json, subprocess, sys
+fixtures, tool = sys.argv[1], sys.argv[2]
+golden = json.load(open(f"{fixtures}/golden/tiny-gelu/zero_shot.json"))
+worst = 0.0
+for row, image in enumerate(golden["images"]):
+    out = subprocess.run([tool, "--model", f"{fixtures}/models/tiny-gelu/hf", "--template", "{}",
+                          f"{fixtures}/images/{image}", *golden["texts"]],
+                         check=True, capture_output=True, text=True).stdout
+    probs = {}
+    for line in out.splitlines():
+        percent, label = line.split("%", 1)
+        probs[label.strip()] = float(percent) / 100
+    for text, want in zip(golden["texts"], golden["probs"][row]):
+        worst = max(worst, abs(probs[text] - want))
+print(f"max probability difference {worst:.2e}")
+sys.exit(0 if worst <= 2e-3 else 1)
+PY
+    check "clip-zeroshot reproduces the manifest's zero-shot probabilities ($(tail -n 1 "$tmp/zs_check.txt"))" \
+        test "$zs_status" = 0
+fi
+
 # exit codes: 1 for a failure with a message, 2 for usage
 set +e
 "$bin/clip-embed" --model "$model" --image "$tmp/texts.txt" 2> "$tmp/err.txt"
