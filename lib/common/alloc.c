@@ -3,9 +3,55 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef LCLIP_FAULT_INJECTION
+#include <stdatomic.h>
+
+static _Thread_local uint64_t fault_fail_at;
+static _Thread_local lclip_fault_stats fault_stats;
+static atomic_llong fault_live_blocks;
+
+void lclip_fault_arm(uint64_t fail_at)
+{
+    fault_fail_at = fail_at;
+    memset(&fault_stats, 0, sizeof fault_stats);
+}
+
+lclip_fault_stats lclip_fault_stats_get(void)
+{
+    return fault_stats;
+}
+
+long long lclip_fault_live_blocks(void)
+{
+    return atomic_load(&fault_live_blocks);
+}
+
+/* 1 when this request is the one to fail. */
+static int fault_should_fail(size_t size)
+{
+    fault_stats.allocations++;
+    if (size > fault_stats.largest)
+        fault_stats.largest = size;
+    if (fault_fail_at != 0 && fault_stats.allocations == fault_fail_at) {
+        fault_stats.injected = 1;
+        return 1;
+    }
+    return 0;
+}
+#endif
+
 void *lclip_malloc(size_t size)
 {
+#ifdef LCLIP_FAULT_INJECTION
+    if (fault_should_fail(size))
+        return NULL;
+    void *p = malloc(size ? size : 1);
+    if (p)
+        atomic_fetch_add(&fault_live_blocks, 1);
+    return p;
+#else
     return malloc(size ? size : 1);
+#endif
 }
 
 void *lclip_calloc(size_t count, size_t size)
@@ -29,6 +75,10 @@ void *lclip_malloc_array(size_t count, size_t size)
 
 void lclip_free(void *ptr)
 {
+#ifdef LCLIP_FAULT_INJECTION
+    if (ptr)
+        atomic_fetch_sub(&fault_live_blocks, 1);
+#endif
     free(ptr);
 }
 

@@ -14,6 +14,28 @@ void *lclip_malloc_array(size_t count, size_t size);
 void lclip_free(void *ptr);
 char *lclip_strdup(const char *s);
 
+#ifdef LCLIP_FAULT_INJECTION
+/* Test-only allocation accounting and fault injection, compiled only when
+ * CMake's LIBCLIP_FAULT_INJECTION is ON (release builds keep no global
+ * state). Symbols are hidden: INTERNAL tests reach them through the objects.
+ *
+ * Counting and the armed failure are per thread, so other threads'
+ * allocations never shift the walk; the live-block count is process-wide
+ * because a block may be freed on another thread than the one that made it. */
+typedef struct lclip_fault_stats {
+    uint64_t allocations;    /* attempts on this thread since lclip_fault_arm */
+    size_t largest;          /* largest single request since lclip_fault_arm */
+    int injected;            /* the armed failure has happened */
+} lclip_fault_stats;
+
+/* Restarts this thread's count; the fail_at-th allocation from now (1-based)
+ * returns NULL, once. 0 only counts. */
+void lclip_fault_arm(uint64_t fail_at);
+lclip_fault_stats lclip_fault_stats_get(void);
+/* Blocks handed out by lclip_malloc and not yet passed to lclip_free, all threads. */
+long long lclip_fault_live_blocks(void);
+#endif
+
 /* *out = a * b; returns 0 on overflow (leaving *out unspecified). */
 static inline int lclip_mul_size(size_t a, size_t b, size_t *out)
 {

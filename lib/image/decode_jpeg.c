@@ -136,8 +136,12 @@ static lclip_status read_pixels(jpeg_context *ctx)
 static lclip_status run_decoder(jpeg_context *ctx, const uint8_t *data, size_t size)
 {
     if (setjmp(ctx->jump)) {
-        /* Sides over libjpeg's 65500 are a size problem, not corruption. */
-        lclip_status s = ctx->errors.msg_code == JERR_IMAGE_TOO_BIG ? LCLIP_E_TOO_LARGE : LCLIP_E_FORMAT;
+        /* Sides over libjpeg's 65500 are a size problem, and libjpeg's own
+         * allocation failures are memory, not corruption. */
+        int code = ctx->errors.msg_code;
+        lclip_status s = code == JERR_IMAGE_TOO_BIG ? LCLIP_E_TOO_LARGE
+                         : code == JERR_OUT_OF_MEMORY ? LCLIP_E_NOMEM
+                                                      : LCLIP_E_FORMAT;
         return lclip_fail(s, "%s: invalid JPEG: %s", ctx->label, ctx->message);
     }
     jpeg_create_decompress(&ctx->cinfo);

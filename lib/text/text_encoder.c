@@ -20,20 +20,20 @@ struct lclip_text_encoder {
 
 /* A vocabulary named in the options or lying beside the weights must load;
  * without one the encoder still encodes token ids, and the functions that
- * take text say what is missing. */
-static int vocabulary_given(const lclip_model *m)
+ * take text say what is missing. Sets *given; fails only when out of memory
+ * (guessing "present" then would turn the shortage into a missing-file error). */
+static lclip_status vocabulary_given(const lclip_model *m, int *given)
 {
     static const char *const names[] = {"vocab.json", "merges.txt", "bpe_simple_vocab_16e6.txt.gz"};
-    if (m->options.vocab_path)
-        return 1;
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    *given = m->options.vocab_path != NULL;
+    for (size_t i = 0; i < sizeof names / sizeof *names && !*given; i++) {
         char *path = lclip_path_join(m->directory, names[i]);
-        int present = !path || lclip_is_regular_file(path); /* on OOM, let the open report it */
+        if (!path)
+            return lclip_fail(LCLIP_E_NOMEM, "out of memory");
+        *given = lclip_is_regular_file(path);
         lclip_free(path);
-        if (present)
-            return 1;
     }
-    return 0;
+    return LCLIP_OK;
 }
 
 static lclip_status open_tokenizer(lclip_text_encoder *enc)
@@ -57,7 +57,10 @@ LCLIP_API lclip_status lclip_text_encoder_open(const char *model_path, const lcl
         return lclip_fail(LCLIP_E_NOMEM, "out of memory");
     lclip_status s =
         lclip_model_open("lclip_text_encoder_open", model_path, opts, LCLIP_TOWER_TEXT, &enc->model);
-    if (s == LCLIP_OK && vocabulary_given(enc->model))
+    int given = 0;
+    if (s == LCLIP_OK)
+        s = vocabulary_given(enc->model, &given);
+    if (s == LCLIP_OK && given)
         s = open_tokenizer(enc);
     if (s != LCLIP_OK) {
         lclip_text_encoder_close(enc);

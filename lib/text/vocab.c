@@ -294,11 +294,26 @@ void lclip_bpe_vocab_free(lclip_bpe_vocab *v)
 
 /* ---- OpenAI's gzip file ------------------------------------------------- */
 
+/* zlib's state and window come from libclip's allocator like everything else. */
+static voidpf zlib_alloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    return lclip_malloc_array(items, size);
+}
+
+static void zlib_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    lclip_free(p);
+}
+
 /* Inflates a gzip file (all members) into a NUL-terminated heap buffer. */
 static lclip_status gunzip(const char *path, const unsigned char *in, size_t in_len, char **out, size_t *out_len)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
+    zs.zalloc = zlib_alloc;
+    zs.zfree = zlib_free;
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
         return lclip_fail(LCLIP_E_NOMEM, "%s: cannot start zlib", path);
     size_t cap = 1u << 20, len = 0;
@@ -333,6 +348,8 @@ static lclip_status gunzip(const char *path, const unsigned char *in, size_t in_
             inflateReset(&zs); /* another gzip member follows */
         } else if (rc == Z_BUF_ERROR && zs.avail_out == 0) {
             continue; /* the output buffer grows at the top of the loop */
+        } else if (rc == Z_MEM_ERROR) { /* the window is allocated on the first call */
+            s = lclip_fail(LCLIP_E_NOMEM, "%s: out of memory inflating", path);
         } else if (rc != Z_OK) {
             s = lclip_fail(LCLIP_E_FORMAT, "%s: not a valid gzip file (%s)", path, zs.msg ? zs.msg : "truncated");
         } else if (zs.avail_in == 0 && zs.avail_out != 0) {

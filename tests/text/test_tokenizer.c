@@ -364,6 +364,8 @@ static void check_huge_word(lclip_tokenizer *tok, const char *text, const char *
     clock_gettime(CLOCK_MONOTONIC, &t0);
     lclip_status s = lclip_tokenizer_encode(tok, text, MAX_BYTES, CONTEXT, 1, ids, &n);
     double took = seconds_since(&t0);
+    /* Reported, not asserted: a quadratic BPE would take hours here and trip
+     * the test's ctest TIMEOUT (tests/text/tests.cmake) instead. */
     print_message("1 MiB %s: %.3f s\n", what, took);
     assert_int_equal(s, LCLIP_OK);
     assert_int_equal(n, CONTEXT);
@@ -371,7 +373,6 @@ static void check_huge_word(lclip_tokenizer *tok, const char *text, const char *
     assert_int_equal(ids[CONTEXT - 1], LCLIP_TOKEN_END);
     for (int i = 1; i < CONTEXT - 1; i++)
         assert_true(ids[i] >= 0 && ids[i] < LCLIP_TOKEN_START);
-    assert_true(took < 10.0); /* generous for sanitizer builds; a quadratic BPE takes hours */
     assert_int_equal(lclip_tokenizer_encode(tok, text, MAX_BYTES, CONTEXT, 0, ids, &n), LCLIP_E_TOO_LARGE);
 }
 

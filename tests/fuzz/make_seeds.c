@@ -1,0 +1,301 @@
+/* Writes the fuzz targets' seed corpora (run through make_corpus.sh):
+ *     fuzz_make_seeds OUT_DIR [FIXTURES_DIR]
+ * Self-made inputs always (micro checkpoints in both layouts and three
+ * dtypes, configs, PNGs of every colour type and depth, JPEGs of every
+ * colour space and coding, texts); the fixtures' configs, texts and
+ * checkpoint headers when present (make_corpus.sh adds their small images). */
+#define _GNU_SOURCE
+#include <png.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "image/image_test_util.h"
+#include "support/test_util.h"
+#include "support/tiny_model.h"
+
+static const char *out_dir;
+
+static void put(const char *target, const char *name, const void *data, size_t size)
+{
+    char dir[1024], path[1200];
+    snprintf(dir, sizeof dir, "%s/%s", out_dir, target);
+    mkdir(dir, 0777);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    write_bytes_file(path, data, size);
+}
+
+/* One byte of selector followed by the payload. */
+static void put_prefixed(const char *target, const char *name, uint8_t selector, const void *data, size_t size)
+{
+    uint8_t *buf = malloc(size + 1);
+    buf[0] = selector;
+    memcpy(buf + 1, data, size);
+    put(target, name, buf, size + 1);
+    free(buf);
+}
+
+static void *read_fixture(const char *fixtures, const char *relative, size_t *size)
+{
+    if (!fixtures)
+        return NULL;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", fixtures, relative);
+    return read_whole_file(path, size);
+}
+
+/* A checkpoint small enough to fuzz quickly: both towers, one layer each. */
+static tiny_spec micro_spec(void)
+{
+    tiny_spec s = {
+        .vision_width = 8, .vision_layers = 1, .vision_heads = 2, .vision_mlp = 16,
+        .image_size = 8, .patch_size = 4,
+        .text_width = 8, .text_layers = 1, .text_heads = 2, .text_mlp = 16,
+        .vocab_size = 16, .context_length = 8,
+        .embed_dim = 4, .logit_scale = 2.5f, .hidden_act = "quick_gelu",
+    };
+    return s;
+}
+
+/* The safetensors bytes of f, as st_write would write them. */
+static unsigned char *st_bytes(const st_file *f, size_t *size)
+{
+    size_t header_len = strlen(f->header), padded = (header_len + 7) / 8 * 8;
+    *size = 8 + padded + f->data_len;
+    unsigned char *buf = malloc(*size);
+    for (int i = 0; i < 8; i++)
+        buf[i] = (unsigned char)(padded >> (8 * i));
+    memcpy(buf + 8, f->header, header_len);
+    memset(buf + 8 + header_len, ' ', padded - header_len);
+    memcpy(buf + 8 + padded, f->data, f->data_len);
+    return buf;
+}
+
+static void model_container(const char *name, int open_clip, const char *config, const st_file *f)
+{
+    size_t weights_len, config_len = config ? strlen(config) : 0;
+    unsigned char *weights = st_bytes(f, &weights_len);
+    size_t size = 5 + config_len + weights_len;
+    unsigned char *buf = malloc(size);
+    buf[0] = (unsigned char)open_clip;
+    for (int i = 0; i < 4; i++)
+        buf[1 + i] = (unsigned char)(config_len >> (8 * i));
+    memcpy(buf + 5, config, config_len);
+    memcpy(buf + 5 + config_len, weights, weights_len);
+    put("model_open", name, buf, size);
+    free(buf);
+    free(weights);
+}
+
+static void model_seeds(const char *fixtures)
+{
+    static const char *const dtypes[] = {"F32", "F16", "BF16"};
+    tiny_spec spec = micro_spec();
+    char *hf_config = tiny_hf_config(&spec), *oc_config = tiny_open_clip_config(&spec);
+    for (int d = 0; d < 3; d++) {
+        char name[64];
+        for (int layout = 0; layout < 2; layout++) {
+            st_file f;
+            tiny_build(&spec, layout ? TINY_OPENAI : TINY_HF, dtypes[d], &f);
+            size_t size;
+            unsigned char *bytes = st_bytes(&f, &size);
+            snprintf(name, sizeof name, "micro_%s_%s.safetensors", layout ? "openai" : "hf", dtypes[d]);
+            put("safetensors", name, bytes, size);
+            free(bytes);
+            snprintf(name, sizeof name, "micro_%s_%s", layout ? "open_clip" : "hf", dtypes[d]);
+            model_container(name, layout, layout ? oc_config : hf_config, &f);
+            st_file_free(&f);
+        }
+    }
+    put_prefixed("config", "micro_hf.json", 0, hf_config, strlen(hf_config));
+    put_prefixed("config", "micro_open_clip.json", 1, oc_config, strlen(oc_config));
+    free(hf_config);
+    free(oc_config);
+
+    /* The fixtures' headers with their data cut off: real names and offsets. */
+    static const char *const weights[] = {"models/tiny-quickgelu/hf/model.safetensors",
+                                          "models/tiny-gelu/open_clip/open_clip_model.safetensors"};
+    for (int i = 0; i < 2; i++) {
+        size_t size;
+        unsigned char *st = read_fixture(fixtures, weights[i], &size);
+        if (!st || size < 8)
+            continue;
+        uint64_t header_len = 0;
+        for (int b = 7; b >= 0; b--)
+            header_len = header_len << 8 | st[b];
+        if (header_len <= size - 8)
+            put("safetensors", i ? "fixture_open_clip_header" : "fixture_hf_header", st, 8 + header_len);
+        free(st);
+    }
+}
+
+static void config_seeds(const char *fixtures)
+{
+    static const struct {
+        const char *file;
+        uint8_t selector;
+    } files[] = {
+        {"models/tiny-quickgelu/hf/config.json", 0},
+        {"models/tiny-gelu/hf/config.json", 0},
+        {"models/tiny-quickgelu/open_clip/open_clip_config.json", 1},
+        {"models/tiny-gelu/open_clip/open_clip_config.json", 1},
+        {"models/tiny-quickgelu/hf/preprocessor_config.json", 2},
+        {"models/tiny-gelu/hf/preprocessor_config.json", 2},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        size_t size;
+        char *text = read_fixture(fixtures, files[i].file, &size);
+        if (!text)
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "fixture_%zu.json", i);
+        put_prefixed("config", name, files[i].selector, text, size);
+        free(text);
+    }
+    static const char preprocessor[] =
+        "{\"do_resize\":true,\"size\":{\"shortest_edge\":8},\"crop_size\":{\"height\":8,\"width\":8},"
+        "\"do_center_crop\":true,\"do_normalize\":true,\"image_mean\":[0.5,0.5,0.5],"
+        "\"image_std\":[0.25,0.25,0.25],\"resample\":3,\"rescale_factor\":0.00392156862745098}";
+    put_prefixed("config", "preprocessor.json", 2, preprocessor, sizeof preprocessor - 1);
+}
+
+static void text_seeds(const char *fixtures)
+{
+    static const char *const texts[] = {
+        "a photo of a cat",
+        "",
+        "A Photo Of  A\tDOG!!! 123,456.78",
+        "caf\xc3\x83\xc2\xa9 na\xc3\x83\xc2\xafve",           /* mojibake of "café naïve" */
+        "&amp;lt;b&amp;gt; &quot;quoted&quot; &#x41;&#66; &notanentity;",
+        "e\xcc\x81 \xe1\x84\x80\xe1\x85\xa1 \xef\xac\x81",     /* combining mark, jamo, ligature */
+        "\xf0\x9f\x90\xb1\xf0\x9f\x9a\x80 \xe7\x8c\xab \xd0\xba\xd0\xbe\xd1\x82 \xd9\x82\xd8\xb7",
+        "it's we'll they're I'D",
+        "\xc2\x80\xc2\x9f control \x01\x1f",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "<|startoftext|>inside<|endoftext|>",
+        "\xff\xfe invalid \xc3",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "text_%02zu", i);
+        put("tokenizer", name, texts[i], strlen(texts[i]));
+    }
+    size_t size;
+    char *cases = read_fixture(fixtures, "tokenizer/cases.jsonl", &size);
+    if (!cases)
+        return;
+    int n = 0;
+    for (char *line = strtok(cases, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *json = cJSON_Parse(line);
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(json, "text");
+        if (cJSON_IsString(text)) {
+            char name[32];
+            snprintf(name, sizeof name, "case_%03d", n++);
+            put("tokenizer", name, text->valuestring, strlen(text->valuestring));
+        }
+        cJSON_Delete(json);
+    }
+    free(cases);
+}
+
+static uint16_t *pattern(int count, int max)
+{
+    uint16_t *s = malloc((size_t)count * sizeof *s);
+    for (int i = 0; i < count; i++)
+        s[i] = (uint16_t)((i * 7919 + i / 3) % (max + 1));
+    return s;
+}
+
+static void png_seeds(void)
+{
+    static const struct {
+        int color_type, channels, depth;
+    } kinds[] = {
+        {PNG_COLOR_TYPE_GRAY, 1, 1},       {PNG_COLOR_TYPE_GRAY, 1, 2},       {PNG_COLOR_TYPE_GRAY, 1, 4},
+        {PNG_COLOR_TYPE_GRAY, 1, 8},       {PNG_COLOR_TYPE_GRAY, 1, 16},      {PNG_COLOR_TYPE_GRAY_ALPHA, 2, 8},
+        {PNG_COLOR_TYPE_GRAY_ALPHA, 2, 16}, {PNG_COLOR_TYPE_RGB, 3, 8},       {PNG_COLOR_TYPE_RGB, 3, 16},
+        {PNG_COLOR_TYPE_RGBA, 4, 8},       {PNG_COLOR_TYPE_RGBA, 4, 16},      {PNG_COLOR_TYPE_PALETTE, 1, 1},
+        {PNG_COLOR_TYPE_PALETTE, 1, 4},    {PNG_COLOR_TYPE_PALETTE, 1, 8},
+    };
+    uint8_t palette[256 * 3], trns[16];
+    for (int i = 0; i < 256 * 3; i++)
+        palette[i] = (uint8_t)(i * 31);
+    for (int i = 0; i < 16; i++)
+        trns[i] = (uint8_t)(i * 17);
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+        for (int interlaced = 0; interlaced < 2; interlaced++) {
+            int w = 13 + (int)k, h = 9 + interlaced * 4, max = (1 << kinds[k].depth) - 1;
+            uint16_t *samples = pattern(w * h * kinds[k].channels, max);
+            int is_palette = kinds[k].color_type == PNG_COLOR_TYPE_PALETTE;
+            png_spec spec = {w, h, kinds[k].color_type, kinds[k].depth, interlaced, samples,
+                             is_palette ? palette : NULL, is_palette ? 1 << kinds[k].depth : 0,
+                             is_palette ? trns : NULL, is_palette ? 16 : 0};
+            if (is_palette && spec.n_palette > 256)
+                spec.n_palette = 256;
+            if (is_palette && spec.n_trns > spec.n_palette)
+                spec.n_trns = spec.n_palette;
+            byte_buffer png = encode_png(&spec);
+            char name[64];
+            snprintf(name, sizeof name, "self_type%d_depth%d%s.png", kinds[k].color_type, kinds[k].depth,
+                     interlaced ? "_interlaced" : "");
+            put("png", name, png.data, png.size);
+            free(png.data);
+            free(samples);
+        }
+}
+
+static void jpeg_seeds(void)
+{
+    static const struct {
+        const char *name;
+        int components, progressive, restart_rows, ycck, quality, orientation;
+    } kinds[] = {
+        {"grey", 1, 0, 0, 0, 90, 0},        {"rgb", 3, 0, 0, 0, 75, 0},
+        {"rgb_progressive", 3, 1, 0, 0, 85, 0}, {"rgb_restart", 3, 0, 1, 0, 60, 0},
+        {"cmyk", 4, 0, 0, 0, 90, 0},        {"ycck", 4, 0, 0, 1, 90, 0},
+        {"exif6", 3, 0, 0, 0, 80, 6},       {"exif8_progressive", 3, 1, 0, 0, 80, 8},
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        int w = 21, h = 14, n = w * h * kinds[k].components;
+        uint8_t *samples = malloc((size_t)n);
+        for (int i = 0; i < n; i++)
+            samples[i] = (uint8_t)((i * 13 + (i / w) * 7) & 0xff);
+        /* TIFF, little-endian: IFD0 at 8 holding one SHORT Orientation entry. */
+        uint8_t exif[26] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0,
+                            (uint8_t)kinds[k].orientation, 0, 0, 0, 0, 0, 0, 0};
+        jpeg_spec spec = {w, h, kinds[k].components, kinds[k].quality, kinds[k].progressive, kinds[k].restart_rows,
+                          kinds[k].ycck, samples, kinds[k].orientation ? exif : NULL,
+                          kinds[k].orientation ? sizeof exif : 0};
+        byte_buffer jpg = encode_jpeg(&spec);
+        char name[64];
+        snprintf(name, sizeof name, "self_%s.jpg", kinds[k].name);
+        put("jpeg", name, jpg.data, jpg.size);
+        free(jpg.data);
+        free(samples);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: %s OUT_DIR [FIXTURES_DIR]\n", argv[0]);
+        return 2;
+    }
+    out_dir = argv[1];
+    mkdir(out_dir, 0777);
+    const char *fixtures = argc == 3 ? argv[2] : NULL;
+    model_seeds(fixtures);
+    config_seeds(fixtures);
+    text_seeds(fixtures);
+    png_seeds();
+    jpeg_seeds();
+    return 0;
+}

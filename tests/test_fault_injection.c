@@ -1,0 +1,495 @@
+/* The allocation-failure walk (built only with LIBCLIP_FAULT_INJECTION=ON).
+ *
+ * For each scenario (opening either encoder from each checkpoint layout, and
+ * every encode entry point), a dry run counts the allocations libclip makes;
+ * then for N = 1 .. count the N-th allocation fails. Every run must end in
+ * LCLIP_E_NOMEM with a message, leave no block allocated, leave the output
+ * untouched, and leave a handle that still gives the reference result. ASan
+ * in the same build catches the crashes and misuse.
+ *
+ * The second part checks that the resource limits refuse oversize inputs
+ * before allocating anything sized by them: the largest request made during
+ * the refused call stays small.
+ *
+ * Covered: every lclip_malloc/calloc/malloc_array/strdup, which includes
+ * libpng's allocations (routed through lclip_malloc) and zlib's while
+ * reading the gzip vocabulary. Not covered: cJSON, libjpeg, stdio, OpenBLAS
+ * (see docs/security.md). */
+#include <math.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "common/alloc.h"
+#include "image/image_input.h"
+#include "image/image_test_util.h"
+#include "libclip.h"
+#include "load/safetensors.h"
+#include "support/test_util.h"
+#include "support/tiny_model.h"
+
+#define SENTINEL -4321.0f
+
+/* ---- the walk ------------------------------------------------------------ */
+
+/* One attempt of a scenario: returns its status; must release whatever it
+ * allocated itself, whatever the outcome. */
+typedef lclip_status (*attempt_fn)(void *ctx);
+
+static uint64_t walk(const char *name, attempt_fn attempt, void *ctx, void (*after_failure)(void *ctx))
+{
+    uint64_t allocations;
+    long long live_before = lclip_fault_live_blocks();
+    lclip_fault_arm(0);
+    lclip_status s = attempt(ctx);
+    if (s != LCLIP_OK)
+        fail_msg("%s: the dry run failed: %s", name, lclip_last_error());
+    allocations = lclip_fault_stats_get().allocations;
+    assert_int_equal(lclip_fault_live_blocks(), live_before);
+    assert_true(allocations > 0);
+
+    for (uint64_t n = 1; n <= allocations; n++) {
+        lclip_fault_arm(n);
+        s = attempt(ctx);
+        lclip_fault_stats stats = lclip_fault_stats_get();
+        lclip_fault_arm(0);
+        if (!stats.injected)
+            fail_msg("%s: allocation %llu of %llu never happened (the path is not deterministic)", name,
+                     (unsigned long long)n, (unsigned long long)allocations);
+        if (s != LCLIP_E_NOMEM || lclip_last_error()[0] == '\0')
+            fail_msg("%s: failing allocation %llu gave status %d (%s), not LCLIP_E_NOMEM", name,
+                     (unsigned long long)n, s, lclip_last_error());
+        long long live = lclip_fault_live_blocks();
+        if (live != live_before)
+            fail_msg("%s: failing allocation %llu leaked %lld blocks", name, (unsigned long long)n,
+                     live - live_before);
+        if (after_failure)
+            after_failure(ctx);
+    }
+    print_message("%-48s %4llu allocations walked\n", name, (unsigned long long)allocations);
+    return allocations;
+}
+
+/* ---- inputs ------------------------------------------------------------- */
+
+typedef struct inputs {
+    const char *fixtures; /* or NULL: self-made model, no vocabulary */
+    char *tmp;            /* temp dir: self-made model, image files */
+    char hf_dir[1200], open_clip_file[1024], vocab_gz[1024];
+    char self_made_dir[1100]; /* F16 HF model without a vocabulary */
+    char png_path[1100], jpeg_path[1100];
+    byte_buffer png_rgba, png_palette, jpeg_exif;
+} inputs;
+
+static inputs in;
+
+static byte_buffer make_png(int color_type, int channels, int w, int h)
+{
+    uint16_t *samples = malloc((size_t)(w * h * channels) * sizeof *samples);
+    for (int i = 0; i < w * h * channels; i++)
+        samples[i] = (uint16_t)((i * 37 + i / 5) % 256);
+    uint8_t palette[256 * 3];
+    for (int i = 0; i < 256 * 3; i++)
+        palette[i] = (uint8_t)(i * 11);
+    int is_palette = color_type == PNG_COLOR_TYPE_PALETTE;
+    png_spec spec = {w, h, color_type, 8, 1, samples, is_palette ? palette : NULL, is_palette ? 256 : 0, NULL, 0};
+    byte_buffer b = encode_png(&spec);
+    free(samples);
+    return b;
+}
+
+static byte_buffer make_jpeg_with_orientation(int w, int h, int orientation)
+{
+    uint8_t *samples = malloc((size_t)(w * h * 3));
+    for (int i = 0; i < w * h * 3; i++)
+        samples[i] = (uint8_t)(i * 13 + i / w);
+    uint8_t exif[26] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0,
+                        (uint8_t)orientation, 0, 0, 0, 0, 0, 0, 0};
+    jpeg_spec spec = {w, h, 3, 85, 1, 0, 0, samples, exif, sizeof exif};
+    byte_buffer b = encode_jpeg(&spec);
+    free(samples);
+    return b;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&in, 0, sizeof in);
+    in.tmp = make_temp_dir();
+    in.fixtures = fixtures_dir();
+    /* F16, so that the conversion path is walked too; no vocabulary, so
+     * that the text encoder's "tokens only" open is. */
+    snprintf(in.self_made_dir, sizeof in.self_made_dir, "%s/self_made", in.tmp);
+    assert_int_equal(mkdir(in.self_made_dir, 0777), 0);
+    tiny_spec spec = tiny_spec_default();
+    tiny_write_hf(in.self_made_dir, &spec, "F16");
+    if (in.fixtures) {
+        snprintf(in.hf_dir, sizeof in.hf_dir, "%s/models/tiny-quickgelu/hf", in.fixtures);
+        snprintf(in.open_clip_file, sizeof in.open_clip_file,
+                 "%s/models/tiny-gelu/open_clip/open_clip_model.safetensors", in.fixtures);
+        snprintf(in.vocab_gz, sizeof in.vocab_gz, "%s/bpe_simple_vocab_16e6.txt.gz", in.fixtures);
+    } else {
+        snprintf(in.hf_dir, sizeof in.hf_dir, "%s", in.self_made_dir);
+    }
+    in.png_rgba = make_png(PNG_COLOR_TYPE_RGBA, 4, 40, 29);
+    in.png_palette = make_png(PNG_COLOR_TYPE_PALETTE, 1, 23, 31);
+    in.jpeg_exif = make_jpeg_with_orientation(37, 21, 6);
+    snprintf(in.png_path, sizeof in.png_path, "%s/rgba.png", in.tmp);
+    snprintf(in.jpeg_path, sizeof in.jpeg_path, "%s/exif6.jpg", in.tmp);
+    write_bytes_file(in.png_path, in.png_rgba.data, in.png_rgba.size);
+    write_bytes_file(in.jpeg_path, in.jpeg_exif.data, in.jpeg_exif.size);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(in.png_rgba.data);
+    free(in.png_palette.data);
+    free(in.jpeg_exif.data);
+    rm_tree(in.tmp);
+    free(in.tmp);
+    return 0;
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+typedef struct open_case {
+    const char *path;
+    const char *vocab_path;
+    int text; /* 0: image encoder */
+} open_case;
+
+static lclip_status attempt_open(void *ctx)
+{
+    const open_case *c = ctx;
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.vocab_path = c->vocab_path;
+    lclip_status s;
+    if (c->text) {
+        lclip_text_encoder *enc = (lclip_text_encoder *)&s; /* must come back NULL on failure */
+        s = lclip_text_encoder_open(c->path, &opts, &enc);
+        assert_true((s == LCLIP_OK) == (enc != NULL));
+        lclip_text_encoder_close(enc);
+    } else {
+        lclip_image_encoder *enc = (lclip_image_encoder *)&s;
+        s = lclip_image_encoder_open(c->path, &opts, &enc);
+        assert_true((s == LCLIP_OK) == (enc != NULL));
+        lclip_image_encoder_close(enc);
+    }
+    return s;
+}
+
+static void test_open_walks(void **state)
+{
+    (void)state;
+    open_case self_image = {in.self_made_dir, NULL, 0}, self_text = {in.self_made_dir, NULL, 1};
+    walk("image encoder open, self-made F16 HF directory", attempt_open, &self_image, NULL);
+    walk("text encoder open, same, no vocabulary", attempt_open, &self_text, NULL);
+    if (!in.fixtures)
+        return;
+    open_case hf_image = {in.hf_dir, NULL, 0}, hf_text = {in.hf_dir, NULL, 1};
+    walk("image encoder open, HF directory", attempt_open, &hf_image, NULL);
+    walk("text encoder open, HF directory + vocab.json", attempt_open, &hf_text, NULL);
+    open_case oc_image = {in.open_clip_file, NULL, 0}, oc_text = {in.open_clip_file, in.vocab_gz, 1};
+    walk("image encoder open, open_clip file", attempt_open, &oc_image, NULL);
+    walk("text encoder open, open_clip file + gz vocab", attempt_open, &oc_text, NULL);
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+typedef struct encode_case {
+    lclip_image_encoder *image;
+    lclip_text_encoder *text;
+    lclip_status (*call)(struct encode_case *c, float *out);
+    size_t out_len;
+    float *out, *expected;
+} encode_case;
+
+static lclip_status attempt_encode(void *ctx)
+{
+    encode_case *c = ctx;
+    for (size_t i = 0; i < c->out_len; i++)
+        c->out[i] = SENTINEL;
+    lclip_status s = c->call(c, c->out);
+    for (size_t i = 0; s != LCLIP_OK && i < c->out_len; i++)
+        if (c->out[i] != SENTINEL)
+            fail_msg("output element %zu written by a failing call", i);
+    return s;
+}
+
+/* The handle is unharmed: an unarmed call gives the reference again. */
+static void still_works(void *ctx)
+{
+    encode_case *c = ctx;
+    assert_int_equal(c->call(c, c->out), LCLIP_OK);
+    for (size_t i = 0; i < c->out_len; i++)
+        if (fabsf(c->out[i] - c->expected[i]) > 1e-6f)
+            fail_msg("after a failure, element %zu is %g instead of %g", i, (double)c->out[i],
+                     (double)c->expected[i]);
+}
+
+static void run_encode_walk(const char *name, encode_case *c, size_t out_len)
+{
+    c->out_len = out_len;
+    c->out = malloc(out_len * sizeof(float));
+    c->expected = malloc(out_len * sizeof(float));
+    assert_int_equal(c->call(c, c->expected), LCLIP_OK);
+    walk(name, attempt_encode, c, still_works);
+    free(c->out);
+    free(c->expected);
+}
+
+static lclip_status call_file_png(encode_case *c, float *out)
+{
+    return lclip_image_encode_file(c->image, in.png_path, out);
+}
+
+static lclip_status call_file_jpeg(encode_case *c, float *out)
+{
+    return lclip_image_encode_file(c->image, in.jpeg_path, out);
+}
+
+static lclip_status call_files_batch(encode_case *c, float *out)
+{
+    const char *paths[3] = {in.png_path, in.jpeg_path, in.png_path};
+    return lclip_image_encode_files(c->image, paths, 3, out);
+}
+
+static lclip_status call_memory_palette(encode_case *c, float *out)
+{
+    return lclip_image_encode_memory(c->image, in.png_palette.data, in.png_palette.size, out);
+}
+
+static lclip_status call_memory_jpeg(encode_case *c, float *out)
+{
+    return lclip_image_encode_memory(c->image, in.jpeg_exif.data, in.jpeg_exif.size, out);
+}
+
+static lclip_status call_rgb(encode_case *c, float *out)
+{
+    static uint8_t rgb[45 * 30 * 3];
+    for (size_t i = 0; i < sizeof rgb; i++)
+        rgb[i] = (uint8_t)(i * 7);
+    return lclip_image_encode_rgb(c->image, rgb, 45, 30, 45 * 3, out);
+}
+
+static lclip_status call_pixels_batch(encode_case *c, float *out)
+{
+    int size = lclip_image_encoder_image_size(c->image);
+    size_t plane = 3 * (size_t)size * (size_t)size;
+    float *pixels = malloc(2 * plane * sizeof *pixels);
+    for (size_t i = 0; i < 2 * plane; i++)
+        pixels[i] = (float)sin((double)i);
+    lclip_status s = lclip_image_encode_pixels(c->image, pixels, 2, out);
+    free(pixels);
+    return s;
+}
+
+static lclip_status call_preprocess(encode_case *c, float *out)
+{
+    return lclip_image_preprocess_file(c->image, in.jpeg_path, out);
+}
+
+static const char *const walk_texts[3] = {
+    /* NFC composition, HTML entities, mojibake, CJK, emoji and a long word */
+    "Cafe\xcc\x81 &amp;lt;b&amp;gt; cr\xc3\x83\xc2\xa8me \xe7\x8c\xab\xf0\x9f\x90\xb1 supercalifragilistic",
+    "a photo of a cat",
+    "",
+};
+
+static lclip_status call_text(encode_case *c, float *out)
+{
+    return lclip_text_encode(c->text, walk_texts[0], out);
+}
+
+static lclip_status call_text_batch(encode_case *c, float *out)
+{
+    return lclip_text_encode_batch(c->text, walk_texts, 3, out);
+}
+
+static lclip_status call_tokens(encode_case *c, float *out)
+{
+    int32_t ids[2 * 77] = {0};
+    int context = lclip_text_encoder_context_length(c->text);
+    assert_true(context <= 77);
+    for (int t = 0; t < 2; t++) {
+        ids[t * context] = 1;
+        ids[t * context + 1] = 5 + t;
+        ids[t * context + 2] = 99; /* the largest id: pooled here (inside any vocabulary >= 100) */
+    }
+    return lclip_text_encode_tokens(c->text, ids, 2, out);
+}
+
+/* Tokens as floats, so the shared walk can compare them. */
+static lclip_status call_tokenize(encode_case *c, float *out)
+{
+    int32_t ids[77];
+    size_t n;
+    lclip_status s = lclip_tokenize(c->text, walk_texts[0], ids, 77, &n);
+    if (s == LCLIP_OK)
+        for (int i = 0; i < 77; i++)
+            out[i] = (float)ids[i];
+    return s;
+}
+
+static void test_image_encode_walks(void **state)
+{
+    (void)state;
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.exif_orientation = 1; /* walks the rotation buffer too */
+    encode_case c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(lclip_image_encoder_open(in.hf_dir, &opts, &c.image), LCLIP_OK);
+    size_t dim = lclip_image_encoder_dim(c.image), size = (size_t)lclip_image_encoder_image_size(c.image);
+    static const struct {
+        const char *name;
+        lclip_status (*call)(encode_case *, float *);
+        size_t rows;
+    } cases[] = {
+        {"image encode_file, RGBA PNG (interlaced)", call_file_png, 1},
+        {"image encode_file, progressive JPEG + EXIF", call_file_jpeg, 1},
+        {"image encode_files, batch of 3", call_files_batch, 3},
+        {"image encode_memory, palette PNG", call_memory_palette, 1},
+        {"image encode_memory, JPEG", call_memory_jpeg, 1},
+        {"image encode_rgb", call_rgb, 1},
+        {"image encode_pixels, batch of 2", call_pixels_batch, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        c.call = cases[i].call;
+        run_encode_walk(cases[i].name, &c, cases[i].rows * dim);
+    }
+    c.call = call_preprocess;
+    run_encode_walk("image preprocess_file, JPEG", &c, 3 * size * size);
+    lclip_image_encoder_close(c.image);
+}
+
+static void test_text_encode_walks(void **state)
+{
+    (void)state;
+    encode_case c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(lclip_text_encoder_open(in.hf_dir, NULL, &c.text), LCLIP_OK);
+    size_t dim = lclip_text_encoder_dim(c.text);
+    c.call = call_tokens;
+    run_encode_walk("text encode_tokens, batch of 2", &c, 2 * dim);
+    if (in.fixtures) {
+        c.call = call_text;
+        run_encode_walk("text encode, one hostile string", &c, dim);
+        c.call = call_text_batch;
+        run_encode_walk("text encode_batch, 3 strings", &c, 3 * dim);
+        c.call = call_tokenize;
+        run_encode_walk("tokenize", &c, 77);
+    }
+    lclip_text_encoder_close(c.text);
+}
+
+/* ---- limits are checked before allocating ------------------------------- */
+
+/* The largest single request of a call, with the hook only counting. */
+static size_t largest_request(lclip_status expected, lclip_status got)
+{
+    assert_int_equal(got, expected);
+    size_t largest = lclip_fault_stats_get().largest;
+    lclip_fault_arm(0);
+    return largest;
+}
+
+static void test_limits_refuse_before_allocating(void **state)
+{
+    (void)state;
+    float out[3 * 16 * 16];
+    lclip_vision_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.resize_size = cfg.crop_size = 16;
+    cfg.std[0] = cfg.std[1] = cfg.std[2] = 1.0f;
+
+    /* Image pixels: 300 x 200 images against a 1000-pixel limit; their pixel
+     * buffers would be 240000 (RGBA) and 180000 (RGB) bytes. */
+    byte_buffer big_png = make_png(PNG_COLOR_TYPE_RGBA, 4, 300, 200);
+    byte_buffer big_jpeg = make_jpeg_with_orientation(300, 200, 1);
+    lclip_image_input_options tight = {1000, 0};
+    lclip_fault_arm(0);
+    size_t largest = largest_request(LCLIP_E_TOO_LARGE,
+                                     lclip_image_input_memory(big_png.data, big_png.size, &tight, &cfg, out));
+    print_message("max_image_pixels (PNG): largest allocation %zu bytes\n", largest);
+    assert_true(largest < 65536);
+    lclip_fault_arm(0);
+    largest = largest_request(LCLIP_E_TOO_LARGE,
+                              lclip_image_input_memory(big_jpeg.data, big_jpeg.size, &tight, &cfg, out));
+    print_message("max_image_pixels (JPEG): largest allocation %zu bytes\n", largest);
+    assert_true(largest < 65536);
+    free(big_png.data);
+    free(big_jpeg.data);
+    static uint8_t rgb[100 * 100 * 3];
+    lclip_fault_arm(0);
+    largest = largest_request(LCLIP_E_TOO_LARGE, lclip_image_input_rgb(rgb, 100, 100, 300, &tight, &cfg, out));
+    assert_int_equal(largest, 0);
+
+    /* Text bytes: a 64 KiB text against a 4 KiB limit. */
+    if (in.fixtures) {
+        lclip_options opts;
+        lclip_options_init(&opts);
+        opts.max_text_bytes = 4096;
+        lclip_text_encoder *text;
+        assert_int_equal(lclip_text_encoder_open(in.hf_dir, &opts, &text), LCLIP_OK);
+        char *long_text = malloc(65537);
+        memset(long_text, 'a', 65536);
+        long_text[65536] = '\0';
+        int32_t ids[77];
+        lclip_fault_arm(0);
+        largest = largest_request(LCLIP_E_TOO_LARGE, lclip_tokenize(text, long_text, ids, 77, NULL));
+        print_message("max_text_bytes: largest allocation %zu bytes\n", largest);
+        assert_true(largest <= 77 * sizeof(int32_t)); /* the caller-sized id buffer only */
+        float *emb = malloc(lclip_text_encoder_dim(text) * sizeof *emb);
+        lclip_fault_arm(0);
+        largest = largest_request(LCLIP_E_TOO_LARGE, lclip_text_encode(text, long_text, emb));
+        assert_true(largest < 4096);
+        free(emb);
+        free(long_text);
+        lclip_text_encoder_close(text);
+    }
+
+    /* Safetensors header bytes and tensor count, on a buffer. */
+    static const char header[] = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                                 "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},"
+                                 "\"c\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}";
+    size_t header_len = sizeof header - 1, size = 8 + header_len + 12;
+    unsigned char *file = calloc(1, size);
+    for (int i = 0; i < 8; i++)
+        file[i] = (unsigned char)((uint64_t)header_len >> (8 * i));
+    memcpy(file + 8, header, header_len);
+    lclip_safetensors *st;
+    lclip_safetensors_limits few_bytes = {64, 65536}, few_tensors = {1 << 20, 2};
+    lclip_fault_arm(0);
+    largest = largest_request(LCLIP_E_TOO_LARGE, lclip_safetensors_parse(file, size, "t", &few_bytes, &st));
+    print_message("max_header_bytes: largest allocation %zu bytes\n", largest);
+    assert_true(largest <= sizeof(lclip_safetensors)); /* the handle itself, no header copy */
+    lclip_fault_arm(0);
+    largest = largest_request(LCLIP_E_TOO_LARGE, lclip_safetensors_parse(file, size, "t", &few_tensors, &st));
+    print_message("max_tensor_count: largest allocation %zu bytes (the table would be %zu)\n", largest,
+                  3 * sizeof(lclip_tensor_info));
+    assert_true(largest <= sizeof(lclip_safetensors)); /* no tensor table, no name block */
+    free(file);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_walks),
+        cmocka_unit_test(test_image_encode_walks),
+        cmocka_unit_test(test_text_encode_walks),
+        cmocka_unit_test(test_limits_refuse_before_allocating),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
