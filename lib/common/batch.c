@@ -10,16 +10,20 @@ lclip_status lclip_batch_encode(const lclip_batch *b, float *out)
 {
     if (b->n == 0)
         return LCLIP_OK;
-    size_t step = b->n < b->per_pass ? b->n : b->per_pass;
-    unsigned char *inputs = lclip_malloc_array(step, b->input_bytes);
+    /* Equal passes (32 at 15 per pass: 11 + 11 + 10, not 15 + 15 + 2), so
+     * no pass is left with GEMMs too small to run at speed. */
+    size_t passes = (b->n + b->per_pass - 1) / b->per_pass, step = (b->n + passes - 1) / passes;
+    unsigned char *inputs = b->ready ? NULL : lclip_malloc_array(step, b->input_bytes);
     float *rows = lclip_malloc_array(b->n, b->dim * sizeof *rows);
-    lclip_status s = inputs && rows ? LCLIP_OK : lclip_fail(LCLIP_E_NOMEM, "out of memory for a batch of %zu", b->n);
+    lclip_status s = (inputs || b->ready) && rows ? LCLIP_OK
+                                                  : lclip_fail(LCLIP_E_NOMEM, "out of memory for a batch of %zu", b->n);
     for (size_t first = 0; first < b->n && s == LCLIP_OK; first += step) {
         size_t count = b->n - first < step ? b->n - first : step;
-        for (size_t i = 0; i < count && s == LCLIP_OK; i++)
+        const void *pass = b->ready ? (const unsigned char *)b->ready + first * b->input_bytes : inputs;
+        for (size_t i = 0; i < count && s == LCLIP_OK && !b->ready; i++)
             s = b->prepare(b->ctx, first + i, inputs + i * b->input_bytes);
         if (s == LCLIP_OK)
-            s = b->run(b->ctx, inputs, count, rows + first * b->dim);
+            s = b->run(b->ctx, pass, count, rows + first * b->dim);
     }
     if (s == LCLIP_OK) {
         if (b->normalize)

@@ -9,9 +9,13 @@
 
 #include "libclip.h"
 
-/* Tokens per tower pass: bounds the scratch memory of a large batch (about
- * 70 MB for ViT-L/14) while keeping the GEMMs large. */
-#define LCLIP_MAX_ROWS_PER_PASS 4096
+/* Token rows per tower pass: bounds the scratch memory of a large batch
+ * while keeping the GEMMs large. A vision row carries about 60 KB of
+ * activations and scratch (ViT-B), a text row far less, hence two budgets:
+ * 768 image rows stay within 64 MB for ViT-B; 4096 text rows hold 53 full
+ * contexts, or hundreds of packed captions. */
+#define LCLIP_MAX_IMAGE_ROWS_PER_PASS 768
+#define LCLIP_MAX_TEXT_ROWS_PER_PASS 4096
 
 typedef struct lclip_batch {
     size_t n;           /* inputs */
@@ -20,6 +24,9 @@ typedef struct lclip_batch {
     size_t dim;         /* floats per output row */
     int normalize;      /* L2-normalise the rows */
     const void *ctx;    /* passed to both callbacks */
+    /* Inputs that need no preparing (already tensors or ids): input i is at
+     * ready + i * input_bytes and prepare is not called. NULL otherwise. */
+    const void *ready;
     /* Writes prepared input i into input. */
     lclip_status (*prepare)(const void *ctx, size_t i, void *input);
     /* Encodes count prepared inputs into out[count][dim]. */

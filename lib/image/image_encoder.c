@@ -3,7 +3,6 @@
  * that writes one image's input tensor, and lclip_batch_encode runs them
  * through the tower in passes. */
 #include <math.h>
-#include <string.h>
 
 #include "common/alloc.h"
 #include "common/batch.h"
@@ -85,14 +84,15 @@ static lclip_status run_tower(const void *ctx, const void *inputs, size_t count,
     return lclip_vision_tower_forward(&job->model->vision, inputs, (int)count, out);
 }
 
+/* prepare writes one image's tensor; or ready holds all n tensors already. */
 static lclip_status encode_job(const image_job *job, size_t n,
-                               lclip_status (*prepare)(const void *, size_t, void *), float *out)
+                               lclip_status (*prepare)(const void *, size_t, void *), const void *ready, float *out)
 {
     const lclip_model *m = job->model;
     int grid = m->vision.cfg.image_size / m->vision.cfg.patch_size;
-    size_t per_pass = (size_t)(LCLIP_MAX_ROWS_PER_PASS / (grid * grid + 1));
+    size_t per_pass = (size_t)(LCLIP_MAX_IMAGE_ROWS_PER_PASS / (grid * grid + 1));
     lclip_batch batch = {n,   per_pass ? per_pass : 1, tensor_floats(m) * sizeof(float), (size_t)m->config.embed_dim,
-                         m->options.normalize, job, prepare, run_tower};
+                         m->options.normalize, job, ready, prepare, run_tower};
     return lclip_batch_encode(&batch, out);
 }
 
@@ -120,14 +120,6 @@ static lclip_status prepare_rgb(const void *ctx, size_t i, void *chw)
                                  &job->model->vision.cfg, chw);
 }
 
-static lclip_status prepare_pixels(const void *ctx, size_t i, void *chw)
-{
-    const image_job *job = ctx;
-    size_t floats = tensor_floats(job->model);
-    memcpy(chw, (const float *)job->items + i * floats, floats * sizeof(float));
-    return LCLIP_OK;
-}
-
 LCLIP_API lclip_status lclip_image_preprocess_file(const lclip_image_encoder *enc, const char *path,
                                                    float *out_chw)
 {
@@ -143,7 +135,7 @@ LCLIP_API lclip_status lclip_image_encode_files(lclip_image_encoder *enc, const 
     if (!enc || ((!paths || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_files: NULL argument");
     image_job job = job_for(enc->model, paths);
-    return encode_job(&job, n, prepare_file, out);
+    return encode_job(&job, n, prepare_file, NULL, out);
 }
 
 LCLIP_API lclip_status lclip_image_encode_file(lclip_image_encoder *enc, const char *path, float *out)
@@ -160,7 +152,7 @@ LCLIP_API lclip_status lclip_image_encode_memory(lclip_image_encoder *enc, const
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_memory: NULL argument");
     image_job job = job_for(enc->model, data);
     job.size = size;
-    return encode_job(&job, 1, prepare_memory, out);
+    return encode_job(&job, 1, prepare_memory, NULL, out);
 }
 
 LCLIP_API lclip_status lclip_image_encode_rgb(lclip_image_encoder *enc, const uint8_t *rgb, int width,
@@ -172,7 +164,7 @@ LCLIP_API lclip_status lclip_image_encode_rgb(lclip_image_encoder *enc, const ui
     job.size = stride;
     job.width = width;
     job.height = height;
-    return encode_job(&job, 1, prepare_rgb, out);
+    return encode_job(&job, 1, prepare_rgb, NULL, out);
 }
 
 LCLIP_API lclip_status lclip_image_encode_pixels(lclip_image_encoder *enc, const float *pixels, size_t n,
@@ -181,5 +173,5 @@ LCLIP_API lclip_status lclip_image_encode_pixels(lclip_image_encoder *enc, const
     if (!enc || ((!pixels || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_pixels: NULL argument");
     image_job job = job_for(enc->model, pixels);
-    return encode_job(&job, n, prepare_pixels, out);
+    return encode_job(&job, n, NULL, pixels, out);
 }

@@ -140,13 +140,14 @@ static lclip_status run_tower(const void *ctx, const void *inputs, size_t count,
     return lclip_text_tower_forward(&job->enc->model->text, inputs, (int)count, out);
 }
 
+/* prepare writes one text's ids; or ready holds all n texts' ids already. */
 static lclip_status encode_job(const text_job *job, size_t n,
-                               lclip_status (*prepare)(const void *, size_t, void *), float *out)
+                               lclip_status (*prepare)(const void *, size_t, void *), const void *ready, float *out)
 {
     const lclip_model *m = job->enc->model;
-    size_t context = (size_t)m->text.cfg.context_length, per_pass = LCLIP_MAX_ROWS_PER_PASS / context;
+    size_t context = (size_t)m->text.cfg.context_length, per_pass = LCLIP_MAX_TEXT_ROWS_PER_PASS / context;
     lclip_batch batch = {n,   per_pass ? per_pass : 1, context * sizeof(int32_t), (size_t)m->config.embed_dim,
-                         m->options.normalize, job, prepare, run_tower};
+                         m->options.normalize, job, ready, prepare, run_tower};
     return lclip_batch_encode(&batch, out);
 }
 
@@ -160,21 +161,13 @@ static lclip_status prepare_string(const void *ctx, size_t i, void *ids)
     return tokenize_into(job->enc, texts[i], ids, &n_tokens);
 }
 
-static lclip_status prepare_tokens(const void *ctx, size_t i, void *ids)
-{
-    const text_job *job = ctx;
-    size_t context = (size_t)job->enc->model->text.cfg.context_length;
-    memcpy(ids, (const int32_t *)job->items + i * context, context * sizeof(int32_t));
-    return LCLIP_OK;
-}
-
 LCLIP_API lclip_status lclip_text_encode_batch(lclip_text_encoder *enc, const char *const *texts, size_t n,
                                                float *out)
 {
     if (!enc || ((!texts || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_batch: NULL argument");
     text_job job = {enc, texts};
-    return encode_job(&job, n, prepare_string, out);
+    return encode_job(&job, n, prepare_string, NULL, out);
 }
 
 LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const int32_t *tokens, size_t n,
@@ -183,7 +176,7 @@ LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const i
     if (!enc || ((!tokens || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_tokens: NULL argument");
     text_job job = {enc, tokens};
-    return encode_job(&job, n, prepare_tokens, out);
+    return encode_job(&job, n, NULL, tokens, out);
 }
 
 LCLIP_API lclip_status lclip_text_encode(lclip_text_encoder *enc, const char *utf8, float *out)
