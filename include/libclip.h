@@ -229,7 +229,9 @@ LCLIP_API lclip_status lclip_image_preprocess_file(const lclip_image_encoder *en
 
 LCLIP_API lclip_status lclip_image_encode_file(lclip_image_encoder *enc, const char *path, float *out);
 
-/* n files into out[n * dim]; one batched pass through the tower. */
+/* n files into out[n * dim], decoded one by one and encoded in batched
+ * passes through the tower (up to 768 tokens per pass: 15 ViT-B/32 images),
+ * each linear layer one GEMM over all of a pass's images. */
 LCLIP_API lclip_status lclip_image_encode_files(lclip_image_encoder *enc, const char *const *paths, size_t n,
                                                 float *out);
 
