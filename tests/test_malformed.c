@@ -407,23 +407,31 @@ static void test_preprocessor_that_is_not_clip(void **state)
     free(path);
 }
 
-static void test_open_clip_variant_with_other_norms(void **state)
+/* Writes an open_clip checkpoint of f->spec whose config has from replaced
+ * by to; returns the weights path (to free). */
+static char *write_open_clip_with(fixture *f, const char *from, const char *to)
 {
-    fixture *f = *state;
     st_file file;
     tiny_build(&f->spec, TINY_OPENAI, "F32", &file);
     char *weights = join_path(f->dir, "open_clip_model.safetensors");
     char *config_path = join_path(f->dir, "open_clip_config.json");
     st_write(weights, &file, 0, SIZE_MAX);
     char *config = tiny_open_clip_config(&f->spec);
-    char *bad = replace_first(config, "\"text_cfg\":{", "\"text_cfg\":{\"norm_kwargs\":{\"eps\":1e-6},");
+    char *bad = replace_first(config, from, to);
     write_text_file(config_path, bad);
-    expect_failure(weights, LCLIP_E_UNSUPPORTED, "text_cfg.norm_kwargs");
     free(bad);
     free(config);
     free(config_path);
-    free(weights);
     st_file_free(&file);
+    return weights;
+}
+
+static void test_open_clip_variant_with_other_norms(void **state)
+{
+    fixture *f = *state;
+    char *weights = write_open_clip_with(f, "\"text_cfg\":{", "\"text_cfg\":{\"norm_kwargs\":{\"eps\":1e-6},");
+    expect_failure(weights, LCLIP_E_UNSUPPORTED, "text_cfg.norm_kwargs");
+    free(weights);
 }
 
 static void test_hf_weights_without_config(void **state)
@@ -459,20 +467,9 @@ static void test_openai_narrow_tower_without_config(void **state)
 static void test_open_clip_resnet_config(void **state)
 {
     fixture *f = *state;
-    st_file file;
-    tiny_build(&f->spec, TINY_OPENAI, "F32", &file);
-    char *weights = join_path(f->dir, "open_clip_model.safetensors");
-    char *config_path = join_path(f->dir, "open_clip_config.json");
-    st_write(weights, &file, 0, SIZE_MAX);
-    char *config = tiny_open_clip_config(&f->spec);
-    char *bad = replace_first(config, "\"layers\":2", "\"layers\":[3,4,6,3]");
-    write_text_file(config_path, bad);
+    char *weights = write_open_clip_with(f, "\"layers\":2", "\"layers\":[3,4,6,3]");
     expect_failure(weights, LCLIP_E_UNSUPPORTED, "ModifiedResNet");
-    free(bad);
-    free(config);
-    free(config_path);
     free(weights);
-    st_file_free(&file);
 }
 
 int main(void)
