@@ -17,6 +17,8 @@ DIR is an HF-layout CLIP directory (bench/make_model.py writes random-weight one
    OPENBLAS_L2_SIZE unset when the environment sets them, else OPENBLAS_CORETYPE=--alt-coretype
    (OpenBLAS 0.3.21 does not know every new CPU and then falls back to its Prescott kernels).
    ONNX Runtime does not use OpenBLAS and is timed once.
+5b. With --other-build DIR: libclip again from a build against another CBLAS
+   (cmake -DLIBCLIP_BLAS=BLIS ...), checked against the default build's embeddings, then timed.
 6. Peak RSS of image-only and text-only libclip processes (fresh processes, no sgemm reference).
 
 Prints a table (ratios are libclip time / other time: below 1 means libclip is faster) and
@@ -202,10 +204,13 @@ def fmt(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
-def table(results: list[Row], variant: str, title: str) -> str:
+def table(results: list[Row], variant: str, title: str, torch_variant: str | None = None) -> str:
+    """libclip's rows of `variant` against PyTorch's of `torch_variant` (default: the same) and ONNX Runtime."""
     rows = [r for r in results if r.get("type") == "row" and r.get("variant") == variant]
     ort = {(r["row"], r["threads"]): r for r in results if r.get("type") == "row" and r["impl"] == "ort"}
     by = {(r["impl"], r["row"], r["threads"]): r for r in rows}
+    by.update({("torch", r["row"], r["threads"]): r for r in results
+               if r.get("type") == "row" and r["impl"] == "torch" and r.get("variant") == (torch_variant or variant)})
     lines = [title, "",
              "| row | threads | libclip ms/item | PyTorch ms/item | ORT ms/item | libclip/PyTorch | libclip/ORT "
              "| libclip GF/s | sgemm GF/s | sgemm fraction |",
@@ -249,6 +254,8 @@ def main(argv: list[str]) -> int:
                     help="OPENBLAS_CORETYPE for the second run when the environment sets none")
     ap.add_argument("--no-alt", action="store_true", help="skip the second OpenBLAS setting")
     ap.add_argument("--no-ort", action="store_true")
+    ap.add_argument("--other-build", type=Path,
+                    help="a second -DLIBCLIP_BUILD_BENCH=ON build against another CBLAS (e.g. -DLIBCLIP_BLAS=BLIS)")
     ap.add_argument("--quick", action="store_true", help="one rep per row (a smoke test, not a measurement)")
     ap.add_argument("--torch-worker", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -259,9 +266,11 @@ def main(argv: list[str]) -> int:
         ap.error("--model is required")
     model = args.model.resolve()
     bench = args.build / "bench" / "lclip-bench"
-    if not bench.exists():
-        sys.exit(f"{bench} not found: cmake -S . -B {args.build} -DLIBCLIP_BUILD_BENCH=ON && "
-                 f"cmake --build {args.build} -j2")
+    other_bench = args.other_build / "bench" / "lclip-bench" if args.other_build else None
+    for b in filter(None, (bench, other_bench)):
+        if not b.exists():
+            build = b.parent.parent
+            sys.exit(f"{b} not found: cmake -S . -B {build} -DLIBCLIP_BUILD_BENCH=ON && cmake --build {build} -j2")
     if args.quick:
         args.min_reps, args.max_reps, args.min_time = 1, 1, 0.0
     reps = {"min_reps": args.min_reps, "max_reps": args.max_reps, "min_time": args.min_time}
@@ -325,6 +334,18 @@ def main(argv: list[str]) -> int:
         keep(run_json([str(bench), "--model", str(model), "--threads", args.threads, "--no-open", *rep_args], env), "alt")
         keep(time_torch(model, inputs, meta, rows, threads, reps, args.out, env), "alt")
 
+    # 5b: libclip built against another CBLAS, PyTorch as in 4
+    if other_bench:
+        other_inputs = args.out / "inputs-other"
+        keep(run_json([str(other_bench), "--model", str(model), "--emit-inputs", str(other_inputs), "--emit-only"]),
+             "other")
+        shutil.copyfile(inputs / "image_pixels.f32", other_inputs / "image_pixels.f32")
+        got = {k: load_f32(other_inputs / f"{k}_embeds.f32", meta["dim"]) for k in ("image", "captions", "text77")}
+        results.append({"type": "agreement", "variant": "other",
+                        "libclip_other_vs_default": check_agreement("libclip (other CBLAS)", got, inputs, meta["dim"])})
+        keep(run_json([str(other_bench), "--model", str(model), "--threads", args.threads, "--no-open", *rep_args]),
+             "other")
+
     # 6: peak RSS of single-tower processes
     for mode, batches in (("image", ["--image-batches", "1"]), ("image", ["--image-batches", "32"]),
                           ("text", ["--text-batches", "1"]), ("text", ["--text-batches", "32"])):
@@ -340,12 +361,17 @@ def main(argv: list[str]) -> int:
           f"{default_env.get('cpus_online')} CPUs; torch {torch.__version__}; reps: median of >= {args.min_reps} "
           f"and >= {args.min_time} s per row")
     print("times are ms per item; ratios are libclip time / other time (below 1: libclip faster)\n")
-    print(table(results, "default", f"OpenBLAS as the environment sets it: core {default_env.get('openblas_corename')}, "
-                f"OPENBLAS_CORETYPE={default_env.get('OPENBLAS_CORETYPE')}"))
+    print(table(results, "default", f"{default_env.get('blas')} as the environment sets it: core "
+                f"{default_env.get('blas_core')}, OPENBLAS_CORETYPE={default_env.get('OPENBLAS_CORETYPE')}"))
     if alt_label:
         print()
-        print(table(results, "alt", f"{alt_label}: core {env_rec.get('alt', {}).get('openblas_corename')} "
+        print(table(results, "alt", f"{alt_label}: core {env_rec.get('alt', {}).get('blas_core')} "
                     "(ORT column: the same ONNX Runtime run as above)"))
+    if other_bench:
+        other = env_rec.get("other", {})
+        print()
+        print(table(results, "other", f"libclip built against {other.get('blas')} {other.get('blas_config')}, kernels "
+                    f"{other.get('blas_core')} (PyTorch and ORT columns: the first table's runs)", "default"))
     print()
     for r in results:
         if r.get("type") == "open" and r.get("variant") == "default":

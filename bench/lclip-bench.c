@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas_backend.h"
 #include "captions.h"
 #include "gemm_model.h"
 
@@ -393,7 +394,7 @@ static int alloc_scratch(bench *b, const row *r, bench_scratch *s)
 static void time_row(bench *b, const row *r, int threads)
 {
     const options *o = b->o;
-    openblas_set_num_threads(threads);
+    blas_set_threads(threads);
     bench_scratch scratch = {0};
     int sgemm = b->have_weights;
     if (sgemm && alloc_scratch(b, r, &scratch) != 0)
@@ -433,9 +434,9 @@ static void time_row(bench *b, const row *r, int threads)
     double lib_med = median(lib_sorted, reps), lib_min = lib_sorted[0];
     double ms_item = 1e3 * lib_med / r->items;
     printf("{\"type\":\"row\",\"impl\":\"libclip\",\"row\":\"%s\",\"tower\":\"%s\",\"batch\":%d,\"threads\":%d,"
-           "\"openblas_threads\":%d,\"items\":%d,\"tokens_per_item\":%.2f,\"reps\":%d,\"ms_per_item\":%.4f,"
+           "\"blas_threads\":%d,\"items\":%d,\"tokens_per_item\":%.2f,\"reps\":%d,\"ms_per_item\":%.4f,"
            "\"ms_per_item_min\":%.4f,\"items_per_s\":%.3f,\"gflop_per_item\":%.5f,\"gflops\":%.3f",
-           r->name, r->kind == ROW_IMAGE ? "image" : "text", r->batch, threads, openblas_get_num_threads(),
+           r->name, r->kind == ROW_IMAGE ? "image" : "text", r->batch, threads, blas_threads(),
            r->items, tokens, reps, ms_item, 1e3 * lib_min / r->items, 1e3 / ms_item, flops / r->items / 1e9,
            flops / lib_med / 1e9);
     if (sgemm) {
@@ -504,7 +505,7 @@ static void time_open(const options *o, int image, const inputs *in)
     char weights[4096];
     snprintf(weights, sizeof weights, "%s/model.safetensors", o->model);
     const char *tower = image ? "image" : "text";
-    openblas_set_num_threads(1);
+    blas_set_threads(1);
     /* cold: nothing of the model in the page cache */
     const char *method = evict_model(o->model);
     double before = resident_fraction(weights), encode_s;
@@ -560,10 +561,12 @@ static void print_env(const bench *b)
     json_str(o->model);
     printf(",\"mode\":\"%s\",\"date\":\"%s\",\"host\":", o->mode, date);
     json_str(host);
-    printf(",\"cpus_online\":%ld,\"openblas_corename\":", sysconf(_SC_NPROCESSORS_ONLN));
-    json_str(openblas_get_corename());
-    printf(",\"openblas_config\":");
-    json_str(openblas_get_config());
+    printf(",\"cpus_online\":%ld,\"blas\":", sysconf(_SC_NPROCESSORS_ONLN));
+    json_str(blas_name());
+    printf(",\"blas_core\":");
+    json_str(blas_core());
+    printf(",\"blas_config\":");
+    json_str(blas_config());
     static const char *const vars[] = {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                                        "OMP_NUM_THREADS"};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {

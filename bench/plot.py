@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
     axes[0].legend(fontsize=8)
     model = Path(str(env.get("model", "?"))).name
     fig.suptitle(f"{model}: throughput against batch size (median of repeated runs; {env.get('date', '')}, "
-                 f"OpenBLAS core {env.get('openblas_corename', '?')})")
+                 f"{env.get('blas', 'OpenBLAS')} core {env.get('blas_core', '?')})")
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110)

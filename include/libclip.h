@@ -90,7 +90,8 @@ typedef struct lclip_options {
      *      whatever the host set with openblas_set_num_threads(), or all cores;
      *   N > 0  set OpenBLAS's process-wide thread count to N when the encoder
      *      is opened. This affects every other OpenBLAS user in the process.
-     * Negative values are LCLIP_E_INVALID_ARGUMENT. */
+     * (A build against BLIS sets BLIS's count the same way; against another
+     * CBLAS, N > 0 has no effect.) Negative values are LCLIP_E_INVALID_ARGUMENT. */
     int n_threads;
 
     /* 1 (default): encode functions return L2-normalised vectors;

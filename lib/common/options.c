@@ -1,3 +1,6 @@
+/* blis.h (a BLIS build) declares pthread barriers, which strict C11 hides. */
+#define _POSIX_C_SOURCE 200809L
+
 #include "common/options.h"
 
 #include <stddef.h>
@@ -5,8 +8,10 @@
 
 #include "common/error.h"
 
-#ifdef LCLIP_HAVE_OPENBLAS_SET_NUM_THREADS
+#if defined(LCLIP_HAVE_OPENBLAS_SET_NUM_THREADS)
 #include <cblas.h>
+#elif defined(LCLIP_HAVE_BLI_THREAD_SET_NUM_THREADS)
+#include <blis.h>
 #endif
 
 #define DEFAULT_MAX_HEADER_BYTES (100u * 1024u * 1024u)
@@ -70,9 +75,12 @@ lclip_status lclip_options_resolve(const lclip_options *user, lclip_options *res
 
 void lclip_apply_thread_option(const lclip_options *resolved)
 {
-#ifdef LCLIP_HAVE_OPENBLAS_SET_NUM_THREADS
+#if defined(LCLIP_HAVE_OPENBLAS_SET_NUM_THREADS)
     if (resolved->n_threads > 0)
         openblas_set_num_threads(resolved->n_threads);
+#elif defined(LCLIP_HAVE_BLI_THREAD_SET_NUM_THREADS)
+    if (resolved->n_threads > 0)
+        bli_thread_set_num_threads(resolved->n_threads);
 #else
     (void)resolved;
 #endif

@@ -11,4 +11,5 @@ list(APPEND LIBCLIP_SOURCES
   text/tokenizer.c
   text/unicode_tables.c
   text/vocab.c
+  text/vocab_json.c
 )

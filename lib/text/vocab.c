@@ -5,36 +5,55 @@
 
 #include <string.h>
 #include <zlib.h>
-#include <cjson/cJSON.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
-#include "load/json.h"
 #include "load/file.h"
 #include "text/codepoints.h"
+#include "text/vocab_json.h"
 
 #define MAX_VOCAB_FILE_BYTES (64u * 1024 * 1024)
 #define EMPTY_PAIR UINT64_MAX
+#define PREFETCH_AHEAD 8 /* keys; enough to cover a memory latency */
 #define END_OF_WORD "</w>"
 #define START_TOKEN "<|startoftext|>"
 #define END_TOKEN "<|endoftext|>"
 
 /* ---- token string -> id, while loading --------------------------------- */
 
+/* One slot per probe: the hash's top bits and the length reject almost every
+ * mismatch without touching the key's text, which lives elsewhere. */
+typedef struct token_slot {
+    const char *key; /* NUL-terminated, owned by the caller's buffers; NULL: empty */
+    uint32_t tag;
+    uint32_t len;
+    int32_t id;
+} token_slot;
+
 typedef struct token_map {
-    const char **keys; /* NUL-terminated, owned by the caller's buffers */
-    size_t *key_lens;
-    int32_t *ids;
+    token_slot *slots;
     size_t mask; /* capacity - 1 */
     size_t count;
 } token_map;
+
+/* Both tables index by a hash's low bits, so every input bit must reach
+ * them: a multiply alone only carries low bits upwards (FNV-1a's low k bits
+ * depend only on the bytes' low k bits, which UTF-8 tokens share). */
+static uint64_t spread_bits(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDu;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53u;
+    return h ^ h >> 33;
+}
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-    return h;
+    return spread_bits(h);
 }
 
 static int token_map_init(token_map *m, size_t expected)
@@ -43,49 +62,61 @@ static int token_map_init(token_map *m, size_t expected)
     while (cap < expected * 2)
         cap *= 2;
     memset(m, 0, sizeof *m);
-    m->keys = lclip_calloc(cap, sizeof *m->keys);
-    m->key_lens = lclip_calloc(cap, sizeof *m->key_lens);
-    m->ids = lclip_calloc(cap, sizeof *m->ids);
+    m->slots = lclip_calloc(cap, sizeof *m->slots);
     m->mask = cap - 1;
-    return m->keys && m->key_lens && m->ids;
+    return m->slots != NULL;
 }
 
 static void token_map_free(token_map *m)
 {
-    lclip_free(m->keys);
-    lclip_free(m->key_lens);
-    lclip_free(m->ids);
+    lclip_free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
-static size_t token_map_slot(const token_map *m, const char *s, size_t n)
+static token_slot *token_map_slot(const token_map *m, uint64_t h, const char *s, size_t n)
 {
-    size_t i = (size_t)hash_bytes(s, n) & m->mask;
-    while (m->keys[i] && !(m->key_lens[i] == n && memcmp(m->keys[i], s, n) == 0))
-        i = (i + 1) & m->mask;
-    return i;
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t i = (size_t)h & m->mask;
+    for (;; i = (i + 1) & m->mask) {
+        token_slot *slot = &m->slots[i];
+        if (!slot->key || (slot->tag == tag && slot->len == n && memcmp(slot->key, s, n) == 0))
+            return slot;
+    }
 }
 
 /* Later entries win, as in a Python dict built in order. s must outlive m.
- * Returns 0 when the map is full (more entries than it was sized for). */
+ * Returns 1 for a new key, 0 for one already there, -1 when the map is full
+ * (more entries than it was sized for). */
 static int token_map_put(token_map *m, const char *s, size_t n, int32_t id)
 {
-    size_t i = token_map_slot(m, s, n);
-    if (!m->keys[i]) {
-        if ((m->count + 1) * 2 > m->mask + 1)
-            return 0;
-        m->keys[i] = s;
-        m->key_lens[i] = n;
+    uint64_t h = hash_bytes(s, n);
+    token_slot *slot = token_map_slot(m, h, s, n);
+    int added = !slot->key;
+    if (added) {
+        if ((m->count + 1) * 2 > m->mask + 1 || n > UINT32_MAX)
+            return -1;
+        *slot = (token_slot){s, (uint32_t)(h >> 32), (uint32_t)n, id};
         m->count++;
     }
-    m->ids[i] = id;
-    return 1;
+    slot->id = id;
+    return added;
+}
+
+/* The table outgrows the caches and each lookup is one dependent miss;
+ * loading runs through lists of keys, so it asks for slots ahead of use. */
+static void token_map_prefetch(const token_map *m, const char *s, size_t n)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(&m->slots[(size_t)hash_bytes(s, n) & m->mask]);
+#else
+    (void)m, (void)s, (void)n;
+#endif
 }
 
 static int32_t token_map_get(const token_map *m, const char *s, size_t n)
 {
-    size_t i = token_map_slot(m, s, n);
-    return m->keys[i] ? m->ids[i] : -1;
+    const token_slot *slot = token_map_slot(m, hash_bytes(s, n), s, n);
+    return slot->key ? slot->id : -1;
 }
 
 /* ---- bytes_to_unicode --------------------------------------------------- */
@@ -174,14 +205,13 @@ static int split_merge(const char *line, size_t n, const char **a, size_t *alen,
 /* Lines 1..LCLIP_BPE_MERGES of text (line 0 is a header). */
 static lclip_status parse_merges(const char *path, const char *text, size_t n, merge_list *m)
 {
-    lclip_cpbuf check;
-    lclip_cpbuf_init(&check);
-    lclip_status s = lclip_utf8_to_cpbuf(text, n, &check);
-    lclip_cpbuf_free(&check);
-    if (s == LCLIP_E_INVALID_ARGUMENT)
-        return lclip_fail(LCLIP_E_FORMAT, "%s: not UTF-8 text", path);
-    if (s != LCLIP_OK)
-        return s;
+    const unsigned char *u = (const unsigned char *)text;
+    for (size_t i = 0, k; i < n; i += k) {
+        uint32_t c;
+        k = u[i] < 0x80 ? 1 : lclip_utf8_decode_one(u + i, n - i, &c);
+        if (k == 0)
+            return lclip_fail(LCLIP_E_FORMAT, "%s: not UTF-8 text (byte 0x%02X at offset %zu)", path, u[i], i);
+    }
     const char *p = memchr(text, '\n', n), *end = text + n;
     size_t joined_bytes = 0;
     m->count = 0;
@@ -214,7 +244,7 @@ static lclip_status parse_merges(const char *path, const char *text, size_t n, m
 static void merge_table_put(lclip_bpe_vocab *v, int32_t left, int32_t right, uint32_t rank, int32_t result)
 {
     uint64_t key = (uint64_t)(uint32_t)left << 32 | (uint32_t)right;
-    size_t i = (size_t)(key * 0x9E3779B97F4A7C15u >> 20) & v->merge_mask;
+    size_t i = (size_t)spread_bits(key) & v->merge_mask;
     while (v->merge_pairs[i] != EMPTY_PAIR && v->merge_pairs[i] != key)
         i = (i + 1) & v->merge_mask;
     v->merge_pairs[i] = key; /* a repeated pair takes its last rank, as dict(zip(...)) does */
@@ -225,7 +255,7 @@ static void merge_table_put(lclip_bpe_vocab *v, int32_t left, int32_t right, uin
 int lclip_bpe_vocab_merge(const lclip_bpe_vocab *v, int32_t left, int32_t right, uint32_t *rank, int32_t *result)
 {
     uint64_t key = (uint64_t)(uint32_t)left << 32 | (uint32_t)right;
-    size_t i = (size_t)(key * 0x9E3779B97F4A7C15u >> 20) & v->merge_mask;
+    size_t i = (size_t)spread_bits(key) & v->merge_mask;
     while (v->merge_pairs[i] != EMPTY_PAIR) {
         if (v->merge_pairs[i] == key) {
             *rank = v->merge_ranks[i];
@@ -272,6 +302,12 @@ static lclip_status build_tables(const char *path, const token_map *map, const m
         return s;
     memset(v->merge_pairs, 0xFF, cap * sizeof *v->merge_pairs);
     for (size_t r = 0; r < m->count; r++) {
+        size_t ahead = r + PREFETCH_AHEAD;
+        if (ahead < m->count) {
+            token_map_prefetch(map, m->left[ahead], m->left_len[ahead]);
+            token_map_prefetch(map, m->right[ahead], m->right_len[ahead]);
+            token_map_prefetch(map, m->joined[ahead], m->left_len[ahead] + m->right_len[ahead]);
+        }
         int32_t left = token_map_get(map, m->left[r], m->left_len[r]);
         int32_t right = token_map_get(map, m->right[r], m->right_len[r]);
         int32_t result = token_map_get(map, m->joined[r], m->left_len[r] + m->right_len[r]);
@@ -420,34 +456,31 @@ lclip_status lclip_bpe_vocab_load_gz(const char *path, lclip_bpe_vocab *out)
 /* ---- Hugging Face vocab.json + merges.txt ------------------------------ */
 
 /* vocab.json: an object of token -> id with ids 0..count-1, each once. */
-static lclip_status hf_token_map(const char *path, const cJSON *json, token_map *map, size_t *n_tokens)
+static lclip_status hf_token_map(const char *path, char *text, size_t len, token_map *map, size_t *n_tokens)
 {
-    if (!cJSON_IsObject(json))
-        return lclip_fail(LCLIP_E_FORMAT, "%s: not a JSON object of token ids", path);
+    lclip_vocab_json_entry *entries = NULL;
     size_t count = 0;
-    for (const cJSON *e = json->child; e; e = e->next)
-        count++;
+    lclip_status s = lclip_vocab_json_parse(path, text, len, &entries, &count);
+    if (s != LCLIP_OK)
+        return s;
+    unsigned char *seen = NULL;
     if (count < 512 + 2 || count > INT32_MAX / 2)
-        return lclip_fail(LCLIP_E_FORMAT, "%s: %zu tokens, not a CLIP vocabulary", path, count);
-    unsigned char *seen = lclip_calloc(count, 1);
-    if (!seen || !token_map_init(map, count)) {
-        lclip_free(seen);
-        return lclip_fail(LCLIP_E_NOMEM, "%s: out of memory", path);
-    }
-    lclip_status s = LCLIP_OK;
-    for (const cJSON *e = json->child; e && s == LCLIP_OK; e = e->next) {
-        double d = cJSON_IsNumber(e) ? e->valuedouble : -1.0;
-        if (!e->string || !(d >= 0 && d < (double)count) || d != (double)(int32_t)d)
-            s = lclip_fail(LCLIP_E_FORMAT, "%s: token '%s' has no id between 0 and %zu", path,
-                           e->string ? e->string : "?", count - 1);
-        else if (seen[(size_t)d]++)
-            s = lclip_fail(LCLIP_E_FORMAT, "%s: id %d is given twice", path, (int)d);
-        else if (token_map_get(map, e->string, strlen(e->string)) >= 0)
-            s = lclip_fail(LCLIP_E_FORMAT, "%s: token '%s' is listed twice", path, e->string);
-        else
-            token_map_put(map, e->string, strlen(e->string), (int32_t)d);
+        s = lclip_fail(LCLIP_E_FORMAT, "%s: %zu tokens, not a CLIP vocabulary", path, count);
+    else if (!(seen = lclip_calloc(count, 1)) || !token_map_init(map, count))
+        s = lclip_fail(LCLIP_E_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < count && s == LCLIP_OK; i++) {
+        const lclip_vocab_json_entry *e = &entries[i];
+        if (i + PREFETCH_AHEAD < count)
+            token_map_prefetch(map, entries[i + PREFETCH_AHEAD].token, entries[i + PREFETCH_AHEAD].len);
+        if ((size_t)e->id >= count)
+            s = lclip_fail(LCLIP_E_FORMAT, "%s: token '%s' has no id between 0 and %zu", path, e->token, count - 1);
+        else if (seen[e->id]++)
+            s = lclip_fail(LCLIP_E_FORMAT, "%s: id %d is given twice", path, (int)e->id);
+        else if (token_map_put(map, e->token, e->len, e->id) == 0)
+            s = lclip_fail(LCLIP_E_FORMAT, "%s: token '%s' is listed twice", path, e->token);
     }
     lclip_free(seen);
+    lclip_free(entries);
     *n_tokens = count;
     return s;
 }
@@ -466,7 +499,6 @@ lclip_status lclip_bpe_vocab_load_hf(const char *vocab_path, const char *merges_
     memset(out, 0, sizeof *out);
     char *vocab_text = NULL, *merges_text = NULL;
     size_t vocab_len = 0, merges_len = 0;
-    cJSON *json = NULL;
     merge_list *m = lclip_calloc(1, sizeof *m);
     token_map map;
     memset(&map, 0, sizeof map);
@@ -475,10 +507,8 @@ lclip_status lclip_bpe_vocab_load_hf(const char *vocab_path, const char *merges_
         s = lclip_read_file(vocab_path, MAX_VOCAB_FILE_BYTES, &vocab_text, &vocab_len);
     if (s == LCLIP_OK)
         s = lclip_read_file(merges_path, MAX_VOCAB_FILE_BYTES, &merges_text, &merges_len);
-    if (s == LCLIP_OK && !(json = lclip_json_parse(vocab_text, vocab_len, NULL)))
-        s = lclip_fail(LCLIP_E_FORMAT, "%s: not valid JSON", vocab_path);
     if (s == LCLIP_OK)
-        s = hf_token_map(vocab_path, json, &map, &out->n_tokens);
+        s = hf_token_map(vocab_path, vocab_text, vocab_len, &map, &out->n_tokens);
     if (s == LCLIP_OK) {
         char *text = merges_text;
         size_t len = merges_len;
@@ -491,7 +521,6 @@ lclip_status lclip_bpe_vocab_load_hf(const char *vocab_path, const char *merges_
     if (s == LCLIP_OK)
         s = build_tables(merges_path, &map, m, out);
     token_map_free(&map);
-    cJSON_Delete(json);
     if (m)
         lclip_free(m->arena);
     lclip_free(m);

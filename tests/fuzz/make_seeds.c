@@ -206,6 +206,34 @@ static void text_seeds(const char *fixtures)
     free(cases);
 }
 
+static void vocab_json_seeds(const char *fixtures)
+{
+    static const char *const seeds[] = {
+        "{\"!\":0,\"\\\"\":1,\"a</w>\":2,\"<|endoftext|>\":3}",
+        "{ \"\\u00c4\\u00a0the\" : 7 ,\n\t\"\\ud83d\\ude00\\/\\b\\f\\n\\r\\t\\\\\": 2147483647 }",
+        "{\"\xc4\xa0\x61\":1,\"x\":1.5}", /* \x61: "a", which a hex escape would swallow */
+        "{}",
+    };
+    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "vocab_%02zu", i);
+        put("vocab_json", name, seeds[i], strlen(seeds[i]));
+    }
+    /* The head of the real vocabulary, closed after a member. */
+    size_t size;
+    char *vocab = read_fixture(fixtures, "models/tiny-gelu/hf/vocab.json", &size);
+    if (!vocab)
+        return;
+    size_t cut = size < 4096 ? size : 4096;
+    while (cut > 0 && vocab[cut - 1] != ',')
+        cut--;
+    if (cut > 1) {
+        vocab[cut - 1] = '}';
+        put("vocab_json", "fixture_head", vocab, cut);
+    }
+    free(vocab);
+}
+
 static uint16_t *pattern(int count, int max)
 {
     uint16_t *s = malloc((size_t)count * sizeof *s);
@@ -295,6 +323,7 @@ int main(int argc, char **argv)
     model_seeds(fixtures);
     config_seeds(fixtures);
     text_seeds(fixtures);
+    vocab_json_seeds(fixtures);
     png_seeds();
     jpeg_seeds();
     return 0;
