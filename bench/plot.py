@@ -5,7 +5,7 @@
 
 Three panels (images/s, captions/s, 77-token texts/s against batch size), one line per
 implementation and thread count, from the run in the inherited OpenBLAS environment
-("default" variant). Needs Debian's python3-matplotlib; re-runs itself under /usr/bin/python3
+("default" variant), plus libclip built against another CBLAS when compare.py ran --other-build. Needs Debian's python3-matplotlib; re-runs itself under /usr/bin/python3
 when the python3 on PATH lacks it.
 """
 from __future__ import annotations
@@ -41,9 +41,15 @@ def main(argv: list[str]) -> int:
     rows = [r for r in records if r.get("type") == "row"
             and (r.get("variant") == args.variant or (r["impl"] == "ort" and r.get("variant") == "default"))]
     env = next((r for r in records if r.get("type") == "env" and r.get("variant") == args.variant), {})
+    other = next((r for r in records if r.get("type") == "env" and r.get("variant") == "other"), None)
+    style = dict(STYLE)
+    if other:
+        rows += [{**r, "impl": "libclip_other"} for r in records
+                 if r.get("type") == "row" and r.get("variant") == "other" and r["impl"] == "libclip"]
+        style["libclip_other"] = ("tab:purple", f"libclip on {other.get('blas')} ({other.get('blas_core')})")
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     for ax, (kind, label) in zip(axes, PANELS):
-        for impl, (color, name) in STYLE.items():
+        for impl, (color, name) in style.items():
             for threads, dash in ((1, "--"), (2, "-")):
                 pts = sorted((r["batch"], r["items_per_s"]) for r in rows
                              if r["impl"] == impl and r["threads"] == threads and r["row"].split("_")[0] == kind)

@@ -14,7 +14,6 @@
 
 #define MAX_VOCAB_FILE_BYTES (64u * 1024 * 1024)
 #define EMPTY_PAIR UINT64_MAX
-#define PREFETCH_AHEAD 8 /* keys; enough to cover a memory latency */
 #define END_OF_WORD "</w>"
 #define START_TOKEN "<|startoftext|>"
 #define END_TOKEN "<|endoftext|>"
@@ -100,17 +99,6 @@ static int token_map_put(token_map *m, const char *s, size_t n, int32_t id)
     }
     slot->id = id;
     return added;
-}
-
-/* The table outgrows the caches and each lookup is one dependent miss;
- * loading runs through lists of keys, so it asks for slots ahead of use. */
-static void token_map_prefetch(const token_map *m, const char *s, size_t n)
-{
-#if defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(&m->slots[(size_t)hash_bytes(s, n) & m->mask]);
-#else
-    (void)m, (void)s, (void)n;
-#endif
 }
 
 static int32_t token_map_get(const token_map *m, const char *s, size_t n)
@@ -302,12 +290,6 @@ static lclip_status build_tables(const char *path, const token_map *map, const m
         return s;
     memset(v->merge_pairs, 0xFF, cap * sizeof *v->merge_pairs);
     for (size_t r = 0; r < m->count; r++) {
-        size_t ahead = r + PREFETCH_AHEAD;
-        if (ahead < m->count) {
-            token_map_prefetch(map, m->left[ahead], m->left_len[ahead]);
-            token_map_prefetch(map, m->right[ahead], m->right_len[ahead]);
-            token_map_prefetch(map, m->joined[ahead], m->left_len[ahead] + m->right_len[ahead]);
-        }
         int32_t left = token_map_get(map, m->left[r], m->left_len[r]);
         int32_t right = token_map_get(map, m->right[r], m->right_len[r]);
         int32_t result = token_map_get(map, m->joined[r], m->left_len[r] + m->right_len[r]);
@@ -470,8 +452,6 @@ static lclip_status hf_token_map(const char *path, char *text, size_t len, token
         s = lclip_fail(LCLIP_E_NOMEM, "%s: out of memory", path);
     for (size_t i = 0; i < count && s == LCLIP_OK; i++) {
         const lclip_vocab_json_entry *e = &entries[i];
-        if (i + PREFETCH_AHEAD < count)
-            token_map_prefetch(map, entries[i + PREFETCH_AHEAD].token, entries[i + PREFETCH_AHEAD].len);
         if ((size_t)e->id >= count)
             s = lclip_fail(LCLIP_E_FORMAT, "%s: token '%s' has no id between 0 and %zu", path, e->token, count - 1);
         else if (seen[e->id]++)
