@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """libclip against PyTorch and ONNX Runtime on the same weights, from one command.
 
-    python3 bench/compare.py --model DIR [--out /tmp/lclip-compare] [--build /tmp/build-bench]
+    python3 bench/compare.py --model DIR [--out /tmp/lclip-compare] [--build /tmp/build-bench] [--other-build DIR]
+    python3 bench/compare.py --tables RESULTS.jsonl...    # tables again; several runs: best of them
 
 DIR is an HF-layout CLIP directory (bench/make_model.py writes random-weight ones). Steps:
 
@@ -204,33 +205,78 @@ def fmt(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def best(records: list[Row], field: str) -> Row | None:
+    """The record with the smallest `field`: across several runs of one row, the least disturbed."""
+    return min(records, key=lambda r: r[field], default=None)
+
+
 def table(results: list[Row], variant: str, title: str, torch_variant: str | None = None) -> str:
-    """libclip's rows of `variant` against PyTorch's of `torch_variant` (default: the same) and ONNX Runtime."""
-    rows = [r for r in results if r.get("type") == "row" and r.get("variant") == variant]
-    ort = {(r["row"], r["threads"]): r for r in results if r.get("type") == "row" and r["impl"] == "ort"}
-    by = {(r["impl"], r["row"], r["threads"]): r for r in rows}
-    by.update({("torch", r["row"], r["threads"]): r for r in results
-               if r.get("type") == "row" and r["impl"] == "torch" and r.get("variant") == (torch_variant or variant)})
+    """libclip's rows of `variant` against PyTorch's of `torch_variant` (default: the same) and ONNX Runtime.
+    `results` may pool several runs: each cell then takes the best of them."""
+    rows = [r for r in results if r.get("type") == "row"]
+    group: dict[tuple, list[Row]] = {}
+    for r in rows:
+        if (r["impl"] == "libclip" and r.get("variant") == variant) or r["impl"] == "ort" or (
+                r["impl"] == "torch" and r.get("variant") == (torch_variant or variant)):
+            group.setdefault((r["impl"], r["row"], r["threads"]), []).append(r)
     # Best reps: on a shared machine noise only ever adds time, in slow phases of seconds that a
     # median over a row's 2 s can land in; medians stay in the JSON and in the last two columns.
     lines = [title, "",
              "| row | threads | libclip ms/item | PyTorch ms/item | ORT ms/item | libclip/PyTorch | libclip/ORT "
              "| libclip GF/s | sgemm fraction | medians: libclip/PyTorch | libclip/ORT |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for r in rows:
-        if r["impl"] != "libclip":
+    for (impl, row, threads), runs in group.items():
+        if impl != "libclip":
             continue
-        key = (r["row"], r["threads"])
-        pt = by.get(("torch", *key))
-        ox = ort.get(key)
-        lib, lib_med = r["ms_per_item_min"], r["ms_per_item"]
+        lib, pt, ox = (best(group.get((i, row, threads), []), "ms_per_item_min") for i in ("libclip", "torch", "ort"))
+        lib_med, pt_med, ox_med = (best(group.get((i, row, threads), []), "ms_per_item")
+                                   for i in ("libclip", "torch", "ort"))
+        fractions = sorted(r["sgemm_fraction"] for r in runs if "sgemm_fraction" in r)
+        fraction = "-" if not fractions else fmt(fractions[0]) if len(fractions) == 1 else \
+            f"{fmt(fractions[0])}-{fmt(fractions[-1])}"
+        t = lib["ms_per_item_min"]
         lines.append(
-            f"| {r['row']} | {r['threads']} | {fmt(lib)} | {fmt(pt and pt['ms_per_item_min'])} | "
-            f"{fmt(ox and ox['ms_per_item_min'])} | {fmt(pt and lib / pt['ms_per_item_min'])} | "
-            f"{fmt(ox and lib / ox['ms_per_item_min'])} | {fmt(r['gflop_per_item'] * 1e3 / lib, 1)} | "
-            f"{fmt(r.get('sgemm_fraction'))} | {fmt(pt and lib_med / pt['ms_per_item'])} | "
-            f"{fmt(ox and lib_med / ox['ms_per_item'])} |")
+            f"| {row} | {threads} | {fmt(t)} | {fmt(pt and pt['ms_per_item_min'])} | "
+            f"{fmt(ox and ox['ms_per_item_min'])} | {fmt(pt and t / pt['ms_per_item_min'])} | "
+            f"{fmt(ox and t / ox['ms_per_item_min'])} | {fmt(lib['gflop_per_item'] * 1e3 / t, 1)} | {fraction} | "
+            f"{fmt(pt_med and lib_med['ms_per_item'] / pt_med['ms_per_item'])} | "
+            f"{fmt(ox_med and lib_med['ms_per_item'] / ox_med['ms_per_item'])} |")
     return "\n".join(lines)
+
+
+def report(results: list[Row], runs: int) -> None:
+    """The tables, open times and peak RSS of one run's records, or of several runs' pooled."""
+    env_rec = {r["variant"]: r for r in results if r.get("type") == "env"}
+    default_env = env_rec.get("default", {})
+    print(f"\nmodel {default_env.get('model')}; libclip {default_env.get('libclip')}; {default_env.get('date')}"
+          f"{f' and {runs - 1} more run(s)' if runs > 1 else ''}; {default_env.get('cpus_online')} CPUs; "
+          f"reps: >= {default_env.get('min_reps')} and >= {default_env.get('min_time_s')} s per row")
+    print("times are ms per item of each row's best rep" + (" over all runs" if runs > 1 else "") +
+          "; ratios are libclip time / other time (below 1: libclip faster); sgemm fraction: cblas_sgemm time / "
+          "libclip time, medians of interleaved reps" + (" (range over runs)" if runs > 1 else "") + "\n")
+    print(table(results, "default", f"{default_env.get('blas')} as the environment sets it: core "
+                f"{default_env.get('blas_core')}, OPENBLAS_CORETYPE={default_env.get('OPENBLAS_CORETYPE')}"))
+    alt = env_rec.get("alt")
+    if alt:
+        setting = (f"OPENBLAS_CORETYPE={alt['OPENBLAS_CORETYPE']}" if alt.get("OPENBLAS_CORETYPE")
+                   else "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")
+        print()
+        print(table(results, "alt", f"{setting}: core {alt.get('blas_core')} "
+                    "(ORT column: the same ONNX Runtime runs as above)"))
+    other = env_rec.get("other")
+    if other:
+        print()
+        print(table(results, "other", f"libclip built against {other.get('blas')} {other.get('blas_config')}, kernels "
+                    f"{other.get('blas_core')} (PyTorch and ORT columns: the first table's runs)", "default"))
+    print()
+    for r in results:
+        if r.get("type") == "open" and r.get("variant") == "default":
+            print(f"open {r['tower']} ({r['cache']}{', ' + r['evict'] if 'evict' in r else ''}): "
+                  f"{r['open_ms']:.1f} ms, then first encode {r['first_encode_ms']:.1f} ms")
+        if r.get("type") == "rss" and r.get("variant") == "rss":
+            batch = r["max_image_batch"] if r["mode"] == "image" else r["max_text_batch"]
+            print(f"peak RSS, {r['mode']}-only process, batch {batch}: "
+                  f"{r['peak_rss_mib']:.0f} MiB")
 
 
 def other_env(coretype: str) -> tuple[dict[str, str], str]:
@@ -260,10 +306,16 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--other-build", type=Path,
                     help="a second -DLIBCLIP_BUILD_BENCH=ON build against another CBLAS (e.g. -DLIBCLIP_BLAS=BLIS)")
     ap.add_argument("--quick", action="store_true", help="one rep per row (a smoke test, not a measurement)")
+    ap.add_argument("--tables", type=Path, nargs="+", metavar="RESULTS",
+                    help="only print the tables of earlier runs' results.jsonl files (several: best of them)")
     ap.add_argument("--torch-worker", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.torch_worker:
         torch_worker(args.torch_worker)
+        return 0
+    if args.tables:
+        report([json.loads(line) for f in args.tables for line in f.read_text().splitlines() if line.strip()],
+               len(args.tables))
         return 0
     if not args.model:
         ap.error("--model is required")
@@ -358,33 +410,7 @@ def main(argv: list[str]) -> int:
     out_file = args.out / "results.jsonl"
     out_file.write_text("".join(json.dumps(r) + "\n" for r in results))
 
-    env_rec = {r["variant"]: r for r in results if r.get("type") == "env"}
-    default_env = env_rec.get("default", {})
-    print(f"\nmodel {model}; libclip {default_env.get('libclip')}; {default_env.get('date')}; "
-          f"{default_env.get('cpus_online')} CPUs; torch {torch.__version__}; reps: median of >= {args.min_reps} "
-          f"and >= {args.min_time} s per row")
-    print("times are ms per item of each row's best rep; ratios are libclip time / other time (below 1: libclip "
-          "faster); sgemm fraction: cblas_sgemm time / libclip time, medians of interleaved reps\n")
-    print(table(results, "default", f"{default_env.get('blas')} as the environment sets it: core "
-                f"{default_env.get('blas_core')}, OPENBLAS_CORETYPE={default_env.get('OPENBLAS_CORETYPE')}"))
-    if alt_label:
-        print()
-        print(table(results, "alt", f"{alt_label}: core {env_rec.get('alt', {}).get('blas_core')} "
-                    "(ORT column: the same ONNX Runtime run as above)"))
-    if other_bench:
-        other = env_rec.get("other", {})
-        print()
-        print(table(results, "other", f"libclip built against {other.get('blas')} {other.get('blas_config')}, kernels "
-                    f"{other.get('blas_core')} (PyTorch and ORT columns: the first table's runs)", "default"))
-    print()
-    for r in results:
-        if r.get("type") == "open" and r.get("variant") == "default":
-            print(f"open {r['tower']} ({r['cache']}{', ' + r['evict'] if 'evict' in r else ''}): "
-                  f"{r['open_ms']:.1f} ms, then first encode {r['first_encode_ms']:.1f} ms")
-        if r.get("type") == "rss" and r.get("variant") == "rss":
-            batch = r["max_image_batch"] if r["mode"] == "image" else r["max_text_batch"]
-            print(f"peak RSS, {r['mode']}-only process, batch {batch}: "
-                  f"{r['peak_rss_mib']:.0f} MiB")
+    report(results, 1)
     print(f"\nall records: {out_file}")
     return 0
 
