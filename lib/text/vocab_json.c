@@ -4,6 +4,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "text/codepoints.h"
 
 typedef struct cursor {
     const char *path;
@@ -38,26 +39,6 @@ static int hex4(const char *s, const char *end, uint32_t *value)
         *value = *value << 4 | digit;
     }
     return 1;
-}
-
-static char *put_utf8(char *out, uint32_t cp)
-{
-    if (cp < 0x80) {
-        *out++ = (char)cp;
-    } else if (cp < 0x800) {
-        *out++ = (char)(0xC0 | cp >> 6);
-        *out++ = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *out++ = (char)(0xE0 | cp >> 12);
-        *out++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *out++ = (char)(0x80 | (cp & 0x3F));
-    } else {
-        *out++ = (char)(0xF0 | cp >> 18);
-        *out++ = (char)(0x80 | (cp >> 12 & 0x3F));
-        *out++ = (char)(0x80 | (cp >> 6 & 0x3F));
-        *out++ = (char)(0x80 | (cp & 0x3F));
-    }
-    return out;
 }
 
 /* \uXXXX at c->p (past the backslash and 'u'), a surrogate pair taking two. */
@@ -110,7 +91,7 @@ static lclip_status parse_string(cursor *c, lclip_vocab_json_entry *entry)
             lclip_status s = unicode_escape(c, &cp);
             if (s != LCLIP_OK)
                 return s;
-            out = put_utf8(out, cp);
+            out += lclip_utf8_encode_one(cp, (unsigned char *)out);
             break;
         }
         default:

@@ -33,6 +33,16 @@ static void put(const char *target, const char *name, const void *data, size_t s
     write_bytes_file(path, data, size);
 }
 
+/* Each string as its own seed, named PREFIX_NN. */
+static void put_strings(const char *target, const char *prefix, const char *const *strings, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s_%02zu", prefix, i);
+        put(target, name, strings[i], strlen(strings[i]));
+    }
+}
+
 /* One byte of selector followed by the payload. */
 static void put_prefixed(const char *target, const char *name, uint8_t selector, const void *data, size_t size)
 {
@@ -183,11 +193,7 @@ static void text_seeds(const char *fixtures)
         "<|startoftext|>inside<|endoftext|>",
         "\xff\xfe invalid \xc3",
     };
-    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "text_%02zu", i);
-        put("tokenizer", name, texts[i], strlen(texts[i]));
-    }
+    put_strings("tokenizer", "text", texts, sizeof texts / sizeof *texts);
     size_t size;
     char *cases = read_fixture(fixtures, "tokenizer/cases.jsonl", &size);
     if (!cases)
@@ -214,11 +220,7 @@ static void vocab_json_seeds(const char *fixtures)
         "{\"\xc4\xa0\x61\":1,\"x\":1.5}", /* \x61: "a", which a hex escape would swallow */
         "{}",
     };
-    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "vocab_%02zu", i);
-        put("vocab_json", name, seeds[i], strlen(seeds[i]));
-    }
+    put_strings("vocab_json", "vocab", seeds, sizeof seeds / sizeof *seeds);
     /* The head of the real vocabulary, closed after a member. */
     size_t size;
     char *vocab = read_fixture(fixtures, "models/tiny-gelu/hf/vocab.json", &size);
