@@ -11,6 +11,8 @@
  * own weights, the same shapes); sgemm_fraction = sgemm time / libclip time is
  * the share of the GEMM-only ceiling that libclip reaches. libclip and sgemm
  * reps alternate, so machine noise hits both alike; times are medians.
+ * libclip runs with n_threads = the row's thread count (its own team, BLAS on
+ * one thread); the reference is cblas_sgemm on that many BLAS threads.
  * Also: open times with a cold and a warm page cache, and the peak RSS of the
  * process. docs/performance.md describes every record. */
 #define _GNU_SOURCE
@@ -52,6 +54,14 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* OpenBLAS's idle workers poll for about 0.1 s after a threaded call and
+ * would take the cores of libclip's next rep: let them go to sleep first. */
+static void settle_blas_workers(void)
+{
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
 }
 
 static void die(const char *what, const char *detail)
@@ -394,7 +404,6 @@ static int alloc_scratch(bench *b, const row *r, bench_scratch *s)
 static void time_row(bench *b, const row *r, int threads)
 {
     const options *o = b->o;
-    blas_set_threads(threads);
     bench_scratch scratch = {0};
     int sgemm = b->have_weights;
     if (sgemm && alloc_scratch(b, r, &scratch) != 0)
@@ -412,8 +421,13 @@ static void time_row(bench *b, const row *r, int threads)
     }
     /* warm-up: first touches of weights and scratch, OpenBLAS thread start */
     run_libclip(b, r);
-    if (sgemm)
+    int lib_blas_threads = blas_threads();
+    if (sgemm) {
+        blas_set_threads(threads);
         run_gemms(b, r, &scratch);
+        if (threads > 1)
+            settle_blas_workers();
+    }
     double lib[1024], ref[1024], lib_sorted[1024], ref_sorted[1024];
     int reps = 0;
     bench_ops_reset();
@@ -424,8 +438,12 @@ static void time_row(bench *b, const row *r, int threads)
         double t1 = now_s();
         lib[reps] = t1 - t0;
         if (sgemm) {
+            blas_set_threads(threads); /* libclip set it to 1 */
+            t1 = now_s();
             run_gemms(b, r, &scratch);
             ref[reps] = now_s() - t1;
+            if (threads > 1)
+                settle_blas_workers();
         }
         reps++;
     }
@@ -436,7 +454,7 @@ static void time_row(bench *b, const row *r, int threads)
     printf("{\"type\":\"row\",\"impl\":\"libclip\",\"row\":\"%s\",\"tower\":\"%s\",\"batch\":%d,\"threads\":%d,"
            "\"blas_threads\":%d,\"items\":%d,\"tokens_per_item\":%.2f,\"reps\":%d,\"ms_per_item\":%.4f,"
            "\"ms_per_item_min\":%.4f,\"items_per_s\":%.3f,\"gflop_per_item\":%.5f,\"gflops\":%.3f",
-           r->name, r->kind == ROW_IMAGE ? "image" : "text", r->batch, threads, blas_threads(),
+           r->name, r->kind == ROW_IMAGE ? "image" : "text", r->batch, threads, lib_blas_threads,
            r->items, tokens, reps, ms_item, 1e3 * lib_min / r->items, 1e3 / ms_item, flops / r->items / 1e9,
            flops / lib_med / 1e9);
     if (sgemm) {
@@ -586,6 +604,23 @@ static void print_env(const bench *b)
     fflush(stdout);
 }
 
+/* (Re)opens the encoders with n_threads = threads. */
+static void open_encoders(bench *b, int image, int text, int threads)
+{
+    lclip_image_encoder_close(b->img);
+    lclip_text_encoder_close(b->txt);
+    b->img = NULL;
+    b->txt = NULL;
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.normalize = 0; /* raw projections, as PyTorch's encode_*: compare.py checks agreement */
+    opts.n_threads = threads;
+    if (image && lclip_image_encoder_open(b->o->model, &opts, &b->img) != LCLIP_OK)
+        die("image encoder open", lclip_last_error());
+    if (text && lclip_text_encoder_open(b->o->model, &opts, &b->txt) != LCLIP_OK)
+        die("text encoder open", lclip_last_error());
+}
+
 int main(int argc, char **argv)
 {
     options o = parse_args(argc, argv);
@@ -625,13 +660,7 @@ int main(int argc, char **argv)
             time_open(&o, 0, &b.in);
     }
 
-    lclip_options opts;
-    lclip_options_init(&opts);
-    opts.normalize = 0; /* raw projections, as PyTorch's encode_*: compare.py checks agreement */
-    if (do_image && lclip_image_encoder_open(o.model, &opts, &b.img) != LCLIP_OK)
-        die("image encoder open", lclip_last_error());
-    if (do_text && lclip_text_encoder_open(o.model, &opts, &b.txt) != LCLIP_OK)
-        die("text encoder open", lclip_last_error());
+    open_encoders(&b, do_image, do_text, 1);
     if ((b.img && (int)lclip_image_encoder_dim(b.img) != b.in.dim) ||
         (b.txt && (int)lclip_text_encoder_dim(b.txt) != b.in.dim))
         die("config.json's projection_dim disagrees with the encoder", NULL);
@@ -673,6 +702,7 @@ int main(int argc, char **argv)
 
     for (int ti = 0; ti < o.n_threads; ti++) {
         int threads = o.threads[ti];
+        open_encoders(&b, do_image, do_text, threads);
         char names[3 * MAX_LIST][32];
         int n_names = 0;
         for (int i = 0; do_image && i < o.n_image_batches; i++) {

@@ -84,14 +84,22 @@ LCLIP_API const char *lclip_version(void);
 typedef struct lclip_options {
     size_t struct_size; /* sizeof(lclip_options) as the caller was compiled */
 
-    /* Threads for matrix products. OpenBLAS keeps ONE thread count for the
-     * whole process, so libclip leaves it alone by default:
-     *   0  (default) do not touch it: OpenBLAS uses OPENBLAS_NUM_THREADS, or
-     *      whatever the host set with openblas_set_num_threads(), or all cores;
-     *   N > 0  set OpenBLAS's process-wide thread count to N when the encoder
-     *      is opened. This affects every other OpenBLAS user in the process.
-     * (A build against BLIS sets BLIS's count the same way; against another
-     * CBLAS, N > 0 has no effect.) Negative values are LCLIP_E_INVALID_ARGUMENT. */
+    /* Threads per encode call.
+     *   0  (default) libclip runs on the calling thread and starts no thread;
+     *      matrix products use the BLAS's own threads, as the process has
+     *      them set (OPENBLAS_NUM_THREADS, openblas_set_num_threads(), or all
+     *      cores).
+     *   N > 0  each encode call runs on N threads: the calling thread and
+     *      N - 1 that libclip starts for the call and joins before it
+     *      returns. Every step (matrix products, attention, layer norms) is
+     *      shared out among them, and the BLAS runs single-threaded inside.
+     *      For that, libclip sets OpenBLAS's (or BLIS's) process-wide thread
+     *      count to 1 when the encoder opens and before each encode; this
+     *      affects every other user of that BLAS in the process. Against
+     *      another CBLAS, configure it single-threaded yourself.
+     * N = the number of cores is the fastest. Concurrent calls each start
+     * their own threads. Results do not depend on N beyond float rounding.
+     * Negative values are LCLIP_E_INVALID_ARGUMENT. */
     int n_threads;
 
     /* 1 (default): encode functions return L2-normalised vectors;

@@ -15,9 +15,11 @@ import (
 // field of lclip_options, with names chosen so that false and 0 mean "the
 // default".
 type Options struct {
-	// Threads is OpenBLAS's thread count. 0 (default) leaves it alone;
-	// N > 0 sets it at open, for the whole process (OpenBLAS keeps one
-	// count for every user in the process). Negative values are refused.
+	// Threads is the number of threads each encode call runs on. 0
+	// (default): the calling goroutine's thread, with OpenBLAS's own
+	// threads for the matrix products. N > 0: N threads of libclip's own,
+	// faster; libclip then sets OpenBLAS's count, one for the whole
+	// process, to 1 (docs/api.md, "Threads"). Negative values are refused.
 	Threads int
 
 	// RawOutput makes the encode methods return the raw projection output,

@@ -29,7 +29,7 @@ static int usage(FILE *to)
             "       images already in FILE are not embedded again.\n"
             "query: prints the K best matches (default %d) as \"score  path\", best first; the score is\n"
             "       the cosine similarity.\n"
-            "--threads N: OpenBLAS threads (default: OpenBLAS's own setting).\n",
+            "--threads N: threads per encode call (default: one, with OpenBLAS's own threads).\n",
             DEFAULT_BATCH, DEFAULT_TOP);
     return to == stdout ? 0 : 2;
 }

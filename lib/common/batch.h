@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "common/team.h"
 #include "libclip.h"
 
 /* Token rows per tower pass: bounds the scratch memory of a large batch
@@ -23,14 +24,15 @@ typedef struct lclip_batch {
     size_t input_bytes; /* one prepared input */
     size_t dim;         /* floats per output row */
     int normalize;      /* L2-normalise the rows */
+    int n_threads;      /* the resolved option: > 1 runs the passes on a team */
     const void *ctx;    /* passed to both callbacks */
     /* Inputs that need no preparing (already tensors or ids): input i is at
      * ready + i * input_bytes and prepare is not called. NULL otherwise. */
     const void *ready;
     /* Writes prepared input i into input. */
     lclip_status (*prepare)(const void *ctx, size_t i, void *input);
-    /* Encodes count prepared inputs into out[count][dim]. */
-    lclip_status (*run)(const void *ctx, const void *inputs, size_t count, float *out);
+    /* Encodes count prepared inputs into out[count][dim] on team. */
+    lclip_status (*run)(const void *ctx, lclip_team *team, const void *inputs, size_t count, float *out);
 } lclip_batch;
 
 /* out[n][dim], untouched unless the whole batch succeeds. */

@@ -73,15 +73,18 @@ lclip_status lclip_options_resolve(const lclip_options *user, lclip_options *res
     return LCLIP_OK;
 }
 
-void lclip_apply_thread_option(const lclip_options *resolved)
+void lclip_apply_thread_option(int n_threads)
 {
+    if (n_threads <= 0)
+        return;
 #if defined(LCLIP_HAVE_OPENBLAS_SET_NUM_THREADS)
-    if (resolved->n_threads > 0)
-        openblas_set_num_threads(resolved->n_threads);
+    /* A BLAS thread count above 1 would make the team's concurrent products
+     * queue for OpenBLAS's one pool, and its spinning workers take the
+     * helpers' cores. */
+    if (openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
 #elif defined(LCLIP_HAVE_BLI_THREAD_SET_NUM_THREADS)
-    if (resolved->n_threads > 0)
-        bli_thread_set_num_threads(resolved->n_threads);
-#else
-    (void)resolved;
+    if (bli_thread_get_num_threads() != 1)
+        bli_thread_set_num_threads(1);
 #endif
 }

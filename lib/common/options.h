@@ -13,7 +13,10 @@
  * be NULL) and validates them. */
 lclip_status lclip_options_resolve(const lclip_options *user, lclip_options *resolved);
 
-/* Applies n_threads (see libclip.h): only a positive value touches BLAS. */
-void lclip_apply_thread_option(const lclip_options *resolved);
+/* Applies n_threads (see libclip.h): a positive value means libclip runs its
+ * own threads, so the BLAS must run each product on the calling thread. 0
+ * leaves the BLAS alone. Called at open and before each encode, in case the
+ * host changed the count in between. */
+void lclip_apply_thread_option(int n_threads);
 
 #endif

@@ -78,10 +78,10 @@ static size_t tensor_floats(const lclip_model *m)
     return 3 * size * size;
 }
 
-static lclip_status run_tower(const void *ctx, const void *inputs, size_t count, float *out)
+static lclip_status run_tower(const void *ctx, lclip_team *team, const void *inputs, size_t count, float *out)
 {
     const image_job *job = ctx;
-    return lclip_vision_tower_forward(&job->model->vision, inputs, (int)count, out);
+    return lclip_vision_tower_forward(team, &job->model->vision, inputs, (int)count, out);
 }
 
 /* prepare writes one image's tensor; or ready holds all n tensors already. */
@@ -91,8 +91,16 @@ static lclip_status encode_job(const image_job *job, size_t n,
     const lclip_model *m = job->model;
     int grid = m->vision.cfg.image_size / m->vision.cfg.patch_size;
     size_t per_pass = (size_t)(LCLIP_MAX_IMAGE_ROWS_PER_PASS / (grid * grid + 1));
-    lclip_batch batch = {n,   per_pass ? per_pass : 1, tensor_floats(m) * sizeof(float), (size_t)m->config.embed_dim,
-                         m->options.normalize, job, ready, prepare, run_tower};
+    lclip_batch batch = {.n = n,
+                         .per_pass = per_pass ? per_pass : 1,
+                         .input_bytes = tensor_floats(m) * sizeof(float),
+                         .dim = (size_t)m->config.embed_dim,
+                         .normalize = m->options.normalize,
+                         .n_threads = m->options.n_threads,
+                         .ctx = job,
+                         .ready = ready,
+                         .prepare = prepare,
+                         .run = run_tower};
     return lclip_batch_encode(&batch, out);
 }
 

@@ -9,11 +9,12 @@
 /* The stride = kernel = patch convolution is a matrix product over unfolded
  * patches: row (image, gy, gx) holds the patch's pixels in the kernel's
  * (channel, ky, kx) order. */
-static void unfold_patches(const float *pixels, int n, int size, int patch, float *rows)
+static void unfold_patches(const float *pixels, int first, int last, int size, int patch, float *rows)
 {
     int grid = size / patch;
     size_t plane = (size_t)size * (size_t)size;
-    for (int i = 0; i < n; i++) {
+    rows += (size_t)first * (size_t)(grid * grid) * 3 * (size_t)(patch * patch);
+    for (int i = first; i < last; i++) {
         const float *image = pixels + (size_t)i * 3 * plane;
         for (int gy = 0; gy < grid; gy++)
             for (int gx = 0; gx < grid; gx++)
@@ -28,11 +29,12 @@ static void unfold_patches(const float *pixels, int n, int size, int patch, floa
 }
 
 /* x row (image, 0) = class embedding; row (image, 1 + g) = patch g; plus positions. */
-static void assemble_tokens(const lclip_vision_tower *t, const float *patch_embeddings, int n, float *x)
+static void assemble_tokens(const lclip_vision_tower *t, const float *patch_embeddings, int first, int last,
+                            float *x)
 {
     int width = t->cfg.tf.width, grid = t->cfg.image_size / t->cfg.patch_size, tokens = grid * grid + 1;
     size_t w = (size_t)width;
-    for (int i = 0; i < n; i++) {
+    for (int i = first; i < last; i++) {
         float *seq = x + (size_t)i * (size_t)tokens * w;
         memcpy(seq, t->class_embedding, w * sizeof *seq);
         memcpy(seq + w, patch_embeddings + (size_t)i * (size_t)(tokens - 1) * w,
@@ -42,7 +44,31 @@ static void assemble_tokens(const lclip_vision_tower *t, const float *patch_embe
     }
 }
 
-lclip_status lclip_vision_tower_forward(const lclip_vision_tower *t, const float *pixels, int n, float *out)
+/* The two per-image copies around the patch GEMM, shared out by images. */
+typedef struct embed_step {
+    const lclip_vision_tower *t;
+    const float *pixels;
+    int n;
+    float *unfolded, *embedded, *x;
+} embed_step;
+
+static void unfold_task(void *ctx, int part, int parts)
+{
+    const embed_step *s = ctx;
+    size_t first, last;
+    lclip_team_share((size_t)s->n, 1, part, parts, &first, &last);
+    unfold_patches(s->pixels, (int)first, (int)last, s->t->cfg.image_size, s->t->cfg.patch_size, s->unfolded);
+}
+
+static void assemble_task(void *ctx, int part, int parts)
+{
+    const embed_step *s = ctx;
+    size_t first, last;
+    lclip_team_share((size_t)s->n, 1, part, parts, &first, &last);
+    assemble_tokens(s->t, s->embedded, (int)first, (int)last, s->x);
+}
+
+lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tower *t, const float *pixels, int n, float *out)
 {
     int width = t->cfg.tf.width, patch = t->cfg.patch_size, grid = t->cfg.image_size / patch;
     int tokens = grid * grid + 1, rows = n * tokens, patch_len = 3 * patch * patch;
@@ -56,19 +82,20 @@ lclip_status lclip_vision_tower_forward(const lclip_vision_tower *t, const float
         s = lclip_fail(LCLIP_E_NOMEM, "out of memory encoding %d images", n);
     if (s == LCLIP_OK) {
         lclip_linear patch_projection = {t->patch_weight, NULL, width, patch_len};
-        unfold_patches(pixels, n, t->cfg.image_size, patch, unfolded);
-        lclip_linear_forward(&patch_projection, unfolded, embedded, n * (tokens - 1));
-        assemble_tokens(t, embedded, n, x);
-        lclip_layer_norm_rows(&t->ln_pre, t->cfg.tf.ln_eps, x, x, rows, width);
+        embed_step embed = {t, pixels, n, unfolded, embedded, x};
+        lclip_team_run(team, unfold_task, &embed);
+        lclip_linear_forward(team, &patch_projection, unfolded, embedded, n * (tokens - 1));
+        lclip_team_run(team, assemble_task, &embed);
+        lclip_layer_norm_forward(team, &t->ln_pre, t->cfg.tf.ln_eps, x, x, rows, width);
         for (int i = 0; i < n; i++)
             sequences[i] = (lclip_sequence){i * tokens, tokens};
-        s = lclip_transformer_forward(&t->transformer, x, rows, sequences, n, 0);
+        s = lclip_transformer_forward(team, &t->transformer, x, rows, sequences, n, 0);
     }
     if (s == LCLIP_OK) {
         for (int i = 0; i < n; i++)
             lclip_layer_norm_rows(&t->ln_post, t->cfg.tf.ln_eps, x + (size_t)i * (size_t)tokens * (size_t)width,
                                   pooled + (size_t)i * (size_t)width, 1, width);
-        lclip_linear_forward(&t->projection, pooled, out, n);
+        lclip_linear_forward(team, &t->projection, pooled, out, n);
     }
     lclip_free(sequences);
     lclip_free(pooled);

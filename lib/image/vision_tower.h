@@ -3,9 +3,10 @@
 #ifndef LCLIP_IMAGE_VISION_TOWER_H
 #define LCLIP_IMAGE_VISION_TOWER_H
 
+#include "common/team.h"
 #include "load/model.h"
 
 /* pixels: n preprocessed images [3][size][size]; out: n raw embeddings [embed_dim]. */
-lclip_status lclip_vision_tower_forward(const lclip_vision_tower *tower, const float *pixels, int n, float *out);
+lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tower *tower, const float *pixels, int n, float *out);
 
 #endif

@@ -79,7 +79,7 @@ lclip_status lclip_model_open(const char *api_name, const char *model_path, cons
         lclip_model_close(m);
         return s;
     }
-    lclip_apply_thread_option(&m->options);
+    lclip_apply_thread_option(m->options.n_threads);
     *out = m;
     return LCLIP_OK;
 }

@@ -134,10 +134,10 @@ typedef struct text_job {
     const void *items;
 } text_job;
 
-static lclip_status run_tower(const void *ctx, const void *inputs, size_t count, float *out)
+static lclip_status run_tower(const void *ctx, lclip_team *team, const void *inputs, size_t count, float *out)
 {
     const text_job *job = ctx;
-    return lclip_text_tower_forward(&job->enc->model->text, inputs, (int)count, out);
+    return lclip_text_tower_forward(team, &job->enc->model->text, inputs, (int)count, out);
 }
 
 /* prepare writes one text's ids; or ready holds all n texts' ids already. */
@@ -146,8 +146,16 @@ static lclip_status encode_job(const text_job *job, size_t n,
 {
     const lclip_model *m = job->enc->model;
     size_t context = (size_t)m->text.cfg.context_length, per_pass = LCLIP_MAX_TEXT_ROWS_PER_PASS / context;
-    lclip_batch batch = {n,   per_pass ? per_pass : 1, context * sizeof(int32_t), (size_t)m->config.embed_dim,
-                         m->options.normalize, job, ready, prepare, run_tower};
+    lclip_batch batch = {.n = n,
+                         .per_pass = per_pass ? per_pass : 1,
+                         .input_bytes = context * sizeof(int32_t),
+                         .dim = (size_t)m->config.embed_dim,
+                         .normalize = m->options.normalize,
+                         .n_threads = m->options.n_threads,
+                         .ctx = job,
+                         .ready = ready,
+                         .prepare = prepare,
+                         .run = run_tower};
     return lclip_batch_encode(&batch, out);
 }
 

@@ -51,7 +51,7 @@ static void embed_tokens(const lclip_text_tower *t, const int32_t *tokens, const
     }
 }
 
-lclip_status lclip_text_tower_forward(const lclip_text_tower *t, const int32_t *tokens, int n, float *out)
+lclip_status lclip_text_tower_forward(lclip_team *team, const lclip_text_tower *t, const int32_t *tokens, int n, float *out)
 {
     int width = t->cfg.tf.width, rows = 0;
     lclip_sequence *sequences = lclip_malloc_array((size_t)n, sizeof *sequences);
@@ -66,7 +66,7 @@ lclip_status lclip_text_tower_forward(const lclip_text_tower *t, const int32_t *
         s = lclip_fail(LCLIP_E_NOMEM, "out of memory encoding %d texts", n);
     if (s == LCLIP_OK) {
         embed_tokens(t, tokens, sequences, n, x);
-        s = lclip_transformer_forward(&t->transformer, x, rows, sequences, n, 1);
+        s = lclip_transformer_forward(team, &t->transformer, x, rows, sequences, n, 1);
     }
     if (s == LCLIP_OK) {
         for (int i = 0; i < n; i++) {
@@ -74,7 +74,7 @@ lclip_status lclip_text_tower_forward(const lclip_text_tower *t, const int32_t *
             lclip_layer_norm_rows(&t->ln_final, t->cfg.tf.ln_eps, last, pooled + (size_t)i * (size_t)width, 1,
                                   width);
         }
-        lclip_linear_forward(&t->projection, pooled, out, n);
+        lclip_linear_forward(team, &t->projection, pooled, out, n);
     }
     lclip_free(x);
     lclip_free(pooled);

@@ -27,20 +27,17 @@ static void softmax_rows(float *scores, int n, int causal)
     }
 }
 
-void lclip_attention_heads(const float *q, const float *k, const float *v, float *out, int width, int heads,
-                           const lclip_sequence *seq, int causal, float *scores)
+void lclip_attention_head(const float *q, const float *k, const float *v, float *out, int width, int heads,
+                          int head, const lclip_sequence *seq, int causal, float *scores)
 {
     int head_dim = width / heads, n = seq->length;
     float scale = 1.0f / sqrtf((float)head_dim);
-    size_t first = (size_t)seq->start * (size_t)width;
-    for (int h = 0; h < heads; h++) {
-        size_t column = first + (size_t)h * (size_t)head_dim;
-        /* scores = scale * Q_h K_h^T; the head's columns are a strided view */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, head_dim, scale, q + column, width,
-                    k + column, width, 0.0f, scores, n);
-        softmax_rows(scores, n, causal);
-        /* out_h = P V_h, written straight into the head's columns */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, head_dim, n, 1.0f, scores, n, v + column,
-                    width, 0.0f, out + column, width);
-    }
+    size_t column = (size_t)seq->start * (size_t)width + (size_t)head * (size_t)head_dim;
+    /* scores = scale * Q_h K_h^T; the head's columns are a strided view */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, head_dim, scale, q + column, width, k + column,
+                width, 0.0f, scores, n);
+    softmax_rows(scores, n, causal);
+    /* out_h = P V_h, written straight into the head's columns */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, head_dim, n, 1.0f, scores, n, v + column, width,
+                0.0f, out + column, width);
 }

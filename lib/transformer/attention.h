@@ -3,10 +3,11 @@
 
 #include "transformer/transformer.h"
 
-/* Attention of one packed sequence: q, k, v and out are [rows][width]
- * matrices of which the sequence's rows are used, heads split the columns.
+/* One head's attention over one packed sequence: q, k, v and out are
+ * [rows][width] matrices of which the sequence's rows are used; the head
+ * owns columns [head * width / heads, (head + 1) * width / heads).
  * scores is scratch of seq->length^2 floats. */
-void lclip_attention_heads(const float *q, const float *k, const float *v, float *out, int width, int heads,
-                           const lclip_sequence *seq, int causal, float *scores);
+void lclip_attention_head(const float *q, const float *k, const float *v, float *out, int width, int heads,
+                          int head, const lclip_sequence *seq, int causal, float *scores);
 
 #endif

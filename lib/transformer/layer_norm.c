@@ -25,3 +25,27 @@ void lclip_layer_norm_rows(const lclip_layer_norm *ln, float eps, const float *x
             out[i] = (in[i] - m) * inv_std * ln->gamma[i] + ln->beta[i];
     }
 }
+
+typedef struct layer_norm_step {
+    const lclip_layer_norm *ln;
+    float eps;
+    const float *x;
+    float *y;
+    int rows, width;
+} layer_norm_step;
+
+static void layer_norm_task(void *ctx, int part, int parts)
+{
+    const layer_norm_step *s = ctx;
+    size_t begin, end, offset;
+    lclip_team_share((size_t)s->rows, 1, part, parts, &begin, &end);
+    offset = begin * (size_t)s->width;
+    lclip_layer_norm_rows(s->ln, s->eps, s->x + offset, s->y + offset, (int)(end - begin), s->width);
+}
+
+void lclip_layer_norm_forward(lclip_team *team, const lclip_layer_norm *ln, float eps, const float *x, float *y,
+                              int rows, int width)
+{
+    layer_norm_step step = {ln, eps, x, y, rows, width};
+    lclip_team_run(team, layer_norm_task, &step);
+}

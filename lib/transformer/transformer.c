@@ -2,11 +2,11 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
-#include "transformer/activation.h"
 #include "transformer/attention.h"
 
-/* Scratch for one forward pass, sized for its rows; per call, so that one
- * handle can serve several threads at once. */
+/* Scratch for one forward pass, sized for its rows (scores: one matrix per
+ * team member); per call, so that one handle can serve several threads at
+ * once. */
 typedef struct workspace {
     float *normed, *q, *k, *v, *attended, *hidden, *scores;
 } workspace;
@@ -23,7 +23,7 @@ static void workspace_free(workspace *ws)
 }
 
 static lclip_status workspace_alloc(workspace *ws, const lclip_transformer_config *cfg, int rows,
-                                    int longest)
+                                    int longest, int members)
 {
     size_t token_floats = (size_t)rows * (size_t)cfg->width;
     ws->normed = lclip_malloc_array(token_floats, sizeof(float));
@@ -32,7 +32,7 @@ static lclip_status workspace_alloc(workspace *ws, const lclip_transformer_confi
     ws->v = lclip_malloc_array(token_floats, sizeof(float));
     ws->attended = lclip_malloc_array(token_floats, sizeof(float));
     ws->hidden = lclip_malloc_array((size_t)rows * (size_t)cfg->mlp_width, sizeof(float));
-    ws->scores = lclip_malloc_array((size_t)longest * (size_t)longest, sizeof(float));
+    ws->scores = lclip_malloc_array((size_t)members * (size_t)longest * (size_t)longest, sizeof(float));
     if (!ws->normed || !ws->q || !ws->k || !ws->v || !ws->attended || !ws->hidden || !ws->scores) {
         workspace_free(ws);
         return lclip_fail(LCLIP_E_NOMEM, "out of memory for a %d-token forward pass", rows);
@@ -40,46 +40,88 @@ static lclip_status workspace_alloc(workspace *ws, const lclip_transformer_confi
     return LCLIP_OK;
 }
 
-static void add_rows(float *x, const float *delta, size_t n)
+/* The steps of a block, each run by the whole team. */
+typedef struct block_pass {
+    const lclip_block_weights *b;
+    const lclip_transformer_config *cfg;
+    float *x;
+    int rows;
+    const lclip_sequence *sequences;
+    int n_sequences, causal, longest;
+    workspace *ws;
+} block_pass;
+
+static void qkv_task(void *ctx, int part, int parts)
 {
-    for (size_t i = 0; i < n; i++)
-        x[i] += delta[i];
+    const block_pass *p = ctx;
+    const lclip_linear *projections[3] = {&p->b->q, &p->b->k, &p->b->v};
+    float *outputs[3] = {p->ws->q, p->ws->k, p->ws->v};
+    for (int i = 0; i < 3; i++) {
+        lclip_linear_step step = {projections[i], p->ws->normed, outputs[i], p->rows, 0, p->cfg->act, NULL};
+        lclip_linear_part(&step, part, parts);
+    }
 }
 
-static void block_forward(const lclip_block_weights *b, const lclip_transformer_config *cfg, float *x,
-                          int rows, const lclip_sequence *sequences, int n_sequences, int causal,
-                          workspace *ws)
+/* The (sequence, head) pairs are shared out; each member has its own scores. */
+static void attention_task(void *ctx, int part, int parts)
 {
-    size_t token_floats = (size_t)rows * (size_t)cfg->width;
-    lclip_layer_norm_rows(&b->ln1, cfg->ln_eps, x, ws->normed, rows, cfg->width);
-    lclip_linear_forward(&b->q, ws->normed, ws->q, rows);
-    lclip_linear_forward(&b->k, ws->normed, ws->k, rows);
-    lclip_linear_forward(&b->v, ws->normed, ws->v, rows);
-    for (int s = 0; s < n_sequences; s++)
-        lclip_attention_heads(ws->q, ws->k, ws->v, ws->attended, cfg->width, cfg->heads, &sequences[s],
-                              causal, ws->scores);
-    lclip_linear_forward(&b->attn_out, ws->attended, ws->normed, rows);
-    add_rows(x, ws->normed, token_floats);
-
-    lclip_layer_norm_rows(&b->ln2, cfg->ln_eps, x, ws->normed, rows, cfg->width);
-    lclip_linear_forward(&b->fc1, ws->normed, ws->hidden, rows);
-    lclip_activation_apply(cfg->act, ws->hidden, (size_t)rows * (size_t)cfg->mlp_width);
-    lclip_linear_forward(&b->fc2, ws->hidden, ws->normed, rows);
-    add_rows(x, ws->normed, token_floats);
+    const block_pass *p = ctx;
+    int heads = p->cfg->heads;
+    size_t begin, end;
+    lclip_team_share((size_t)p->n_sequences * (size_t)heads, 1, part, parts, &begin, &end);
+    float *scores = p->ws->scores + (size_t)part * (size_t)p->longest * (size_t)p->longest;
+    for (size_t pair = begin; pair < end; pair++)
+        lclip_attention_head(p->ws->q, p->ws->k, p->ws->v, p->ws->attended, p->cfg->width, heads,
+                             (int)(pair % (size_t)heads), &p->sequences[pair / (size_t)heads], p->causal, scores);
 }
 
-lclip_status lclip_transformer_forward(const lclip_transformer_weights *tf, float *x, int rows,
+static void attention_out_task(void *ctx, int part, int parts)
+{
+    const block_pass *p = ctx;
+    lclip_linear_step step = {&p->b->attn_out, p->ws->attended, p->ws->normed, p->rows, 0, p->cfg->act, p->x};
+    lclip_linear_part(&step, part, parts);
+}
+
+static void mlp_in_task(void *ctx, int part, int parts)
+{
+    const block_pass *p = ctx;
+    lclip_linear_step step = {&p->b->fc1, p->ws->normed, p->ws->hidden, p->rows, 1, p->cfg->act, NULL};
+    lclip_linear_part(&step, part, parts);
+}
+
+static void mlp_out_task(void *ctx, int part, int parts)
+{
+    const block_pass *p = ctx;
+    lclip_linear_step step = {&p->b->fc2, p->ws->hidden, p->ws->normed, p->rows, 0, p->cfg->act, p->x};
+    lclip_linear_part(&step, part, parts);
+}
+
+static void block_forward(lclip_team *team, const block_pass *p)
+{
+    const lclip_transformer_config *cfg = p->cfg;
+    lclip_layer_norm_forward(team, &p->b->ln1, cfg->ln_eps, p->x, p->ws->normed, p->rows, cfg->width);
+    lclip_team_run(team, qkv_task, (void *)p);
+    lclip_team_run(team, attention_task, (void *)p);
+    lclip_team_run(team, attention_out_task, (void *)p); /* x += attention */
+    lclip_layer_norm_forward(team, &p->b->ln2, cfg->ln_eps, p->x, p->ws->normed, p->rows, cfg->width);
+    lclip_team_run(team, mlp_in_task, (void *)p);
+    lclip_team_run(team, mlp_out_task, (void *)p); /* x += mlp */
+}
+
+lclip_status lclip_transformer_forward(lclip_team *team, const lclip_transformer_weights *tf, float *x, int rows,
                                        const lclip_sequence *sequences, int n_sequences, int causal)
 {
     int longest = 1;
     for (int s = 0; s < n_sequences; s++)
         longest = sequences[s].length > longest ? sequences[s].length : longest;
     workspace ws = {0};
-    lclip_status status = workspace_alloc(&ws, &tf->cfg, rows, longest);
+    lclip_status status = workspace_alloc(&ws, &tf->cfg, rows, longest, lclip_team_size(team));
     if (status != LCLIP_OK)
         return status;
-    for (int layer = 0; layer < tf->cfg.layers; layer++)
-        block_forward(&tf->blocks[layer], &tf->cfg, x, rows, sequences, n_sequences, causal, &ws);
+    for (int layer = 0; layer < tf->cfg.layers; layer++) {
+        block_pass p = {&tf->blocks[layer], &tf->cfg, x, rows, sequences, n_sequences, causal, longest, &ws};
+        block_forward(team, &p);
+    }
     workspace_free(&ws);
     return LCLIP_OK;
 }

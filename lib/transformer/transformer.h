@@ -2,12 +2,17 @@
  *     x = x + attention(ln_1(x));  x = x + mlp(ln_2(x))
  * over a batch of sequences packed row after row into one matrix, so every
  * linear layer is a single GEMM over all tokens of all sequences. Only the
- * attention scores are per sequence. The text tower passes causal = 1. */
+ * attention scores are per sequence. The text tower passes causal = 1.
+ *
+ * Every step runs on a team (common/team.h; NULL runs it on the calling
+ * thread): linear layers split their output columns, layer norms their
+ * rows, attention its (sequence, head) pairs. */
 #ifndef LCLIP_TRANSFORMER_TRANSFORMER_H
 #define LCLIP_TRANSFORMER_TRANSFORMER_H
 
 #include <stddef.h>
 
+#include "common/team.h"
 #include "libclip.h"
 #include "load/model.h"
 
@@ -17,14 +22,32 @@ typedef struct lclip_sequence {
 } lclip_sequence;
 
 /* x: [rows][width], updated in place. sequences cover rows in order. */
-lclip_status lclip_transformer_forward(const lclip_transformer_weights *tf, float *x, int rows,
+lclip_status lclip_transformer_forward(lclip_team *team, const lclip_transformer_weights *tf, float *x, int rows,
                                        const lclip_sequence *sequences, int n_sequences, int causal);
 
 /* y[r] = layer_norm(x[r]) for rows rows of width floats (y may equal x). */
 void lclip_layer_norm_rows(const lclip_layer_norm *ln, float eps, const float *x, float *y, int rows,
                            int width);
+void lclip_layer_norm_forward(lclip_team *team, const lclip_layer_norm *ln, float eps, const float *x, float *y,
+                              int rows, int width);
 
 /* y = x W^T + b for rows rows: x [rows][in], y [rows][out]. */
-void lclip_linear_forward(const lclip_linear *lin, const float *x, float *y, int rows);
+void lclip_linear_forward(lclip_team *team, const lclip_linear *lin, const float *x, float *y, int rows);
+
+/* A linear layer and what each member does to its block of output columns
+ * while the block is still in cache: the activation in place, then
+ * residual += y. */
+typedef struct lclip_linear_step {
+    const lclip_linear *lin;
+    const float *x;
+    float *y;
+    int rows;
+    int activate;
+    lclip_activation act;
+    float *residual; /* [rows][out] or NULL */
+} lclip_linear_step;
+
+/* This member's share of step: its columns [begin, end) of y. */
+void lclip_linear_part(const lclip_linear_step *step, int part, int parts);
 
 #endif

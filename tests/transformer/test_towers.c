@@ -59,10 +59,10 @@ static void test_image_embeddings_match_reference(void **state)
         for (int li = 0; li < 2; li++) {
             lclip_model *m = open_fixture_model(fixtures, models[mi], layouts[li]);
             float batched[N_IMAGES * EMBED], single[N_IMAGES * EMBED];
-            assert_int_equal(lclip_vision_tower_forward(&m->vision, pixels, N_IMAGES, batched), LCLIP_OK);
+            assert_int_equal(lclip_vision_tower_forward(NULL, &m->vision, pixels, N_IMAGES, batched), LCLIP_OK);
             for (int i = 0; i < N_IMAGES; i++)
                 assert_int_equal(
-                    lclip_vision_tower_forward(&m->vision, pixels + (size_t)i * PIXELS, 1, single + i * EMBED),
+                    lclip_vision_tower_forward(NULL, &m->vision, pixels + (size_t)i * PIXELS, 1, single + i * EMBED),
                     LCLIP_OK);
             double worst = assert_embeddings_match(batched, ref, N_IMAGES, EMBED, "batched images");
             assert_embeddings_match(single, ref, N_IMAGES, EMBED, "single images");
@@ -88,9 +88,9 @@ static void test_text_embeddings_match_reference(void **state)
         for (int li = 0; li < 2; li++) {
             lclip_model *m = open_fixture_model(fixtures, models[mi], layouts[li]);
             float batched[N_TEXTS * EMBED], single[N_TEXTS * EMBED];
-            assert_int_equal(lclip_text_tower_forward(&m->text, tokens, N_TEXTS, batched), LCLIP_OK);
+            assert_int_equal(lclip_text_tower_forward(NULL, &m->text, tokens, N_TEXTS, batched), LCLIP_OK);
             for (int i = 0; i < N_TEXTS; i++)
-                assert_int_equal(lclip_text_tower_forward(&m->text, tokens + (size_t)i * CONTEXT, 1,
+                assert_int_equal(lclip_text_tower_forward(NULL, &m->text, tokens + (size_t)i * CONTEXT, 1,
                                                           single + i * EMBED),
                                  LCLIP_OK);
             double worst = assert_embeddings_match(batched, ref, N_TEXTS, EMBED, "batched texts");
@@ -112,9 +112,9 @@ static void test_token_ids_outside_vocabulary_are_rejected(void **state)
     lclip_model *m = open_fixture_model(fixtures, models[0], layouts[0]);
     int32_t ids[CONTEXT] = {49406, 320, 49408, 49407};
     float out[EMBED];
-    assert_int_equal(lclip_text_tower_forward(&m->text, ids, 1, out), LCLIP_E_INVALID_ARGUMENT);
+    assert_int_equal(lclip_text_tower_forward(NULL, &m->text, ids, 1, out), LCLIP_E_INVALID_ARGUMENT);
     ids[2] = -1;
-    assert_int_equal(lclip_text_tower_forward(&m->text, ids, 1, out), LCLIP_E_INVALID_ARGUMENT);
+    assert_int_equal(lclip_text_tower_forward(NULL, &m->text, ids, 1, out), LCLIP_E_INVALID_ARGUMENT);
     lclip_model_close(m);
 }
 

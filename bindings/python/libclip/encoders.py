@@ -149,8 +149,9 @@ class ImageEncoder(_Encoder):
         model_path: a Hugging Face CLIP directory, an open_clip/OpenAI-named
             ``.safetensors`` file, or a directory holding
             ``open_clip_model.safetensors``.
-        threads: OpenBLAS thread count to set at open; 0 (default) leaves the
-            process-wide setting alone (see docs/python.md, "Threads").
+        threads: threads per encode call, libclip's own (OpenBLAS is then set
+            to one thread, process-wide); 0 (default) runs on the calling
+            thread and leaves OpenBLAS alone (see docs/api.md, "Threads").
         normalize: return L2-normalised embeddings (default) or the raw
             projection output.
         **options: further ``lclip_options`` fields that concern images:
@@ -291,7 +292,7 @@ class TextEncoder(_Encoder):
 
     Args:
         model_path: as for :class:`ImageEncoder`.
-        threads: OpenBLAS thread count to set at open (0: leave it alone).
+        threads: as for :class:`ImageEncoder`.
         normalize: return L2-normalised embeddings (default) or the raw
             projection output.
         vocab_path: ``bpe_simple_vocab_16e6.txt.gz`` for checkpoints without
