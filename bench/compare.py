@@ -2,7 +2,9 @@
 """libclip against PyTorch and ONNX Runtime on the same weights, from one command.
 
     python3 bench/compare.py --model DIR [--out /tmp/lclip-compare] [--build /tmp/build-bench] [--other-build DIR]
+                             [--blas-threading]
     python3 bench/compare.py --tables RESULTS.jsonl...    # tables again; several runs: best of them
+                                                          # (lclip-bench's own output too)
 
 DIR is an HF-layout CLIP directory (bench/make_model.py writes random-weight ones). Steps:
 
@@ -13,7 +15,9 @@ DIR is an HF-layout CLIP directory (bench/make_model.py writes random-weight one
    checked the same way through onnxruntime-node (bench/ort_bench.mjs).
 4. Timings, each implementation in its own process, rows image b1/b8/b32, captions b1/b32 and
    77-token texts b1/b32, on 1 and 2 threads; medians of repeated runs:
-   libclip (lclip-bench, with its cblas_sgemm reference), PyTorch, ONNX Runtime.
+   libclip (lclip-bench, with its cblas_sgemm reference), PyTorch, ONNX Runtime. With
+   --blas-threading, lclip-bench also times libclip on the BLAS's threads (n_threads = 0)
+   in turn with its own, and a last table compares the two.
 5. The same for libclip and PyTorch with the other OpenBLAS setting: OPENBLAS_CORETYPE and
    OPENBLAS_L2_SIZE unset when the environment sets them, else OPENBLAS_CORETYPE=--alt-coretype
    (OpenBLAS 0.3.21 does not know every new CPU and then falls back to its Prescott kernels).
@@ -244,6 +248,24 @@ def table(results: list[Row], variant: str, title: str, torch_variant: str | Non
     return "\n".join(lines)
 
 
+def threading_table(results: list[Row], variant: str) -> str:
+    """libclip's own threads (n_threads = N) against the BLAS's (n_threads = 0, the BLAS on N threads): the
+    two run alternately, rep by rep, in one lclip-bench process (--blas-threading)."""
+    rows = {(r["row"], r["threads"], r["impl"]): r for r in results
+            if r.get("type") == "row" and r.get("variant") == variant
+            and r["impl"] in ("libclip", "libclip-blas-threads")}
+    lines = ["| row | threads | own threads ms/item | BLAS threads ms/item | own / BLAS | medians: own / BLAS |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for (row, threads, impl), own in rows.items():
+        blas = rows.get((row, threads, "libclip-blas-threads"))
+        if impl != "libclip" or not blas:
+            continue
+        lines.append(f"| {row} | {threads} | {fmt(own['ms_per_item_min'])} | {fmt(blas['ms_per_item_min'])} | "
+                     f"{fmt(own['ms_per_item_min'] / blas['ms_per_item_min'])} | "
+                     f"{fmt(own['ms_per_item'] / blas['ms_per_item'])} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def report(results: list[Row], runs: int) -> None:
     """The tables, open times and peak RSS of one run's records, or of several runs' pooled."""
     env_rec = {r["variant"]: r for r in results if r.get("type") == "env"}
@@ -268,6 +290,12 @@ def report(results: list[Row], runs: int) -> None:
         print()
         print(table(results, "other", f"libclip built against {other.get('blas')} {other.get('blas_config')}, kernels "
                     f"{other.get('blas_core')} (PyTorch and ORT columns: the first table's runs)", "default"))
+    for variant, env in env_rec.items():
+        threading = threading_table(results, variant)
+        if threading:
+            print(f"\nlibclip's own threads against the BLAS's threads, {env.get('blas')} core {env.get('blas_core')} "
+                  "(interleaved reps of one process; below 1: libclip's own faster)\n")
+            print(threading)
     print()
     for r in results:
         if r.get("type") == "open" and r.get("variant") == "default":
@@ -305,6 +333,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--no-ort", action="store_true")
     ap.add_argument("--other-build", type=Path,
                     help="a second -DLIBCLIP_BUILD_BENCH=ON build against another CBLAS (e.g. -DLIBCLIP_BLAS=BLIS)")
+    ap.add_argument("--blas-threading", action="store_true",
+                    help="also time libclip on the BLAS's threads (n_threads = 0), alternating with its own")
     ap.add_argument("--quick", action="store_true", help="one rep per row (a smoke test, not a measurement)")
     ap.add_argument("--tables", type=Path, nargs="+", metavar="RESULTS",
                     help="only print the tables of earlier runs' results.jsonl files (several: best of them)")
@@ -314,8 +344,9 @@ def main(argv: list[str]) -> int:
         torch_worker(args.torch_worker)
         return 0
     if args.tables:
-        report([json.loads(line) for f in args.tables for line in f.read_text().splitlines() if line.strip()],
-               len(args.tables))
+        # lclip-bench's own output (no variant) reads as the inherited environment's
+        report([{"variant": "default", **json.loads(line)}
+                for f in args.tables for line in f.read_text().splitlines() if line.strip()], len(args.tables))
         return 0
     if not args.model:
         ap.error("--model is required")
@@ -330,6 +361,7 @@ def main(argv: list[str]) -> int:
         args.min_reps, args.max_reps, args.min_time = 1, 1, 0.0
     reps = {"min_reps": args.min_reps, "max_reps": args.max_reps, "min_time": args.min_time}
     rep_args = ["--min-reps", str(args.min_reps), "--max-reps", str(args.max_reps), "--min-time", str(args.min_time)]
+    threading_args = ["--blas-threading"] if args.blas_threading else []
     threads = [int(t) for t in args.threads.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
     results: list[Row] = []
@@ -367,9 +399,10 @@ def main(argv: list[str]) -> int:
     results.append({"type": "agreement", **agreement})
 
     # 4: timings in the inherited environment
-    lib = keep(run_json([str(bench), "--model", str(model), "--threads", args.threads, *rep_args]), "default")
+    lib = keep(run_json([str(bench), "--model", str(model), "--threads", args.threads, *rep_args, *threading_args]),
+               "default")
     rows = [{"row": r["row"], "kind": r["row"].split("_")[0], "batch": r["batch"], "items": r["items"]}
-            for r in lib if r["type"] == "row" and r["threads"] == threads[0]]
+            for r in lib if r["type"] == "row" and r["impl"] == "libclip" and r["threads"] == threads[0]]
     keep(time_torch(model, inputs, meta, rows, threads, reps, args.out, dict(os.environ)), "default")
     if ort_ok:
         spec_path = args.out / "ort_time.json"
@@ -386,7 +419,8 @@ def main(argv: list[str]) -> int:
         got = {k: load_f32(alt_inputs / f"{k}_embeds.f32", meta["dim"]) for k in ("image", "captions", "text77")}
         results.append({"type": "agreement", "variant": "alt",
                         "libclip_alt_vs_default": check_agreement(f"libclip with {alt_label}", got, inputs, meta["dim"])})
-        keep(run_json([str(bench), "--model", str(model), "--threads", args.threads, "--no-open", *rep_args], env), "alt")
+        keep(run_json([str(bench), "--model", str(model), "--threads", args.threads, "--no-open", *rep_args, *threading_args],
+                      env), "alt")
         keep(time_torch(model, inputs, meta, rows, threads, reps, args.out, env), "alt")
 
     # 5b: libclip built against another CBLAS, PyTorch as in 4

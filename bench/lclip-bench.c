@@ -2,7 +2,7 @@
  *
  *   lclip-bench --model DIR [--mode all|image|text] [--threads 1,2] [--image-batches 1,8,32]
  *               [--text-batches 1,32] [--min-reps 5] [--max-reps 30] [--min-time 2]
- *               [--no-sgemm] [--no-open] [--emit-inputs DIR [--emit-only]]
+ *               [--no-sgemm] [--no-open] [--blas-threading] [--emit-inputs DIR [--emit-only]]
  *
  * For every row (image batch 1/8/32, caption batch 1/32, 77-token text batch
  * 1/32) and thread count it reports ms per item, items/s, the model's GFLOP
@@ -12,7 +12,9 @@
  * the share of the GEMM-only ceiling that libclip reaches. libclip and sgemm
  * reps alternate, so machine noise hits both alike; times are medians.
  * libclip runs with n_threads = the row's thread count (its own team, BLAS on
- * one thread); the reference is cblas_sgemm on that many BLAS threads.
+ * one thread); the reference is cblas_sgemm on that many BLAS threads. With
+ * --blas-threading, a third rep in each round runs libclip with n_threads = 0
+ * and the BLAS on the row's threads (impl "libclip-blas-threads").
  * Also: open times with a cold and a warm page cache, and the peak RSS of the
  * process. docs/performance.md describes every record. */
 #define _GNU_SOURCE
@@ -45,7 +47,7 @@ typedef struct options {
     int text_batches[MAX_LIST], n_text_batches;
     int min_reps, max_reps;
     double min_time;
-    int sgemm, open_timing, emit_only;
+    int sgemm, open_timing, emit_only, blas_threading;
     const char *emit_inputs;
 } options;
 
@@ -117,7 +119,7 @@ static void usage(void)
 {
     fputs("usage: lclip-bench --model DIR [--mode all|image|text] [--threads 1,2] [--image-batches 1,8,32]\n"
           "                   [--text-batches 1,32] [--min-reps N] [--max-reps N] [--min-time SECONDS]\n"
-          "                   [--no-sgemm] [--no-open] [--emit-inputs DIR [--emit-only]]\n",
+          "                   [--no-sgemm] [--no-open] [--blas-threading] [--emit-inputs DIR [--emit-only]]\n",
           stderr);
     exit(2);
 }
@@ -136,6 +138,8 @@ static options parse_args(int argc, char **argv)
             o.open_timing = 0;
         else if (!strcmp(a, "--emit-only"))
             o.emit_only = 1;
+        else if (!strcmp(a, "--blas-threading"))
+            o.blas_threading = 1;
         else if (!v)
             usage();
         else if (!strcmp(a, "--model"))
@@ -332,14 +336,19 @@ static void emit_inputs(const options *o, const inputs *in, lclip_image_encoder 
 
 typedef enum { ROW_IMAGE, ROW_CAPTIONS, ROW_TEXT77 } row_kind;
 
+typedef struct encoders {
+    lclip_image_encoder *img;
+    lclip_text_encoder *txt;
+} encoders;
+
 typedef struct bench {
     const options *o;
     bench_model_cfg cfg;
     bench_weights weights;
     int have_weights;
     inputs in;
-    lclip_image_encoder *img;
-    lclip_text_encoder *txt;
+    encoders team;          /* n_threads = the row's threads */
+    encoders blas_threaded; /* n_threads = 0, with --blas-threading */
     float *out;
 } bench;
 
@@ -349,17 +358,17 @@ typedef struct row {
     const char *name;
 } row;
 
-static void run_libclip(bench *b, const row *r)
+static void run_libclip(bench *b, const row *r, const encoders *e)
 {
     if (r->kind == ROW_IMAGE) {
-        if (lclip_image_encode_pixels(b->img, b->in.pixels, (size_t)r->batch, b->out) != LCLIP_OK)
+        if (lclip_image_encode_pixels(e->img, b->in.pixels, (size_t)r->batch, b->out) != LCLIP_OK)
             die("image encode", lclip_last_error());
         return;
     }
     const char *const *texts = r->kind == ROW_CAPTIONS ? b->in.captions : (const char *const *)b->in.long_texts;
     for (int i = 0; i < r->items; i += r->batch) {
         size_t n = (size_t)(r->items - i < r->batch ? r->items - i : r->batch);
-        if (lclip_text_encode_batch(b->txt, texts + i, n, b->out) != LCLIP_OK)
+        if (lclip_text_encode_batch(e->txt, texts + i, n, b->out) != LCLIP_OK)
             die("text encode", lclip_last_error());
     }
 }
@@ -401,63 +410,22 @@ static int alloc_scratch(bench *b, const row *r, bench_scratch *s)
     return bench_scratch_alloc(s, rows, c->text.width, c->text.mlp, longest, 0);
 }
 
-static void time_row(bench *b, const row *r, int threads)
+/* One libclip row record; ref (the sgemm reference's reps) may be NULL. */
+static void print_row(const row *r, const char *impl, int threads, int lib_blas_threads,
+                      double flops, double tokens, const double *lib, const double *ref, int reps)
 {
-    const options *o = b->o;
-    bench_scratch scratch = {0};
-    int sgemm = b->have_weights;
-    if (sgemm && alloc_scratch(b, r, &scratch) != 0)
-        die("out of memory for the sgemm reference", NULL);
-    double flops = run_gemms(b, r, NULL);
-    double tokens = 0;
-    if (r->kind == ROW_IMAGE) {
-        int grid = b->cfg.image_size / b->cfg.patch_size;
-        tokens = grid * grid + 1;
-    } else {
-        const int *len = r->kind == ROW_CAPTIONS ? b->in.caption_len : b->in.long_len;
-        for (int i = 0; i < r->items; i++)
-            tokens += len[i];
-        tokens /= r->items;
-    }
-    /* warm-up: first touches of weights and scratch, OpenBLAS thread start */
-    run_libclip(b, r);
-    int lib_blas_threads = blas_threads();
-    if (sgemm) {
-        blas_set_threads(threads);
-        run_gemms(b, r, &scratch);
-        if (threads > 1)
-            settle_blas_workers();
-    }
-    double lib[1024], ref[1024], lib_sorted[1024], ref_sorted[1024];
-    int reps = 0;
-    bench_ops_reset();
-    double start = now_s();
-    while (reps < o->max_reps && reps < 1024 && (reps < o->min_reps || now_s() - start < o->min_time)) {
-        double t0 = now_s();
-        run_libclip(b, r);
-        double t1 = now_s();
-        lib[reps] = t1 - t0;
-        if (sgemm) {
-            blas_set_threads(threads); /* libclip set it to 1 */
-            t1 = now_s();
-            run_gemms(b, r, &scratch);
-            ref[reps] = now_s() - t1;
-            if (threads > 1)
-                settle_blas_workers();
-        }
-        reps++;
-    }
+    double lib_sorted[1024], ref_sorted[1024];
     memcpy(lib_sorted, lib, (size_t)reps * sizeof *lib);
-    memcpy(ref_sorted, ref, (size_t)(sgemm ? reps : 0) * sizeof *ref);
     double lib_med = median(lib_sorted, reps), lib_min = lib_sorted[0];
     double ms_item = 1e3 * lib_med / r->items;
-    printf("{\"type\":\"row\",\"impl\":\"libclip\",\"row\":\"%s\",\"tower\":\"%s\",\"batch\":%d,\"threads\":%d,"
+    printf("{\"type\":\"row\",\"impl\":\"%s\",\"row\":\"%s\",\"tower\":\"%s\",\"batch\":%d,\"threads\":%d,"
            "\"blas_threads\":%d,\"items\":%d,\"tokens_per_item\":%.2f,\"reps\":%d,\"ms_per_item\":%.4f,"
            "\"ms_per_item_min\":%.4f,\"items_per_s\":%.3f,\"gflop_per_item\":%.5f,\"gflops\":%.3f",
-           r->name, r->kind == ROW_IMAGE ? "image" : "text", r->batch, threads, lib_blas_threads,
+           impl, r->name, r->kind == ROW_IMAGE ? "image" : "text", r->batch, threads, lib_blas_threads,
            r->items, tokens, reps, ms_item, 1e3 * lib_min / r->items, 1e3 / ms_item, flops / r->items / 1e9,
            flops / lib_med / 1e9);
-    if (sgemm) {
+    if (ref) {
+        memcpy(ref_sorted, ref, (size_t)reps * sizeof *ref);
         double ref_med = median(ref_sorted, reps);
         printf(",\"sgemm_ms_per_item\":%.4f,\"sgemm_gflops\":%.3f,\"sgemm_fraction\":%.4f", 1e3 * ref_med / r->items,
                flops / ref_med / 1e9, ref_med / lib_med);
@@ -476,13 +444,81 @@ static void time_row(bench *b, const row *r, int threads)
     printf(",\"rep_ms\":[");
     for (int i = 0; i < reps; i++)
         printf("%s%.3f", i ? "," : "", 1e3 * lib[i]);
-    if (sgemm) {
+    if (ref) {
         printf("],\"sgemm_rep_ms\":[");
         for (int i = 0; i < reps; i++)
             printf("%s%.3f", i ? "," : "", 1e3 * ref[i]);
     }
     printf("]}\n");
     fflush(stdout);
+}
+
+static double average_tokens(const bench *b, const row *r)
+{
+    if (r->kind == ROW_IMAGE) {
+        int grid = b->cfg.image_size / b->cfg.patch_size;
+        return grid * grid + 1;
+    }
+    const int *len = r->kind == ROW_CAPTIONS ? b->in.caption_len : b->in.long_len;
+    double tokens = 0;
+    for (int i = 0; i < r->items; i++)
+        tokens += len[i];
+    return tokens / r->items;
+}
+
+/* Seconds of one rep of what the reference or the BLAS-threaded libclip
+ * runs: the BLAS at threads threads (libclip's team sets it to 1). */
+static double time_blas_threaded(bench *b, const row *r, int threads, bench_scratch *scratch)
+{
+    blas_set_threads(threads);
+    double t0 = now_s();
+    if (scratch)
+        run_gemms(b, r, scratch);
+    else
+        run_libclip(b, r, &b->blas_threaded);
+    return now_s() - t0;
+}
+
+static void time_row(bench *b, const row *r, int threads)
+{
+    const options *o = b->o;
+    bench_scratch scratch = {0};
+    int sgemm = b->have_weights, blas_threaded = o->blas_threading;
+    if (sgemm && alloc_scratch(b, r, &scratch) != 0)
+        die("out of memory for the sgemm reference", NULL);
+    double flops = run_gemms(b, r, NULL);
+    /* After anything that ran the BLAS on several threads, OpenBLAS's idle
+     * workers must stop polling before libclip's team runs again. */
+    int settle = threads > 1 && (sgemm || blas_threaded);
+    /* warm-up: first touches of weights and scratch, OpenBLAS thread start */
+    run_libclip(b, r, &b->team);
+    int lib_blas_threads = blas_threads();
+    if (blas_threaded)
+        time_blas_threaded(b, r, threads, NULL);
+    if (sgemm)
+        time_blas_threaded(b, r, threads, &scratch);
+    if (settle)
+        settle_blas_workers();
+    static double lib[1024], alt[1024], ref[1024];
+    int reps = 0;
+    bench_ops_reset();
+    double start = now_s();
+    while (reps < o->max_reps && reps < 1024 && (reps < o->min_reps || now_s() - start < o->min_time)) {
+        double t0 = now_s();
+        run_libclip(b, r, &b->team);
+        lib[reps] = now_s() - t0;
+        if (blas_threaded)
+            alt[reps] = time_blas_threaded(b, r, threads, NULL);
+        if (sgemm)
+            ref[reps] = time_blas_threaded(b, r, threads, &scratch);
+        if (settle)
+            settle_blas_workers();
+        reps++;
+    }
+    double tokens = average_tokens(b, r);
+    print_row(r, "libclip", threads, lib_blas_threads, flops, tokens, lib, sgemm ? ref : NULL, reps);
+    if (blas_threaded)
+        print_row(r, "libclip-blas-threads", threads, threads, flops, tokens, alt, sgemm ? ref : NULL, reps);
     bench_scratch_free(&scratch);
 }
 
@@ -604,20 +640,25 @@ static void print_env(const bench *b)
     fflush(stdout);
 }
 
-/* (Re)opens the encoders with n_threads = threads. */
-static void open_encoders(bench *b, int image, int text, int threads)
+static void close_encoders(encoders *e)
 {
-    lclip_image_encoder_close(b->img);
-    lclip_text_encoder_close(b->txt);
-    b->img = NULL;
-    b->txt = NULL;
+    lclip_image_encoder_close(e->img);
+    lclip_text_encoder_close(e->txt);
+    e->img = NULL;
+    e->txt = NULL;
+}
+
+/* (Re)opens e's encoders with n_threads. */
+static void open_encoders(const bench *b, encoders *e, int image, int text, int n_threads)
+{
+    close_encoders(e);
     lclip_options opts;
     lclip_options_init(&opts);
     opts.normalize = 0; /* raw projections, as PyTorch's encode_*: compare.py checks agreement */
-    opts.n_threads = threads;
-    if (image && lclip_image_encoder_open(b->o->model, &opts, &b->img) != LCLIP_OK)
+    opts.n_threads = n_threads;
+    if (image && lclip_image_encoder_open(b->o->model, &opts, &e->img) != LCLIP_OK)
         die("image encoder open", lclip_last_error());
-    if (text && lclip_text_encoder_open(b->o->model, &opts, &b->txt) != LCLIP_OK)
+    if (text && lclip_text_encoder_open(b->o->model, &opts, &e->txt) != LCLIP_OK)
         die("text encoder open", lclip_last_error());
 }
 
@@ -660,16 +701,16 @@ int main(int argc, char **argv)
             time_open(&o, 0, &b.in);
     }
 
-    open_encoders(&b, do_image, do_text, 1);
-    if ((b.img && (int)lclip_image_encoder_dim(b.img) != b.in.dim) ||
-        (b.txt && (int)lclip_text_encoder_dim(b.txt) != b.in.dim))
+    open_encoders(&b, &b.team, do_image, do_text, 1);
+    if ((b.team.img && (int)lclip_image_encoder_dim(b.team.img) != b.in.dim) ||
+        (b.team.txt && (int)lclip_text_encoder_dim(b.team.txt) != b.in.dim))
         die("config.json's projection_dim disagrees with the encoder", NULL);
-    if (b.txt) {
+    if (b.team.txt) {
         for (int i = 0; i < BENCH_N_CAPTIONS; i++)
-            if ((b.in.caption_len[i] = token_count(b.txt, b.in.captions[i])) < 5 || b.in.caption_len[i] > 20)
+            if ((b.in.caption_len[i] = token_count(b.team.txt, b.in.captions[i])) < 5 || b.in.caption_len[i] > 20)
                 die("a benchmark caption is not 5 to 20 tokens long", b.in.captions[i]);
         for (int i = 0; i < BENCH_N_LONG_TEXTS; i++)
-            if ((b.in.long_len[i] = token_count(b.txt, b.in.long_texts[i])) != b.cfg.context_length)
+            if ((b.in.long_len[i] = token_count(b.team.txt, b.in.long_texts[i])) != b.cfg.context_length)
                 die("a long text does not fill the context", NULL);
     }
     if (o.sgemm) {
@@ -679,11 +720,11 @@ int main(int argc, char **argv)
     }
     print_env(&b);
     if (o.emit_inputs)
-        emit_inputs(&o, &b.in, b.img, b.txt);
+        emit_inputs(&o, &b.in, b.team.img, b.team.txt);
     if (o.emit_only)
         o.n_threads = 0;
 
-    if (b.txt) {
+    if (b.team.txt) {
         int shortest = 1 << 30, longest = 0;
         for (int i = 0; i < BENCH_N_CAPTIONS; i++) {
             shortest = b.in.caption_len[i] < shortest ? b.in.caption_len[i] : shortest;
@@ -694,7 +735,7 @@ int main(int argc, char **argv)
         int rounds = 50;
         for (int k = 0; k < rounds; k++)
             for (int i = 0; i < BENCH_N_CAPTIONS; i++)
-                lclip_tokenize(b.txt, b.in.captions[i], tokens, sizeof tokens / sizeof *tokens, NULL);
+                lclip_tokenize(b.team.txt, b.in.captions[i], tokens, sizeof tokens / sizeof *tokens, NULL);
         printf("{\"type\":\"tokenize\",\"captions\":%d,\"min_tokens\":%d,\"max_tokens\":%d,\"us_per_caption\":%.3f}\n",
                BENCH_N_CAPTIONS, shortest, longest, 1e6 * (now_s() - t0) / (rounds * BENCH_N_CAPTIONS));
         fflush(stdout);
@@ -702,7 +743,9 @@ int main(int argc, char **argv)
 
     for (int ti = 0; ti < o.n_threads; ti++) {
         int threads = o.threads[ti];
-        open_encoders(&b, do_image, do_text, threads);
+        open_encoders(&b, &b.team, do_image, do_text, threads);
+        if (o.blas_threading)
+            open_encoders(&b, &b.blas_threaded, do_image, do_text, 0);
         char names[3 * MAX_LIST][32];
         int n_names = 0;
         for (int i = 0; do_image && i < o.n_image_batches; i++) {
@@ -733,8 +776,8 @@ int main(int argc, char **argv)
 
     if (b.have_weights)
         bench_weights_close(&b.weights);
-    lclip_image_encoder_close(b.img);
-    lclip_text_encoder_close(b.txt);
+    close_encoders(&b.team);
+    close_encoders(&b.blas_threaded);
     for (int i = 0; i < BENCH_N_LONG_TEXTS; i++)
         free(b.in.long_texts[i]);
     free(b.in.pixels);

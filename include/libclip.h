@@ -81,6 +81,8 @@ LCLIP_API const char *lclip_version(void);
 /* Options. The struct may grow at its end in later versions; struct_size
  * tells the library how much of it the caller knows about, and fields beyond
  * it take their defaults. Always start from lclip_options_init(). */
+#define LCLIP_MAX_THREADS 256
+
 typedef struct lclip_options {
     size_t struct_size; /* sizeof(lclip_options) as the caller was compiled */
 
@@ -99,7 +101,7 @@ typedef struct lclip_options {
      *      another CBLAS, configure it single-threaded yourself.
      * N = the number of cores is the fastest. Concurrent calls each start
      * their own threads. Results do not depend on N beyond float rounding.
-     * Negative values are LCLIP_E_INVALID_ARGUMENT. */
+     * Values outside 0..LCLIP_MAX_THREADS are LCLIP_E_INVALID_ARGUMENT. */
     int n_threads;
 
     /* 1 (default): encode functions return L2-normalised vectors;

@@ -100,6 +100,9 @@ static void test_bad_options_are_rejected(void **state)
     opts.n_threads = -1;
     assert_int_equal(lclip_image_encoder_open("x", &opts, &enc), LCLIP_E_INVALID_ARGUMENT);
     assert_true(strstr(lclip_last_error(), "n_threads") != NULL);
+    opts.n_threads = LCLIP_MAX_THREADS + 1;
+    assert_int_equal(lclip_image_encoder_open("x", &opts, &enc), LCLIP_E_INVALID_ARGUMENT);
+    assert_true(strstr(lclip_last_error(), "n_threads 257 is outside 0..256") != NULL);
     lclip_options_init(&opts);
     opts.normalize = 7;
     assert_int_equal(lclip_image_encoder_open("x", &opts, &enc), LCLIP_E_INVALID_ARGUMENT);

@@ -50,9 +50,9 @@ lclip_status lclip_options_resolve(const lclip_options *user, lclip_options *res
     memcpy(resolved, user, known);
     resolved->struct_size = sizeof *resolved;
 
-    if (resolved->n_threads < 0)
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: n_threads %d is negative",
-                          resolved->n_threads);
+    if (resolved->n_threads < 0 || resolved->n_threads > LCLIP_MAX_THREADS)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: n_threads %d is outside 0..%d", resolved->n_threads,
+                          LCLIP_MAX_THREADS);
     if (resolved->normalize != 0 && resolved->normalize != 1)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: normalize must be 0 or 1, not %d",
                           resolved->normalize);

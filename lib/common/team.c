@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 
 #include "common/alloc.h"
@@ -112,7 +113,11 @@ lclip_team *lclip_team_start(int n)
     atomic_init(&t->step, 0);
     atomic_init(&t->unfinished, 0);
     atomic_init(&t->quitting, 0);
-    /* Helpers read size only inside a step, after start_step published it. */
+    /* Helpers read size only inside a step, after start_step published it.
+     * They start with every signal blocked (a new thread inherits the mask). */
+    sigset_t all, caller;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &caller);
     t->size = 1;
     while (t->size < n) {
         member *m = &t->members[t->size];
@@ -122,6 +127,7 @@ lclip_team *lclip_team_start(int n)
             break;
         t->size++;
     }
+    pthread_sigmask(SIG_SETMASK, &caller, NULL);
     if (t->size == 1) {
         lclip_team_stop(t);
         return NULL;
@@ -160,8 +166,10 @@ void lclip_team_run(lclip_team *t, lclip_task task, void *ctx)
     atomic_store_explicit(&t->unfinished, t->size - 1, memory_order_relaxed);
     start_step(t);
     task(ctx, 0, t->size);
-    for (int round = 0; atomic_load_explicit(&t->unfinished, memory_order_acquire) != 0; round++)
-        poll_pause(round < PAUSE_ROUNDS ? round : PAUSE_ROUNDS);
+    for (int round = 0; atomic_load_explicit(&t->unfinished, memory_order_acquire) != 0;) {
+        poll_pause(round);
+        round += round < PAUSE_ROUNDS;
+    }
 }
 
 void lclip_team_share(size_t count, size_t align, int part, int parts, size_t *begin, size_t *end)

@@ -19,7 +19,9 @@ typedef struct lclip_team lclip_team;
 typedef void (*lclip_task)(void *ctx, int part, int parts);
 
 /* NULL for n <= 1, and when no helper can be started (out of memory or
- * threads): the call then runs on the calling thread alone, just slower. */
+ * threads): the call then runs on the calling thread alone, just slower.
+ * Helpers block every signal, so that the host's handlers run on its own
+ * threads. */
 lclip_team *lclip_team_start(int n);
 void lclip_team_stop(lclip_team *team);
 int lclip_team_size(const lclip_team *team);
@@ -27,8 +29,8 @@ int lclip_team_size(const lclip_team *team);
 /* Runs task on every member and returns when all have finished. */
 void lclip_team_run(lclip_team *team, lclip_task task, void *ctx);
 
-/* Part part of parts of [0, count): equal shares, cut at multiples of align
- * (a cache line of floats keeps members off each other's lines). */
+/* Part part of parts of [0, count): equal shares, cut at multiples of
+ * align (> 0); the last share takes the remainder. */
 void lclip_team_share(size_t count, size_t align, int part, int parts, size_t *begin, size_t *end);
 
 #endif

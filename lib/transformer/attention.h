@@ -4,8 +4,8 @@
 #include "transformer/transformer.h"
 
 /* One head's attention over one packed sequence: q, k, v and out are
- * [rows][width] matrices of which the sequence's rows are used; the head
- * owns columns [head * width / heads, (head + 1) * width / heads).
+ * [rows][width] matrices of which the sequence's rows are used; with
+ * d = width / heads, the head owns columns [head * d, (head + 1) * d).
  * scores is scratch of seq->length^2 floats. */
 void lclip_attention_head(const float *q, const float *k, const float *v, float *out, int width, int heads,
                           int head, const lclip_sequence *seq, int causal, float *scores);

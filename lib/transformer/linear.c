@@ -4,8 +4,8 @@
 #include "transformer/activation.h"
 #include "transformer/transformer.h"
 
-/* Output columns are split at multiples of 16 floats: a 64-byte line of y
- * is never written by two members. */
+/* Output columns are split at multiples of 16 floats (64 bytes), so two
+ * members share at most one cache line of each row of y. */
 #define COLUMN_ALIGN 16
 
 void lclip_linear_part(const lclip_linear_step *step, int part, int parts)
@@ -16,24 +16,21 @@ void lclip_linear_part(const lclip_linear_step *step, int part, int parts)
     if (begin == end)
         return;
     size_t columns = end - begin;
-    const float *bias = lin->bias ? lin->bias + begin : NULL;
-    int epilogue = step->activate || step->residual;
     float *y = step->y + begin, beta = 0.0f;
-    if (bias && !epilogue) {
-        /* Start from the bias and let the GEMM accumulate onto it. */
+    if (lin->bias) {
+        /* Start from the bias and let the GEMM accumulate onto it (adding it
+         * afterwards instead costs OpenBLAS a pass zeroing y for beta = 0). */
         for (int r = 0; r < step->rows; r++)
-            memcpy(y + (size_t)r * out, bias, columns * sizeof *y);
+            memcpy(y + (size_t)r * out, lin->bias + begin, columns * sizeof *y);
         beta = 1.0f;
     }
     /* This member's columns of y are its rows of W: a contiguous slice. */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, step->rows, (int)columns, lin->in, 1.0f, step->x,
                 lin->in, lin->weight + begin * (size_t)lin->in, lin->in, beta, y, (int)out);
-    /* The block is still in cache: finish it here rather than in passes of
-     * its own, the bias included (the same single rounding as above). */
-    for (int r = 0; r < step->rows && epilogue; r++) {
+    /* Finish the member's own columns row by row, while each row is still
+     * in cache, rather than in separate passes over the whole matrix. */
+    for (int r = 0; r < step->rows && (step->activate || step->residual); r++) {
         float *row = y + (size_t)r * out;
-        for (size_t c = 0; bias && c < columns; c++)
-            row[c] += bias[c];
         if (step->activate)
             lclip_activation_apply(step->act, row, columns);
         if (step->residual) {
@@ -51,6 +48,6 @@ static void linear_task(void *ctx, int part, int parts)
 
 void lclip_linear_forward(lclip_team *team, const lclip_linear *lin, const float *x, float *y, int rows)
 {
-    lclip_linear_step step = {lin, x, y, rows, 0, LCLIP_ACT_QUICK_GELU, NULL};
+    lclip_linear_step step = {.lin = lin, .x = x, .y = y, .rows = rows};
     lclip_team_run(team, linear_task, &step);
 }

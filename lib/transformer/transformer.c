@@ -57,7 +57,7 @@ static void qkv_task(void *ctx, int part, int parts)
     const lclip_linear *projections[3] = {&p->b->q, &p->b->k, &p->b->v};
     float *outputs[3] = {p->ws->q, p->ws->k, p->ws->v};
     for (int i = 0; i < 3; i++) {
-        lclip_linear_step step = {projections[i], p->ws->normed, outputs[i], p->rows, 0, p->cfg->act, NULL};
+        lclip_linear_step step = {.lin = projections[i], .x = p->ws->normed, .y = outputs[i], .rows = p->rows};
         lclip_linear_part(&step, part, parts);
     }
 }
@@ -78,21 +78,24 @@ static void attention_task(void *ctx, int part, int parts)
 static void attention_out_task(void *ctx, int part, int parts)
 {
     const block_pass *p = ctx;
-    lclip_linear_step step = {&p->b->attn_out, p->ws->attended, p->ws->normed, p->rows, 0, p->cfg->act, p->x};
+    lclip_linear_step step = {
+        .lin = &p->b->attn_out, .x = p->ws->attended, .y = p->ws->normed, .rows = p->rows, .residual = p->x};
     lclip_linear_part(&step, part, parts);
 }
 
 static void mlp_in_task(void *ctx, int part, int parts)
 {
     const block_pass *p = ctx;
-    lclip_linear_step step = {&p->b->fc1, p->ws->normed, p->ws->hidden, p->rows, 1, p->cfg->act, NULL};
+    lclip_linear_step step = {
+        .lin = &p->b->fc1, .x = p->ws->normed, .y = p->ws->hidden, .rows = p->rows, .activate = 1, .act = p->cfg->act};
     lclip_linear_part(&step, part, parts);
 }
 
 static void mlp_out_task(void *ctx, int part, int parts)
 {
     const block_pass *p = ctx;
-    lclip_linear_step step = {&p->b->fc2, p->ws->hidden, p->ws->normed, p->rows, 0, p->cfg->act, p->x};
+    lclip_linear_step step = {
+        .lin = &p->b->fc2, .x = p->ws->hidden, .y = p->ws->normed, .rows = p->rows, .residual = p->x};
     lclip_linear_part(&step, part, parts);
 }
 

@@ -34,8 +34,8 @@ void lclip_layer_norm_forward(lclip_team *team, const lclip_layer_norm *ln, floa
 /* y = x W^T + b for rows rows: x [rows][in], y [rows][out]. */
 void lclip_linear_forward(lclip_team *team, const lclip_linear *lin, const float *x, float *y, int rows);
 
-/* A linear layer and what each member does to its block of output columns
- * while the block is still in cache: the activation in place, then
+/* A linear layer, y = x W^T + b, and what each member then does to its
+ * block of output columns, row by row: the activation in place, then
  * residual += y. */
 typedef struct lclip_linear_step {
     const lclip_linear *lin;

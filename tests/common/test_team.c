@@ -49,6 +49,29 @@ static void test_no_team_runs_inline(void **state)
     lclip_team_stop(NULL);
 }
 
+/* Plain (non-atomic) writes: only the team's own ordering makes them
+ * visible to the caller after run, which ThreadSanitizer checks in CI. Two
+ * tasks and two contexts alternate, so a member running a stale task or
+ * reading the next step's context too early leaves a wrong stamp. */
+typedef struct stamp {
+    int step;
+    int seen[MAX_MEMBERS];
+} stamp;
+
+static void stamp_task(void *ctx, int part, int parts)
+{
+    stamp *s = ctx;
+    (void)parts;
+    s->seen[part] = s->step;
+}
+
+static void negative_stamp_task(void *ctx, int part, int parts)
+{
+    stamp *s = ctx;
+    (void)parts;
+    s->seen[part] = -s->step;
+}
+
 static void test_every_part_runs_once_per_step(void **state)
 {
     (void)state;
@@ -57,12 +80,19 @@ static void test_every_part_runs_once_per_step(void **state)
         assert_non_null(team);
         assert_int_equal(lclip_team_size(team), n);
         tally t = {0};
+        stamp stamps[2] = {{0}, {0}};
         for (int step = 1; step <= 3000; step++) {
             lclip_team_run(team, count_task, &t);
             /* run returned, so every part of this step has finished */
             for (int p = 0; p < n; p++)
                 if (atomic_load(&t.runs[p]) != step)
                     fail_msg("team of %d, step %d: part %d ran %d times", n, step, p, atomic_load(&t.runs[p]));
+            stamp *s = &stamps[step % 2];
+            s->step = step;
+            lclip_team_run(team, step % 2 ? negative_stamp_task : stamp_task, s);
+            for (int p = 0; p < n; p++)
+                if (s->seen[p] != (step % 2 ? -step : step))
+                    fail_msg("team of %d, step %d: part %d left stamp %d", n, step, p, s->seen[p]);
         }
         assert_int_equal(atomic_load(&t.wrong_parts), 0);
         assert_true(pthread_equal(t.threads[0], pthread_self()));
