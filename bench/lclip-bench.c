@@ -13,7 +13,7 @@
  * reps alternate, so machine noise hits both alike; times are medians.
  * libclip runs with n_threads = the row's thread count (its own team, BLAS on
  * one thread); the reference is cblas_sgemm on that many BLAS threads. With
- * --blas-threading, a third rep in each round runs libclip with n_threads = 0
+ * --blas-threading, an extra rep in each round runs libclip with n_threads = 0
  * and the BLAS on the row's threads (impl "libclip-blas-threads").
  * Also: open times with a cold and a warm page cache, and the peak RSS of the
  * process. docs/performance.md describes every record. */

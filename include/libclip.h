@@ -81,7 +81,7 @@ LCLIP_API const char *lclip_version(void);
 /* Options. The struct may grow at its end in later versions; struct_size
  * tells the library how much of it the caller knows about, and fields beyond
  * it take their defaults. Always start from lclip_options_init(). */
-#define LCLIP_MAX_THREADS 256
+#define LCLIP_MAX_THREADS 256 /* the most n_threads may ask for */
 
 typedef struct lclip_options {
     size_t struct_size; /* sizeof(lclip_options) as the caller was compiled */

@@ -3,8 +3,9 @@
  * a call and concurrent calls never share one. Each step gives every member
  * the same task and its own part number, and the members divide the work by
  * it (columns of a GEMM, rows of a layer norm, heads of attention).
- * Between steps the helpers spin briefly, then sleep: steps follow each
- * other within microseconds, passes may be milliseconds apart.
+ * Between steps the helpers poll briefly, then sleep: steps follow each
+ * other within microseconds, passes may be milliseconds apart. POSIX
+ * threads; a port to Windows threads would replace team.c alone.
  *
  * A NULL team is a valid one-member team: tasks run inline as part 0 of 1. */
 #ifndef LCLIP_COMMON_TEAM_H

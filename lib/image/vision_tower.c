@@ -68,7 +68,8 @@ static void assemble_task(void *ctx, int part, int parts)
     assemble_tokens(s->t, s->embedded, (int)first, (int)last, s->x);
 }
 
-lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tower *t, const float *pixels, int n, float *out)
+lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tower *t, const float *pixels, int n,
+                                        float *out)
 {
     int width = t->cfg.tf.width, patch = t->cfg.patch_size, grid = t->cfg.image_size / patch;
     int tokens = grid * grid + 1, rows = n * tokens, patch_len = 3 * patch * patch;

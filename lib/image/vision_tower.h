@@ -6,7 +6,9 @@
 #include "common/team.h"
 #include "load/model.h"
 
-/* pixels: n preprocessed images [3][size][size]; out: n raw embeddings [embed_dim]. */
-lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tower *tower, const float *pixels, int n, float *out);
+/* pixels: n preprocessed images [3][size][size]; out: n raw embeddings [embed_dim].
+ * Every step runs on team (NULL: on the calling thread). */
+lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tower *tower, const float *pixels, int n,
+                                        float *out);
 
 #endif

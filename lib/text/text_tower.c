@@ -51,7 +51,8 @@ static void embed_tokens(const lclip_text_tower *t, const int32_t *tokens, const
     }
 }
 
-lclip_status lclip_text_tower_forward(lclip_team *team, const lclip_text_tower *t, const int32_t *tokens, int n, float *out)
+lclip_status lclip_text_tower_forward(lclip_team *team, const lclip_text_tower *t, const int32_t *tokens, int n,
+                                      float *out)
 {
     int width = t->cfg.tf.width, rows = 0;
     lclip_sequence *sequences = lclip_malloc_array((size_t)n, sizeof *sequences);

@@ -9,7 +9,9 @@
 #include "load/model.h"
 
 /* tokens: n texts of context_length ids; out: n raw embeddings [embed_dim].
- * Ids outside the vocabulary are LCLIP_E_INVALID_ARGUMENT. */
-lclip_status lclip_text_tower_forward(lclip_team *team, const lclip_text_tower *tower, const int32_t *tokens, int n, float *out);
+ * Ids outside the vocabulary are LCLIP_E_INVALID_ARGUMENT. Every step runs on
+ * team (NULL: on the calling thread). */
+lclip_status lclip_text_tower_forward(lclip_team *team, const lclip_text_tower *tower, const int32_t *tokens, int n,
+                                      float *out);
 
 #endif
