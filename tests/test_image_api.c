@@ -53,17 +53,23 @@ static int teardown(void **state)
     return 0;
 }
 
-static lclip_image_encoder *open_image(const fixture *f, const char *model, int normalize)
+static lclip_image_encoder *open_image_threads(const fixture *f, const char *model, int normalize, int threads)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/models/%s", f->fixtures, model);
     lclip_options opts;
     lclip_options_init(&opts);
     opts.normalize = normalize;
+    opts.n_threads = threads;
     lclip_image_encoder *enc;
     if (lclip_image_encoder_open(path, &opts, &enc) != LCLIP_OK)
         fail_msg("%s: %s", path, lclip_last_error());
     return enc;
+}
+
+static lclip_image_encoder *open_image(const fixture *f, const char *model, int normalize)
+{
+    return open_image_threads(f, model, normalize, 0);
 }
 
 static void test_files_give_reference_tensors_and_embeddings(void **state)
@@ -236,12 +242,51 @@ static void test_broken_files_give_clear_errors(void **state)
     free(png_bytes);
 }
 
+/* With n_threads > 1 the team decodes a pass's files at once; errors must
+ * still name the first bad file in the caller's order, from the caller's
+ * lclip_last_error(). */
+static void test_team_decodes_files_and_reports_the_first_bad_one(void **state)
+{
+    fixture *f = *state;
+    if (!f->fixtures)
+        skip();
+    lclip_image_encoder *serial = open_image(f, "tiny-quickgelu/hf", 1);
+    lclip_image_encoder *team = open_image_threads(f, "tiny-quickgelu/hf", 1, 3);
+    float want[N_IMAGES * EMBED], got[N_IMAGES * EMBED];
+    assert_int_equal(lclip_image_encode_files(serial, (const char *const *)f->paths, f->count, want), LCLIP_OK);
+    assert_int_equal(lclip_image_encode_files(team, (const char *const *)f->paths, f->count, got), LCLIP_OK);
+    assert_same(want, got, N_IMAGES * EMBED);
+
+    char *missing = join_path(f->tmp, "missing.png"), *text_jpg = join_path(f->tmp, "words.jpg");
+    write_text_file(text_jpg, "not an image\n");
+    const char *paths[N_IMAGES];
+    for (size_t i = 0; i < N_IMAGES; i++)
+        paths[i] = f->paths[i];
+    paths[4] = missing;   /* the first bad one: LCLIP_E_IO */
+    paths[9] = text_jpg;  /* a later one, likely prepared by another member */
+    for (size_t i = 0; i < N_IMAGES * EMBED; i++)
+        got[i] = 42.0f;
+    assert_int_equal(lclip_image_encode_files(team, paths, N_IMAGES, got), LCLIP_E_IO);
+    if (!strstr(lclip_last_error(), missing))
+        fail_msg("the error does not name %s: %s", missing, lclip_last_error());
+    for (size_t i = 0; i < N_IMAGES * EMBED; i++)
+        assert_float_equal(got[i], 42.0f, 0.0);
+    paths[4] = f->paths[4];
+    assert_int_equal(lclip_image_encode_files(team, paths, N_IMAGES, got), LCLIP_E_UNSUPPORTED);
+    assert_non_null(strstr(lclip_last_error(), "not a PNG or JPEG"));
+    free(text_jpg);
+    free(missing);
+    lclip_image_encoder_close(team);
+    lclip_image_encoder_close(serial);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_files_give_reference_tensors_and_embeddings),
         cmocka_unit_test(test_memory_and_rgb_inputs_equal_files),
         cmocka_unit_test(test_broken_files_give_clear_errors),
+        cmocka_unit_test(test_team_decodes_files_and_reports_the_first_bad_one),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -41,7 +41,8 @@ static void read_texts(const char *fixtures, texts *t)
     free(path);
 }
 
-static lclip_text_encoder *open_text(const char *fixtures, const char *model, const char *layout, int normalize)
+static lclip_text_encoder *open_text_threads(const char *fixtures, const char *model, const char *layout,
+                                             int normalize, int threads)
 {
     char path[1024], vocab[1024];
     snprintf(path, sizeof path, "%s/models/%s/%s", fixtures, model, layout);
@@ -49,12 +50,18 @@ static lclip_text_encoder *open_text(const char *fixtures, const char *model, co
     lclip_options opts;
     lclip_options_init(&opts);
     opts.normalize = normalize;
+    opts.n_threads = threads;
     if (strstr(layout, "open_clip"))
         opts.vocab_path = vocab; /* OpenAI-named files carry no vocabulary */
     lclip_text_encoder *enc;
     if (lclip_text_encoder_open(path, &opts, &enc) != LCLIP_OK)
         fail_msg("%s: %s", path, lclip_last_error());
     return enc;
+}
+
+static lclip_text_encoder *open_text(const char *fixtures, const char *model, const char *layout, int normalize)
+{
+    return open_text_threads(fixtures, model, layout, normalize, 0);
 }
 
 static void test_strings_give_reference_tokens_and_embeddings(void **state)
@@ -87,6 +94,14 @@ static void test_strings_give_reference_tokens_and_embeddings(void **state)
             float one[EMBED];
             assert_int_equal(lclip_text_encode(enc, t.list[9], one), LCLIP_OK);
             assert_embeddings_match(one, ref + 9 * EMBED, 1, EMBED, "one text");
+            lclip_text_encoder_close(enc);
+            /* a team of 3 tokenizes the batch's texts at once, then runs the tower */
+            enc = open_text_threads(fixtures, models[mi], layouts[li], 0, 3);
+            assert_int_equal(lclip_text_encode_batch(enc, (const char *const *)t.list, N_TEXTS, out), LCLIP_OK);
+            assert_embeddings_match(out, ref, N_TEXTS, EMBED, "texts, n_threads 3");
+            const char *bad[4] = {t.list[0], "caf\xC3", t.list[1], "\xED\xA0\x80"};
+            assert_int_equal(lclip_text_encode_batch(enc, bad, 4, out), LCLIP_E_INVALID_ARGUMENT);
+            assert_non_null(strstr(lclip_last_error(), "UTF-8"));
             lclip_text_encoder_close(enc);
         }
         free(ref);

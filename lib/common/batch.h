@@ -1,7 +1,7 @@
-/* The pass loop both encoders use: inputs are prepared one by one into a
- * pass-sized buffer (decoded and preprocessed images, tokenized texts), each
- * full buffer goes through the tower in one pass, and the rows land in the
- * caller's output only when every input succeeded. */
+/* The pass loop both encoders use: inputs are prepared (by the team, with
+ * n_threads > 1) into a pass-sized buffer (decoded and preprocessed images,
+ * tokenized texts), each full buffer goes through the tower in one pass, and
+ * the rows land in the caller's output only when every input succeeded. */
 #ifndef LCLIP_COMMON_BATCH_H
 #define LCLIP_COMMON_BATCH_H
 
@@ -29,7 +29,9 @@ typedef struct lclip_batch {
     /* Inputs that need no preparing (already tensors or ids): input i is at
      * ready + i * input_bytes and prepare is not called. NULL otherwise. */
     const void *ready;
-    /* Writes prepared input i into input. */
+    /* Writes prepared input i into input. With n_threads > 1, the team's
+     * threads call it at once for different inputs, and an input that failed
+     * is prepared again on the calling thread, which reports the error. */
     lclip_status (*prepare)(const void *ctx, size_t i, void *input);
     /* Encodes count prepared inputs into out[count][dim] on team. */
     lclip_status (*run)(const void *ctx, lclip_team *team, const void *inputs, size_t count, float *out);
