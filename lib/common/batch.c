@@ -50,14 +50,15 @@ lclip_status lclip_batch_encode(const lclip_batch *b, float *out)
         return LCLIP_OK;
     /* Equal passes (32 at 15 per pass: 11 + 11 + 10, not 15 + 15 + 2), so
      * no pass is left with GEMMs too small to run at speed. */
-    size_t passes = (b->n + b->per_pass - 1) / b->per_pass, step = (b->n + passes - 1) / passes;
-    lclip_apply_thread_option(b->n_threads);
+    size_t per_pass = b->per_pass ? b->per_pass : 1;
+    size_t passes = (b->n + per_pass - 1) / per_pass, step = (b->n + passes - 1) / passes;
+    lclip_apply_thread_option(b->options->n_threads);
     unsigned char *inputs = b->ready ? NULL : lclip_malloc_array(step, b->input_bytes);
     float *rows = lclip_malloc_array(b->n, b->dim * sizeof *rows);
     lclip_status s = (inputs || b->ready) && rows ? LCLIP_OK
                                                   : lclip_fail(LCLIP_E_NOMEM, "out of memory for a batch of %zu", b->n);
     /* One team for all passes, preparing inputs and running the tower. */
-    lclip_team *team = s == LCLIP_OK ? lclip_team_start(b->n_threads) : NULL;
+    lclip_team *team = s == LCLIP_OK ? lclip_team_start(b->options->n_threads) : NULL;
     lclip_status *status = NULL;
     if (team && !b->ready && !(status = lclip_malloc_array(step, sizeof *status)))
         s = lclip_fail(LCLIP_E_NOMEM, "out of memory for a batch of %zu", b->n);
@@ -71,7 +72,7 @@ lclip_status lclip_batch_encode(const lclip_batch *b, float *out)
     }
     lclip_team_stop(team);
     if (s == LCLIP_OK) {
-        if (b->normalize)
+        if (b->options->normalize)
             lclip_l2_normalize_rows(rows, b->n, b->dim);
         memcpy(out, rows, b->n * b->dim * sizeof *rows);
     }

@@ -20,11 +20,12 @@
 
 typedef struct lclip_batch {
     size_t n;           /* inputs */
-    size_t per_pass;    /* inputs per tower pass, at least 1 */
+    size_t per_pass;    /* inputs per tower pass (0: 1) */
     size_t input_bytes; /* one prepared input */
     size_t dim;         /* floats per output row */
-    int normalize;      /* L2-normalise the rows */
-    int n_threads;      /* the resolved option: > 1 runs the passes on a team */
+    /* Resolved: normalize (L2-normalise the rows), n_threads (> 1 runs the
+     * passes on a team). */
+    const lclip_options *options;
     const void *ctx;    /* passed to both callbacks */
     /* Inputs that need no preparing (already tensors or ids): input i is at
      * ready + i * input_bytes and prepare is not called. NULL otherwise. */

@@ -92,11 +92,10 @@ static lclip_status encode_job(const image_job *job, size_t n,
     int grid = m->vision.cfg.image_size / m->vision.cfg.patch_size;
     size_t per_pass = (size_t)(LCLIP_MAX_IMAGE_ROWS_PER_PASS / (grid * grid + 1));
     lclip_batch batch = {.n = n,
-                         .per_pass = per_pass ? per_pass : 1,
+                         .per_pass = per_pass,
                          .input_bytes = tensor_floats(m) * sizeof(float),
                          .dim = (size_t)m->config.embed_dim,
-                         .normalize = m->options.normalize,
-                         .n_threads = m->options.n_threads,
+                         .options = &m->options,
                          .ctx = job,
                          .ready = ready,
                          .prepare = prepare,

@@ -147,11 +147,10 @@ static lclip_status encode_job(const text_job *job, size_t n,
     const lclip_model *m = job->enc->model;
     size_t context = (size_t)m->text.cfg.context_length, per_pass = LCLIP_MAX_TEXT_ROWS_PER_PASS / context;
     lclip_batch batch = {.n = n,
-                         .per_pass = per_pass ? per_pass : 1,
+                         .per_pass = per_pass,
                          .input_bytes = context * sizeof(int32_t),
                          .dim = (size_t)m->config.embed_dim,
-                         .normalize = m->options.normalize,
-                         .n_threads = m->options.n_threads,
+                         .options = &m->options,
                          .ctx = job,
                          .ready = ready,
                          .prepare = prepare,

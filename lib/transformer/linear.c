@@ -46,8 +46,13 @@ static void linear_task(void *ctx, int part, int parts)
     lclip_linear_part(ctx, part, parts);
 }
 
+void lclip_linear_run(lclip_team *team, const lclip_linear_step *step)
+{
+    lclip_team_run(team, linear_task, (void *)step);
+}
+
 void lclip_linear_forward(lclip_team *team, const lclip_linear *lin, const float *x, float *y, int rows)
 {
     lclip_linear_step step = {.lin = lin, .x = x, .y = y, .rows = rows};
-    lclip_team_run(team, linear_task, &step);
+    lclip_linear_run(team, &step);
 }

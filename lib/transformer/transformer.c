@@ -75,40 +75,23 @@ static void attention_task(void *ctx, int part, int parts)
                              (int)(pair % (size_t)heads), &p->sequences[pair / (size_t)heads], p->causal, scores);
 }
 
-static void attention_out_task(void *ctx, int part, int parts)
-{
-    const block_pass *p = ctx;
-    lclip_linear_step step = {
-        .lin = &p->b->attn_out, .x = p->ws->attended, .y = p->ws->normed, .rows = p->rows, .residual = p->x};
-    lclip_linear_part(&step, part, parts);
-}
-
-static void mlp_in_task(void *ctx, int part, int parts)
-{
-    const block_pass *p = ctx;
-    lclip_linear_step step = {
-        .lin = &p->b->fc1, .x = p->ws->normed, .y = p->ws->hidden, .rows = p->rows, .activate = 1, .act = p->cfg->act};
-    lclip_linear_part(&step, part, parts);
-}
-
-static void mlp_out_task(void *ctx, int part, int parts)
-{
-    const block_pass *p = ctx;
-    lclip_linear_step step = {
-        .lin = &p->b->fc2, .x = p->ws->hidden, .y = p->ws->normed, .rows = p->rows, .residual = p->x};
-    lclip_linear_part(&step, part, parts);
-}
-
 static void block_forward(lclip_team *team, const block_pass *p)
 {
     const lclip_transformer_config *cfg = p->cfg;
-    lclip_layer_norm_forward(team, &p->b->ln1, cfg->ln_eps, p->x, p->ws->normed, p->rows, cfg->width);
+    workspace *ws = p->ws;
+    lclip_linear_step attention_out = {
+        .lin = &p->b->attn_out, .x = ws->attended, .y = ws->normed, .rows = p->rows, .residual = p->x};
+    lclip_linear_step mlp_in = {
+        .lin = &p->b->fc1, .x = ws->normed, .y = ws->hidden, .rows = p->rows, .activate = 1, .act = cfg->act};
+    lclip_linear_step mlp_out = {
+        .lin = &p->b->fc2, .x = ws->hidden, .y = ws->normed, .rows = p->rows, .residual = p->x};
+    lclip_layer_norm_forward(team, &p->b->ln1, cfg->ln_eps, p->x, ws->normed, p->rows, cfg->width);
     lclip_team_run(team, qkv_task, (void *)p);
     lclip_team_run(team, attention_task, (void *)p);
-    lclip_team_run(team, attention_out_task, (void *)p); /* x += attention */
-    lclip_layer_norm_forward(team, &p->b->ln2, cfg->ln_eps, p->x, p->ws->normed, p->rows, cfg->width);
-    lclip_team_run(team, mlp_in_task, (void *)p);
-    lclip_team_run(team, mlp_out_task, (void *)p); /* x += mlp */
+    lclip_linear_run(team, &attention_out); /* x += attention */
+    lclip_layer_norm_forward(team, &p->b->ln2, cfg->ln_eps, p->x, ws->normed, p->rows, cfg->width);
+    lclip_linear_run(team, &mlp_in);
+    lclip_linear_run(team, &mlp_out); /* x += mlp */
 }
 
 lclip_status lclip_transformer_forward(lclip_team *team, const lclip_transformer_weights *tf, float *x, int rows,

@@ -49,5 +49,7 @@ typedef struct lclip_linear_step {
 
 /* This member's share of step: its columns [begin, end) of y. */
 void lclip_linear_part(const lclip_linear_step *step, int part, int parts);
+/* The whole step, shared out over team. */
+void lclip_linear_run(lclip_team *team, const lclip_linear_step *step);
 
 #endif

@@ -77,16 +77,14 @@ static void test_linear_steps_split_by_columns(void **state)
         /* the epilogues, as the MLP's fc1 and the residual projections use them */
         lclip_linear_step activated = {.lin = &lin, .x = x, .y = y, .rows = ROWS, .activate = 1,
                                        .act = LCLIP_ACT_QUICK_GELU};
-        for (int part = 0; part < members; part++)
-            lclip_linear_part(&activated, part, members);
+        lclip_linear_run(team, &activated);
         linear_reference(x, w, b, 1, NULL, want);
         assert_near(y, want, ROWS * OUT, "y = quick_gelu(x W^T + b)", members);
 
         for (size_t i = 0; i < ROWS * OUT; i++)
             sum[i] = residual[i];
         lclip_linear_step added = {.lin = &lin, .x = x, .y = y, .rows = ROWS, .residual = sum};
-        for (int part = members - 1; part >= 0; part--) /* any order: the parts are disjoint */
-            lclip_linear_part(&added, part, members);
+        lclip_linear_run(team, &added);
         linear_reference(x, w, b, 0, residual, want);
         assert_near(sum, want, ROWS * OUT, "residual += x W^T + b", members);
         lclip_team_stop(team);
