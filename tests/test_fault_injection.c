@@ -11,6 +11,9 @@
  * before allocating anything sized by them: the largest request made during
  * the refused call stays small.
  *
+ * The walks run on the calling thread alone (n_threads 0), then on a team of
+ * 3 with the count taken over all threads.
+ *
  * Covered: every lclip_malloc/calloc/malloc_array/strdup, which includes
  * libpng's allocations (routed through lclip_malloc) and zlib's while
  * reading the gzip vocabulary. Not covered: cJSON, libjpeg, stdio, OpenBLAS
@@ -394,6 +397,87 @@ static void test_text_encode_walks(void **state)
     lclip_text_encoder_close(c.text);
 }
 
+/* ---- encoding on a team ------------------------------------------------- */
+
+/* With n_threads > 1, a batch's inputs are prepared by the whole team, so the
+ * walk counts every thread's allocations as one sequence. A failure while the
+ * team prepares an input is not yet the call's: the calling thread prepares
+ * that input again (it alone can report an error), which then succeeds. So a
+ * run ends in NOMEM (any other allocation failed) or in OK with the reference
+ * result, and a walk must see both. */
+static void run_team_walk(const char *name, encode_case *c, size_t out_len)
+{
+    c->out_len = out_len;
+    c->out = malloc(out_len * sizeof(float));
+    c->expected = malloc(out_len * sizeof(float));
+    assert_int_equal(c->call(c, c->expected), LCLIP_OK);
+    long long live_before = lclip_fault_live_blocks();
+    lclip_fault_arm_process(0);
+    assert_int_equal(attempt_encode(c), LCLIP_OK);
+    uint64_t allocations = lclip_fault_stats_get().allocations;
+    lclip_fault_arm(0);
+    assert_true(allocations > 0);
+
+    uint64_t absorbed = 0, refused = 0;
+    for (uint64_t n = 1; n <= allocations; n++) {
+        lclip_fault_arm_process(n);
+        lclip_status s = attempt_encode(c);
+        lclip_fault_stats stats = lclip_fault_stats_get();
+        lclip_fault_arm(0);
+        if (!stats.injected)
+            fail_msg("%s: allocation %llu of %llu never happened", name, (unsigned long long)n,
+                     (unsigned long long)allocations);
+        if (s == LCLIP_OK) {
+            for (size_t i = 0; i < out_len; i++)
+                if (fabsf(c->out[i] - c->expected[i]) > 1e-6f)
+                    fail_msg("%s: failing allocation %llu gave OK but element %zu is %g instead of %g", name,
+                             (unsigned long long)n, i, (double)c->out[i], (double)c->expected[i]);
+            absorbed++;
+        } else if (s == LCLIP_E_NOMEM && lclip_last_error()[0] != '\0') {
+            refused++;
+        } else {
+            fail_msg("%s: failing allocation %llu gave status %d (%s)", name, (unsigned long long)n, s,
+                     lclip_last_error());
+        }
+        long long live = lclip_fault_live_blocks();
+        if (live != live_before)
+            fail_msg("%s: failing allocation %llu leaked %lld blocks", name, (unsigned long long)n,
+                     live - live_before);
+        still_works(c);
+    }
+    if (absorbed == 0 || refused == 0)
+        fail_msg("%s: %llu failures absorbed, %llu refused; the walk must see both", name,
+                 (unsigned long long)absorbed, (unsigned long long)refused);
+    print_message("%-48s %4llu allocations walked, %llu absorbed\n", name, (unsigned long long)allocations,
+                  (unsigned long long)absorbed);
+    free(c->out);
+    free(c->expected);
+}
+
+static void test_team_encode_walks(void **state)
+{
+    (void)state;
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.n_threads = 3;
+    encode_case c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(lclip_image_encoder_open(in.hf_dir, &opts, &c.image), LCLIP_OK);
+    size_t dim = lclip_image_encoder_dim(c.image);
+    c.call = call_files_batch;
+    run_team_walk("team of 3: image encode_files, batch of 3", &c, 3 * dim);
+    c.call = call_pixels_batch;
+    run_team_walk("team of 3: image encode_pixels, batch of 2", &c, 2 * dim);
+    lclip_image_encoder_close(c.image);
+    c.image = NULL;
+    if (!in.fixtures)
+        return;
+    assert_int_equal(lclip_text_encoder_open(in.hf_dir, &opts, &c.text), LCLIP_OK);
+    c.call = call_text_batch;
+    run_team_walk("team of 3: text encode_batch, 3 strings", &c, 3 * lclip_text_encoder_dim(c.text));
+    lclip_text_encoder_close(c.text);
+}
+
 /* ---- limits are checked before allocating ------------------------------- */
 
 /* The largest single request of a call, with the hook only counting. */
@@ -489,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_open_walks),
         cmocka_unit_test(test_image_encode_walks),
         cmocka_unit_test(test_text_encode_walks),
+        cmocka_unit_test(test_team_encode_walks),
         cmocka_unit_test(test_limits_refuse_before_allocating),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

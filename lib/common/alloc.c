@@ -10,15 +10,32 @@ static _Thread_local uint64_t fault_fail_at;
 static _Thread_local lclip_fault_stats fault_stats;
 static atomic_llong fault_live_blocks;
 
+/* The process-wide walk: one count over all threads. */
+static atomic_int fault_process_armed;
+static atomic_ullong fault_process_count, fault_process_fail_at;
+static atomic_int fault_process_injected;
+
 void lclip_fault_arm(uint64_t fail_at)
 {
+    atomic_store(&fault_process_armed, 0);
     fault_fail_at = fail_at;
     memset(&fault_stats, 0, sizeof fault_stats);
 }
 
+void lclip_fault_arm_process(uint64_t fail_at)
+{
+    atomic_store(&fault_process_count, 0);
+    atomic_store(&fault_process_fail_at, fail_at);
+    atomic_store(&fault_process_injected, 0);
+    atomic_store(&fault_process_armed, 1);
+}
+
 lclip_fault_stats lclip_fault_stats_get(void)
 {
-    return fault_stats;
+    if (!atomic_load(&fault_process_armed))
+        return fault_stats;
+    lclip_fault_stats process = {atomic_load(&fault_process_count), 0, atomic_load(&fault_process_injected)};
+    return process;
 }
 
 long long lclip_fault_live_blocks(void)
@@ -29,6 +46,13 @@ long long lclip_fault_live_blocks(void)
 /* 1 when this request is the one to fail. */
 static int fault_should_fail(size_t size)
 {
+    if (atomic_load(&fault_process_armed)) {
+        uint64_t n = atomic_fetch_add(&fault_process_count, 1) + 1;
+        if (n != atomic_load(&fault_process_fail_at))
+            return 0;
+        atomic_store(&fault_process_injected, 1);
+        return 1;
+    }
     fault_stats.allocations++;
     if (size > fault_stats.largest)
         fault_stats.largest = size;

@@ -19,18 +19,22 @@ char *lclip_strdup(const char *s);
  * CMake's LIBCLIP_FAULT_INJECTION is ON (release builds keep no global
  * state). Symbols are hidden: INTERNAL tests reach them through the objects.
  *
- * Counting and the armed failure are per thread, so other threads'
- * allocations never shift the walk; the live-block count is process-wide
- * because a block may be freed on another thread than the one that made it. */
+ * Counting and the armed failure are per thread by default, so other
+ * threads' allocations never shift the walk; the process-wide mode counts all
+ * threads' allocations as one sequence, for calls that allocate on helper
+ * threads too. The live-block count is always process-wide, because a block
+ * may be freed on another thread than the one that made it. */
 typedef struct lclip_fault_stats {
-    uint64_t allocations;    /* attempts on this thread since lclip_fault_arm */
-    size_t largest;          /* largest single request since lclip_fault_arm */
+    uint64_t allocations;    /* attempts on this thread (or all, process-wide) since arming */
+    size_t largest;          /* largest single request since arming (per-thread mode only) */
     int injected;            /* the armed failure has happened */
 } lclip_fault_stats;
 
-/* Restarts this thread's count; the fail_at-th allocation from now (1-based)
- * returns NULL, once. 0 only counts. */
+/* Restarts this thread's count and leaves the process-wide mode; the
+ * fail_at-th allocation from now (1-based) returns NULL, once. 0 only counts. */
 void lclip_fault_arm(uint64_t fail_at);
+/* The same over every thread's allocations, until lclip_fault_arm is called. */
+void lclip_fault_arm_process(uint64_t fail_at);
 lclip_fault_stats lclip_fault_stats_get(void);
 /* Blocks handed out by lclip_malloc and not yet passed to lclip_free, all threads. */
 long long lclip_fault_live_blocks(void);
