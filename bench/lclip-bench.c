@@ -466,16 +466,21 @@ static double average_tokens(const bench *b, const row *r)
     return tokens / r->items;
 }
 
-/* Seconds of one rep of what the reference or the BLAS-threaded libclip
- * runs: the BLAS at threads threads (libclip's team sets it to 1). */
-static double time_blas_threaded(bench *b, const row *r, int threads, bench_scratch *scratch)
+/* Both run the BLAS on the row's threads; libclip's team sets it back to 1
+ * at its next call. Each returns the seconds of one rep. */
+static double time_sgemm_reference(bench *b, const row *r, int threads, bench_scratch *scratch)
 {
     blas_set_threads(threads);
     double t0 = now_s();
-    if (scratch)
-        run_gemms(b, r, scratch);
-    else
-        run_libclip(b, r, &b->blas_threaded);
+    run_gemms(b, r, scratch);
+    return now_s() - t0;
+}
+
+static double time_libclip_on_blas_threads(bench *b, const row *r, int threads)
+{
+    blas_set_threads(threads);
+    double t0 = now_s();
+    run_libclip(b, r, &b->blas_threaded);
     return now_s() - t0;
 }
 
@@ -494,9 +499,9 @@ static void time_row(bench *b, const row *r, int threads)
     run_libclip(b, r, &b->team);
     int lib_blas_threads = blas_threads();
     if (blas_threaded)
-        time_blas_threaded(b, r, threads, NULL);
+        time_libclip_on_blas_threads(b, r, threads);
     if (sgemm)
-        time_blas_threaded(b, r, threads, &scratch);
+        time_sgemm_reference(b, r, threads, &scratch);
     if (settle)
         settle_blas_workers();
     static double lib[1024], alt[1024], ref[1024];
@@ -508,9 +513,9 @@ static void time_row(bench *b, const row *r, int threads)
         run_libclip(b, r, &b->team);
         lib[reps] = now_s() - t0;
         if (blas_threaded)
-            alt[reps] = time_blas_threaded(b, r, threads, NULL);
+            alt[reps] = time_libclip_on_blas_threads(b, r, threads);
         if (sgemm)
-            ref[reps] = time_blas_threaded(b, r, threads, &scratch);
+            ref[reps] = time_sgemm_reference(b, r, threads, &scratch);
         if (settle)
             settle_blas_workers();
         reps++;

@@ -28,6 +28,7 @@ lclip_status lclip_transformer_forward(lclip_team *team, const lclip_transformer
 /* y[r] = layer_norm(x[r]) for rows rows of width floats (y may equal x). */
 void lclip_layer_norm_rows(const lclip_layer_norm *ln, float eps, const float *x, float *y, int rows,
                            int width);
+/* The same over all rows, shared out by rows on team. */
 void lclip_layer_norm_forward(lclip_team *team, const lclip_layer_norm *ln, float eps, const float *x, float *y,
                               int rows, int width);
 
