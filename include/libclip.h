@@ -15,8 +15,14 @@
  *  - Handles are safe to use from several threads at once for every function
  *    taking a const handle or documented as thread-safe; closing a handle must
  *    not race with any other use of it.
- *  - The library never prints, never calls exit() or abort() on bad input, and
- *    keeps no global mutable state (apart from each thread's error message).
+ *  - The library never prints and never calls exit() or abort() on bad input.
+ *    Diagnostics that are not errors go to the optional log callback
+ *    (lclip_options.log).
+ *  - Global state, all of it: each thread's error message and build-info
+ *    text; one process-wide lock that serialises cJSON's parser (it keeps a
+ *    process-wide error position) while configs are read at open; and, only
+ *    with lclip_options.n_threads > 0, the BLAS's thread count (see there).
+ *    Handles share nothing else.
  *  - Model files are memory-mapped: truncating or rewriting a weights file
  *    while an encoder has it open is outside the contract (the OS may then
  *    deliver SIGBUS on access); replace model files by renaming new ones in.
@@ -37,8 +43,11 @@ extern "C" {
 
 /* The single source of the version number: CMake reads these three lines. */
 #define LCLIP_VERSION_MAJOR 0
-#define LCLIP_VERSION_MINOR 1
+#define LCLIP_VERSION_MINOR 2
 #define LCLIP_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH: 200 for 0.2.0. Compare it with
+ * lclip_version_number() to learn which library was actually loaded. */
+#define LCLIP_VERSION_NUMBER (LCLIP_VERSION_MAJOR * 10000 + LCLIP_VERSION_MINOR * 100 + LCLIP_VERSION_PATCH)
 
 #if defined(_WIN32) && defined(LCLIP_BUILDING_SHARED)
 #define LCLIP_API __declspec(dllexport)
@@ -50,6 +59,14 @@ extern "C" {
 #define LCLIP_API
 #endif
 
+/* The release that added a function. LCLIP_API alone marks the functions of
+ * 0.1.0 (version node LIBCLIP_0 of the shared library); each later minor
+ * release has its own marker and node (0.2.0: LIBCLIP_0.2). A program that
+ * uses a function marked 0.2 needs libclip 0.2.0 or later at run time, and
+ * the dynamic loader says so at start-up instead of failing at the call.
+ * docs/api.md, "ABI rules", says how the ABI may grow. */
+#define LCLIP_AVAILABLE_IN_0_2 LCLIP_API
+
 /* ------------------------------------------------------------------------ */
 /* Status codes. Values are part of the ABI and are never renumbered; new
  * codes are only ever appended. */
@@ -60,7 +77,8 @@ typedef enum lclip_status {
     LCLIP_E_FORMAT = 3,           /* a file or buffer is malformed, truncated or inconsistent */
     LCLIP_E_UNSUPPORTED = 4,      /* well-formed, but a variant libclip does not implement */
     LCLIP_E_NOMEM = 5,            /* an allocation failed */
-    LCLIP_E_TOO_LARGE = 6         /* input exceeds a configured resource limit */
+    LCLIP_E_TOO_LARGE = 6,        /* input exceeds a configured resource limit */
+    LCLIP_E_CANCELLED = 7         /* a progress callback asked the call to stop (since 0.2.0) */
 } lclip_status;
 
 /* A static English description of a status code ("unknown status" for values
@@ -77,28 +95,72 @@ LCLIP_API const char *lclip_last_error(void);
 /* "MAJOR.MINOR.PATCH" of the library actually loaded. Thread-safe. */
 LCLIP_API const char *lclip_version(void);
 
+/* LCLIP_VERSION_NUMBER of the library actually loaded. Thread-safe. */
+LCLIP_AVAILABLE_IN_0_2 unsigned lclip_version_number(void);
+
+/* How the loaded library was built and what it runs on, as "key=value"
+ * fields separated by "; ", for bug reports and logs:
+ *   version=0.2.0; blas=OpenBLAS; blas_config=OpenBLAS 0.3.21 DYNAMIC_ARCH
+ *   NO_AFFINITY SkylakeX MAX_THREADS=64; blas_threading=pthreads;
+ *   engines=cblas; simd=sse2; compiler=gcc 12.2.0
+ * blas_threading is pthreads, openmp, serial or unknown. Keys may be added;
+ * none is removed. Thread-safe; the string is the calling thread's and
+ * stays valid until its next lclip_build_info() call. Never NULL. */
+LCLIP_AVAILABLE_IN_0_2 const char *lclip_build_info(void);
+
 /* ------------------------------------------------------------------------ */
-/* Options. The struct may grow at its end in later versions; struct_size
- * tells the library how much of it the caller knows about, and fields beyond
- * it take their defaults. Always start from lclip_options_init(). */
+/* Options.
+ *
+ * The struct grows at its end from release to release. struct_size tells
+ * the library which release's layout the caller was compiled with: fields
+ * beyond it take their defaults, and a caller compiled against a newer
+ * header than the loaded library is accepted only while the fields this
+ * library does not know are zero (their "default"), so that a setting is
+ * never silently dropped (LCLIP_E_INVALID_ARGUMENT names the first non-zero
+ * byte otherwise). Always start from lclip_options_init().
+ *
+ * Layout rules (docs/api.md, "ABI rules"): fields are only appended; each
+ * release appends whole 8-byte units, so every release has a distinct
+ * struct_size (on LP64: 0.1.0 72 bytes, 0.2.0 88); a field added after 0.1.0
+ * means "default" when zero. */
 #define LCLIP_MAX_THREADS 256 /* the most n_threads may ask for */
 
+/* Levels of lclip_options.log, most severe first (since 0.2.0). */
+typedef enum lclip_log_level {
+    LCLIP_LOG_WARNING = 1, /* something looks wrong but the call goes on (a JPEG with corrupt data) */
+    LCLIP_LOG_INFO = 2     /* a choice the library made (hyperparameters inferred, no vocabulary) */
+} lclip_log_level;
+
+/* A log callback: message is one line without a trailing newline, valid
+ * during the call. See lclip_options.log for the threads it runs on. */
+typedef void (*lclip_log_fn)(void *user, lclip_log_level level, const char *message);
+
 typedef struct lclip_options {
-    size_t struct_size; /* sizeof(lclip_options) as the caller was compiled */
+    size_t struct_size; /* set by lclip_options_init() to the caller's sizeof(lclip_options) */
+
+    /* --- 0.1.0 --------------------------------------------------------- */
 
     /* Threads per encode call.
      *   0  (default) libclip runs on the calling thread and starts no thread;
      *      matrix products use the BLAS's own threads, as the process has
      *      them set (OPENBLAS_NUM_THREADS, openblas_set_num_threads(), or all
-     *      cores).
+     *      cores). libclip changes no BLAS setting.
      *   N > 0  each encode call runs on N threads: the calling thread and
      *      N - 1 that libclip starts for the call and joins before it
      *      returns. Every step (matrix products, attention, layer norms) is
-     *      shared out among them, and the BLAS runs single-threaded inside.
-     *      For that, libclip sets OpenBLAS's (or BLIS's) process-wide thread
-     *      count to 1 when the encoder opens and before each encode; this
-     *      affects every other user of that BLAS in the process. Against
-     *      another CBLAS, configure it single-threaded yourself.
+     *      shared out among them, and the BLAS must run single-threaded
+     *      inside them. How libclip ensures that depends on the BLAS:
+     *      - OpenBLAS built with OpenMP (openblas_get_parallel() == 2): the
+     *        thread count is each OpenMP thread's own; libclip sets it to 1
+     *        on its helper threads and on the calling thread for the call,
+     *        and restores the calling thread's when the call returns.
+     *        Nothing process-wide changes.
+     *      - OpenBLAS with its own threads (pthreads), or BLIS: the count is
+     *        one setting for the whole process. libclip sets it to 1 when
+     *        the encoder opens and before each encode, and leaves it there:
+     *        every other user of that BLAS in the process (numpy on the same
+     *        OpenBLAS) then runs single-threaded too.
+     *      - Another CBLAS: configure it single-threaded yourself.
      * N = the number of cores is the fastest. Concurrent calls each start
      * their own threads. Results do not depend on N beyond float rounding.
      * Values outside 0..LCLIP_MAX_THREADS are LCLIP_E_INVALID_ARGUMENT. */
@@ -132,10 +194,31 @@ typedef struct lclip_options {
     /* 1: apply the EXIF orientation of JPEGs before preprocessing; 0
      * (default): ignore it, as the reference (PIL.Image.open) does. */
     int exif_orientation;
+
+    /* --- 0.2.0 --------------------------------------------------------- */
+
+    /* Diagnostics that are not errors (NULL, the default: dropped): JPEG and
+     * PNG warnings, and choices made at open. Called during the open and
+     * encode calls of the encoder, with log_user. Decoding may run on
+     * libclip's helper threads (n_threads > 1), so log may be called from
+     * several threads at once: it must be thread-safe and must not call
+     * back into the encoder that is logging. */
+    lclip_log_fn log;
+    void *log_user;
 } lclip_options;
 
-/* Fills *opts with the defaults and sets struct_size. Passing NULL is a no-op. */
+/* Fills the caller's struct with the defaults: size is the caller's
+ * sizeof(lclip_options). Never writes beyond size bytes. A size larger than
+ * this library knows (a program built against a newer header) gets the
+ * fields it knows and zeroes beyond. LCLIP_E_INVALID_ARGUMENT for NULL or a
+ * size that no release had. Use the lclip_options_init() macro. */
+LCLIP_AVAILABLE_IN_0_2 lclip_status lclip_options_init_sized(lclip_options *opts, size_t size);
+
+/* 0.1.0's initialiser, kept for programs built against 0.1.0: it fills
+ * exactly 0.1.0's layout (struct_size 72 on LP64). Source code reaches
+ * lclip_options_init_sized() through the macro below. */
 LCLIP_API void lclip_options_init(lclip_options *opts);
+#define lclip_options_init(opts) lclip_options_init_sized((opts), sizeof *(opts))
 
 /* ------------------------------------------------------------------------ */
 /* Encoders.
@@ -186,6 +269,46 @@ LCLIP_API int lclip_text_encoder_context_length(const lclip_text_encoder *enc);
 LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc);
 
 /* ------------------------------------------------------------------------ */
+/* Batch calls with per-input results and progress (since 0.2.0).
+ *
+ * The batch functions below have an _ex form that takes an
+ * lclip_batch_options (NULL: exactly the plain function):
+ *
+ *  - Per-input results: with item_status or on_item_error set, an input that
+ *    fails (a corrupt file, invalid UTF-8, a token id outside the
+ *    vocabulary) does not fail the call. Every other input is encoded, the
+ *    failed input's row of out is filled with NaN (never mistaken for an
+ *    embedding), item_status[i] receives each input's status (LCLIP_OK or
+ *    its error), on_item_error is called for each failure, and the call
+ *    returns LCLIP_OK, even when every input failed. Failures that are not
+ *    one input's (a NULL argument, memory for the batch, the tower itself,
+ *    cancellation) still fail the whole call, with out and item_status
+ *    untouched.
+ *  - Progress: on_progress is called after each pass through the tower
+ *    (batches run in passes of several inputs) with the inputs done so far
+ *    and n. Returning non-zero cancels: the call stops before the next pass
+ *    and returns LCLIP_E_CANCELLED, with out and item_status untouched.
+ *
+ * Both callbacks run on the calling thread, in input order, and may call
+ * libclip functions other than closing the encoder in use. */
+typedef int (*lclip_progress_fn)(void *user, size_t done, size_t total);
+/* index of the input in the call; message (as lclip_last_error() would give
+ * it) is valid during the call. */
+typedef void (*lclip_item_error_fn)(void *user, size_t index, lclip_status status, const char *message);
+
+typedef struct lclip_batch_options {
+    size_t struct_size;                /* set by lclip_batch_options_init(); grows like lclip_options */
+    lclip_status *item_status;         /* NULL, or n entries the call fills */
+    lclip_item_error_fn on_item_error; /* NULL, or called for each input that fails */
+    lclip_progress_fn on_progress;     /* NULL, or called after each pass */
+    void *user;                        /* passed to both callbacks */
+} lclip_batch_options;
+
+/* As lclip_options_init_sized(), for lclip_batch_options (all fields NULL). */
+LCLIP_AVAILABLE_IN_0_2 lclip_status lclip_batch_options_init_sized(lclip_batch_options *batch, size_t size);
+#define lclip_batch_options_init(batch) lclip_batch_options_init_sized((batch), sizeof *(batch))
+
+/* ------------------------------------------------------------------------ */
 /* Text. All encode functions write dim floats per text into out (caller
  * allocated), L2-normalised unless opts.normalize was 0. They may be called
  * from several threads at once on one handle. On failure out is untouched,
@@ -205,20 +328,29 @@ LCLIP_API lclip_status lclip_tokenize(const lclip_text_encoder *enc, const char 
                                       size_t capacity, size_t *n_tokens);
 
 /* One text into out[dim]. */
-LCLIP_API lclip_status lclip_text_encode(lclip_text_encoder *enc, const char *utf8, float *out);
+LCLIP_API lclip_status lclip_text_encode(const lclip_text_encoder *enc, const char *utf8, float *out);
 
 /* n texts into out[n * dim], row i for texts[i]. The texts' real tokens are
  * packed into one matrix per layer, so short captions cost what their tokens
  * cost. n == 0 is a no-op. */
-LCLIP_API lclip_status lclip_text_encode_batch(lclip_text_encoder *enc, const char *const *texts, size_t n,
+LCLIP_API lclip_status lclip_text_encode_batch(const lclip_text_encoder *enc, const char *const *texts, size_t n,
                                                float *out);
 
 /* n already-tokenized texts, tokens[n * context_length] as lclip_tokenize
  * writes them (start token, ids, end token, zero padding). Each text is
  * pooled where its largest id first occurs, as the reference's argmax does:
  * the end token. Ids outside the vocabulary are LCLIP_E_INVALID_ARGUMENT. */
-LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const int32_t *tokens, size_t n,
+LCLIP_API lclip_status lclip_text_encode_tokens(const lclip_text_encoder *enc, const int32_t *tokens, size_t n,
                                                 float *out);
+
+/* lclip_text_encode_batch and lclip_text_encode_tokens with per-input results
+ * and progress (see lclip_batch_options); batch may be NULL. */
+LCLIP_AVAILABLE_IN_0_2 lclip_status lclip_text_encode_batch_ex(const lclip_text_encoder *enc,
+                                                               const char *const *texts, size_t n, float *out,
+                                                               const lclip_batch_options *batch);
+LCLIP_AVAILABLE_IN_0_2 lclip_status lclip_text_encode_tokens_ex(const lclip_text_encoder *enc,
+                                                                const int32_t *tokens, size_t n, float *out,
+                                                                const lclip_batch_options *batch);
 
 /* ------------------------------------------------------------------------ */
 /* Images. Files and buffers are PNG or JPEG (chosen by their first bytes).
@@ -238,26 +370,37 @@ LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const i
 LCLIP_API lclip_status lclip_image_preprocess_file(const lclip_image_encoder *enc, const char *path,
                                                    float *out_chw);
 
-LCLIP_API lclip_status lclip_image_encode_file(lclip_image_encoder *enc, const char *path, float *out);
+LCLIP_API lclip_status lclip_image_encode_file(const lclip_image_encoder *enc, const char *path, float *out);
 
 /* n files into out[n * dim], decoded one by one and encoded in batched
  * passes through the tower (up to 768 tokens per pass: 15 ViT-B/32 images),
  * each linear layer one GEMM over all of a pass's images. */
-LCLIP_API lclip_status lclip_image_encode_files(lclip_image_encoder *enc, const char *const *paths, size_t n,
-                                                float *out);
+LCLIP_API lclip_status lclip_image_encode_files(const lclip_image_encoder *enc, const char *const *paths,
+                                                size_t n, float *out);
 
 /* An encoded PNG or JPEG in memory. */
-LCLIP_API lclip_status lclip_image_encode_memory(lclip_image_encoder *enc, const void *data, size_t size,
+LCLIP_API lclip_status lclip_image_encode_memory(const lclip_image_encoder *enc, const void *data, size_t size,
                                                  float *out);
 
 /* Raw 8-bit RGB pixels, row r at rgb + r * stride (stride >= 3 * width). */
-LCLIP_API lclip_status lclip_image_encode_rgb(lclip_image_encoder *enc, const uint8_t *rgb, int width,
+LCLIP_API lclip_status lclip_image_encode_rgb(const lclip_image_encoder *enc, const uint8_t *rgb, int width,
                                               int height, size_t stride, float *out);
 
 /* n preprocessed tensors pixels[n * 3 * size * size] (as
  * lclip_image_preprocess_file writes them) into out[n * dim]. */
-LCLIP_API lclip_status lclip_image_encode_pixels(lclip_image_encoder *enc, const float *pixels, size_t n,
+LCLIP_API lclip_status lclip_image_encode_pixels(const lclip_image_encoder *enc, const float *pixels, size_t n,
                                                  float *out);
+
+/* lclip_image_encode_files and lclip_image_encode_pixels with per-input
+ * results and progress (see lclip_batch_options); batch may be NULL.
+ * Preprocessed tensors cannot fail one by one, so for pixels only progress
+ * matters. */
+LCLIP_AVAILABLE_IN_0_2 lclip_status lclip_image_encode_files_ex(const lclip_image_encoder *enc,
+                                                                const char *const *paths, size_t n, float *out,
+                                                                const lclip_batch_options *batch);
+LCLIP_AVAILABLE_IN_0_2 lclip_status lclip_image_encode_pixels_ex(const lclip_image_encoder *enc,
+                                                                 const float *pixels, size_t n, float *out,
+                                                                 const lclip_batch_options *batch);
 
 #ifdef __cplusplus
 } /* extern "C" */

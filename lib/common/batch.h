@@ -1,7 +1,9 @@
 /* The pass loop both encoders use: inputs are prepared (by the team, with
  * n_threads > 1) into a pass-sized buffer (decoded and preprocessed images,
  * tokenized texts), each full buffer goes through the tower in one pass, and
- * the rows land in the caller's output only when every input succeeded. */
+ * the rows land in the caller's output only when the call succeeds. With
+ * per-input results (lclip_batch_options) a failed input is left out of its
+ * pass and gets a NaN row. */
 #ifndef LCLIP_COMMON_BATCH_H
 #define LCLIP_COMMON_BATCH_H
 
@@ -24,21 +26,28 @@ typedef struct lclip_batch {
     size_t input_bytes; /* one prepared input */
     size_t dim;         /* floats per output row */
     /* Resolved: normalize (L2-normalise the rows), n_threads (> 1 runs the
-     * passes on a team). */
+     * passes on a team), log. */
     const lclip_options *options;
+    /* Resolved per-call options: per-input results, progress. */
+    const lclip_batch_options *control;
     const void *ctx;    /* passed to both callbacks */
-    /* Inputs that need no preparing (already tensors or ids): input i is at
-     * ready + i * input_bytes and prepare is not called. NULL otherwise. */
+    /* Inputs that need no preparing (already tensors or ids, which cannot
+     * fail one by one): input i is at ready + i * input_bytes and prepare is
+     * not called. NULL otherwise. */
     const void *ready;
     /* Writes prepared input i into input. With n_threads > 1, the team's
      * threads call it at once for different inputs, and an input that failed
-     * is prepared again on the calling thread, which reports the error. */
-    lclip_status (*prepare)(const void *ctx, size_t i, void *input);
+     * is prepared again on the calling thread, which reports the error;
+     * quiet is then 1: warnings were logged by the first attempt. */
+    lclip_status (*prepare)(const void *ctx, size_t i, void *input, int quiet);
     /* Encodes count prepared inputs into out[count][dim] on team. */
     lclip_status (*run)(const void *ctx, lclip_team *team, const void *inputs, size_t count, float *out);
 } lclip_batch;
 
-/* out[n][dim], untouched unless the whole batch succeeds. */
+/* out[n][dim] (and control->item_status), untouched unless the call succeeds. */
 lclip_status lclip_batch_encode(const lclip_batch *batch, float *out);
+
+/* Whether control asks for per-input results. */
+int lclip_batch_per_input(const lclip_batch_options *control);
 
 #endif

@@ -3,14 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#if defined(_MSC_VER)
-#define LCLIP_THREAD_LOCAL __declspec(thread)
-#else
-#define LCLIP_THREAD_LOCAL _Thread_local
-#endif
-
-/* The only mutable state of the library that outlives a call: one message
- * per thread, so concurrent callers never see each other's errors. */
+/* One message per thread, so concurrent callers never see each other's
+ * errors (libclip.h lists the library's other state). */
 static LCLIP_THREAD_LOCAL char last_error[1024];
 
 lclip_status lclip_fail(lclip_status status, const char *fmt, ...)
@@ -37,6 +31,7 @@ LCLIP_API const char *lclip_strerror(lclip_status status)
     case LCLIP_E_UNSUPPORTED: return "unsupported model or input variant";
     case LCLIP_E_NOMEM: return "out of memory";
     case LCLIP_E_TOO_LARGE: return "input exceeds a resource limit";
+    case LCLIP_E_CANCELLED: return "cancelled by the caller";
     }
     return "unknown status";
 }

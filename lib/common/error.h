@@ -13,6 +13,12 @@
 #define LCLIP_PRINTF(fmt_index, first_arg)
 #endif
 
+#if defined(_MSC_VER)
+#define LCLIP_THREAD_LOCAL __declspec(thread)
+#else
+#define LCLIP_THREAD_LOCAL _Thread_local
+#endif
+
 /* Formats the thread's detail message (truncated to fit) and returns status. */
 lclip_status lclip_fail(lclip_status status, const char *fmt, ...) LCLIP_PRINTF(2, 3);
 

@@ -1,90 +1,202 @@
-/* blis.h (a BLIS build) declares pthread barriers, which strict C11 hides. */
-#define _POSIX_C_SOURCE 200809L
-
 #include "common/options.h"
 
+#include <assert.h>
+#include <stdalign.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "common/error.h"
 
-#if defined(LCLIP_HAVE_OPENBLAS_SET_NUM_THREADS)
-#include <cblas.h>
-#elif defined(LCLIP_HAVE_BLI_THREAD_SET_NUM_THREADS)
-#include <blis.h>
-#endif
-
 #define DEFAULT_MAX_HEADER_BYTES (100u * 1024u * 1024u)
 #define DEFAULT_MAX_TENSOR_COUNT 65536u
 #define DEFAULT_MAX_TEXT_BYTES (1024u * 1024u)
 
-LCLIP_API void lclip_options_init(lclip_options *opts)
+/* A caller's struct_size above this is not a struct from any header but an
+ * uninitialised field: refused before the tail check reads that far. */
+#define MAX_PLAUSIBLE_STRUCT_SIZE 4096u
+
+/* 0.1.0's lclip_options, frozen: the size its callers pass, and what the
+ * 0.1.0 symbol lclip_options_init fills. */
+typedef struct options_0_1 {
+    size_t struct_size;
+    int n_threads;
+    int normalize;
+    uint64_t max_header_bytes;
+    uint64_t max_tensor_count;
+    const char *vocab_path;
+    int truncate_text;
+    uint64_t max_text_bytes;
+    uint64_t max_image_pixels;
+    int exif_orientation;
+} options_0_1;
+
+/* The layout rules of libclip.h, checked for every release: each release's
+ * fields start beyond the previous release's size (never in its tail
+ * padding), so struct_size tells every release apart. */
+#define SAME_FIELD(f) (offsetof(options_0_1, f) == offsetof(lclip_options, f))
+static_assert(SAME_FIELD(n_threads) && SAME_FIELD(normalize) && SAME_FIELD(max_header_bytes) &&
+                  SAME_FIELD(max_tensor_count) && SAME_FIELD(vocab_path) && SAME_FIELD(truncate_text) &&
+                  SAME_FIELD(max_text_bytes) && SAME_FIELD(max_image_pixels) && SAME_FIELD(exif_orientation),
+              "lclip_options: a 0.1.0 field moved");
+static_assert(offsetof(lclip_options, log) == sizeof(options_0_1), "lclip_options: 0.2.0 must start at 0.1.0's end");
+static_assert(sizeof(lclip_options) % 8 == 0 && alignof(lclip_options) <= 8,
+              "lclip_options: releases append whole 8-byte units");
+#if UINTPTR_MAX == UINT64_MAX
+static_assert(sizeof(options_0_1) == 72 && sizeof(lclip_options) == 88, "lclip_options: LP64 sizes in libclip.h");
+static_assert(sizeof(lclip_batch_options) == 40, "lclip_batch_options: LP64 size");
+#endif
+
+/* Every size lclip_options has had, oldest first; the last is this one's. */
+static const size_t options_sizes[] = {sizeof(options_0_1), sizeof(lclip_options)};
+static const size_t batch_options_sizes[] = {sizeof(lclip_batch_options)};
+
+/* A versioned struct: its name in messages and the sizes of its releases. */
+typedef struct struct_kind {
+    const char *name;
+    const size_t *sizes;
+    size_t n_sizes;
+} struct_kind;
+
+static const struct_kind options_kind = {"lclip_options", options_sizes,
+                                               sizeof options_sizes / sizeof *options_sizes};
+static const struct_kind batch_options_kind = {"lclip_batch_options", batch_options_sizes,
+                                                     sizeof batch_options_sizes / sizeof *batch_options_sizes};
+
+static size_t known_size(const struct_kind *kind)
+{
+    return kind->sizes[kind->n_sizes - 1];
+}
+
+/* user (NULL: only the size is checked) is a caller's struct of size bytes. */
+static lclip_status check_struct_size(const struct_kind *kind, const void *user, size_t size)
+{
+    size_t known = known_size(kind);
+    if (size > known) {
+        if (size > MAX_PLAUSIBLE_STRUCT_SIZE)
+            return lclip_fail(LCLIP_E_INVALID_ARGUMENT,
+                              "%s: struct_size %zu is implausible (initialise it with %s_init)", kind->name, size,
+                              kind->name);
+        /* A newer header's fields this library does not know: accepted only
+         * at their defaults, which are zero, so no setting is ignored. */
+        const unsigned char *bytes = user;
+        for (size_t i = known; user && i < size; i++)
+            if (bytes[i] != 0)
+                return lclip_fail(LCLIP_E_INVALID_ARGUMENT,
+                                  "%s: byte %zu is set, but libclip %s knows the struct only up to byte %zu; "
+                                  "the field there needs a newer libclip", kind->name, i, lclip_version(), known);
+        return LCLIP_OK;
+    }
+    for (size_t v = 0; v < kind->n_sizes; v++)
+        if (size == kind->sizes[v])
+            return LCLIP_OK;
+    return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "%s: struct_size %zu is not the size of any release (initialise it "
+                      "with %s_init)", kind->name, size, kind->name);
+}
+
+static void set_defaults(lclip_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->normalize = 1;
+    o->max_header_bytes = DEFAULT_MAX_HEADER_BYTES;
+    o->max_tensor_count = DEFAULT_MAX_TENSOR_COUNT;
+    o->truncate_text = 1;
+    o->max_text_bytes = DEFAULT_MAX_TEXT_BYTES;
+    o->max_image_pixels = LCLIP_DEFAULT_MAX_IMAGE_PIXELS;
+}
+
+/* Fills the first size bytes of a caller's struct (of a known release's size,
+ * or larger) with the defaults, and zeroes what this library does not know. */
+static void init_prefix(void *user, size_t size, const void *defaults, size_t known)
+{
+    memcpy(user, defaults, size < known ? size : known);
+    if (size > known)
+        memset((unsigned char *)user + known, 0, size - known);
+    memcpy(user, &size, sizeof size); /* struct_size is every struct's first field */
+}
+
+LCLIP_API lclip_status lclip_options_init_sized(lclip_options *opts, size_t size)
 {
     if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->n_threads = 0;
-    opts->normalize = 1;
-    opts->max_header_bytes = DEFAULT_MAX_HEADER_BYTES;
-    opts->max_tensor_count = DEFAULT_MAX_TENSOR_COUNT;
-    opts->vocab_path = NULL;
-    opts->truncate_text = 1;
-    opts->max_text_bytes = DEFAULT_MAX_TEXT_BYTES;
-    opts->max_image_pixels = LCLIP_DEFAULT_MAX_IMAGE_PIXELS;
-    opts->exif_orientation = 0;
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_options_init_sized: opts is NULL");
+    lclip_status s = check_struct_size(&options_kind, NULL, size);
+    if (s != LCLIP_OK)
+        return s;
+    lclip_options defaults;
+    set_defaults(&defaults);
+    init_prefix(opts, size, &defaults, sizeof defaults);
+    return LCLIP_OK;
+}
+
+/* The 0.1.0 symbol: the header's macro of the same name hides it from new
+ * code, and binaries built against 0.1.0 pass a 0.1.0-sized struct. */
+#undef lclip_options_init
+LCLIP_API void lclip_options_init(lclip_options *opts)
+{
+    if (opts)
+        lclip_options_init_sized(opts, sizeof(options_0_1));
+}
+
+LCLIP_API lclip_status lclip_batch_options_init_sized(lclip_batch_options *batch, size_t size)
+{
+    if (!batch)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_batch_options_init_sized: batch is NULL");
+    lclip_status s = check_struct_size(&batch_options_kind, NULL, size);
+    if (s != LCLIP_OK)
+        return s;
+    lclip_batch_options defaults = {sizeof defaults, NULL, NULL, NULL, NULL};
+    init_prefix(batch, size, &defaults, sizeof defaults);
+    return LCLIP_OK;
+}
+
+static lclip_status validate(lclip_options *o)
+{
+    if (o->n_threads < 0 || o->n_threads > LCLIP_MAX_THREADS)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: n_threads %d is outside 0..%d", o->n_threads,
+                          LCLIP_MAX_THREADS);
+    if (o->normalize != 0 && o->normalize != 1)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: normalize must be 0 or 1, not %d", o->normalize);
+    if (o->truncate_text != 0 && o->truncate_text != 1)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: truncate_text must be 0 or 1, not %d",
+                          o->truncate_text);
+    if (o->exif_orientation != 0 && o->exif_orientation != 1)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: exif_orientation must be 0 or 1, not %d",
+                          o->exif_orientation);
+    if (o->max_header_bytes == 0)
+        o->max_header_bytes = DEFAULT_MAX_HEADER_BYTES;
+    if (o->max_tensor_count == 0)
+        o->max_tensor_count = DEFAULT_MAX_TENSOR_COUNT;
+    if (o->max_text_bytes == 0)
+        o->max_text_bytes = DEFAULT_MAX_TEXT_BYTES;
+    if (o->max_image_pixels == 0)
+        o->max_image_pixels = LCLIP_DEFAULT_MAX_IMAGE_PIXELS;
+    return LCLIP_OK;
 }
 
 lclip_status lclip_options_resolve(const lclip_options *user, lclip_options *resolved)
 {
-    lclip_options_init(resolved);
+    set_defaults(resolved);
     if (!user)
         return LCLIP_OK;
-    if (user->struct_size < offsetof(lclip_options, n_threads))
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT,
-                          "options: struct_size %zu is too small (initialise with lclip_options_init)",
-                          user->struct_size);
-    /* An older caller's struct is a prefix of ours; a newer caller's extra
-     * fields are ones this version does not know and leaves at defaults. */
-    size_t known = user->struct_size < sizeof *resolved ? user->struct_size : sizeof *resolved;
-    memcpy(resolved, user, known);
+    lclip_status s = check_struct_size(&options_kind, user, user->struct_size);
+    if (s != LCLIP_OK)
+        return s;
+    /* An older caller's struct is a prefix of ours. */
+    memcpy(resolved, user, user->struct_size < sizeof *resolved ? user->struct_size : sizeof *resolved);
     resolved->struct_size = sizeof *resolved;
-
-    if (resolved->n_threads < 0 || resolved->n_threads > LCLIP_MAX_THREADS)
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: n_threads %d is outside 0..%d", resolved->n_threads,
-                          LCLIP_MAX_THREADS);
-    if (resolved->normalize != 0 && resolved->normalize != 1)
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: normalize must be 0 or 1, not %d",
-                          resolved->normalize);
-    if (resolved->max_header_bytes == 0)
-        resolved->max_header_bytes = DEFAULT_MAX_HEADER_BYTES;
-    if (resolved->max_tensor_count == 0)
-        resolved->max_tensor_count = DEFAULT_MAX_TENSOR_COUNT;
-    if (resolved->truncate_text != 0 && resolved->truncate_text != 1)
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: truncate_text must be 0 or 1, not %d",
-                          resolved->truncate_text);
-    if (resolved->max_text_bytes == 0)
-        resolved->max_text_bytes = DEFAULT_MAX_TEXT_BYTES;
-    if (resolved->max_image_pixels == 0)
-        resolved->max_image_pixels = LCLIP_DEFAULT_MAX_IMAGE_PIXELS;
-    if (resolved->exif_orientation != 0 && resolved->exif_orientation != 1)
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: exif_orientation must be 0 or 1, not %d",
-                          resolved->exif_orientation);
-    return LCLIP_OK;
+    return validate(resolved);
 }
 
-void lclip_apply_thread_option(int n_threads)
+lclip_status lclip_batch_options_resolve(const lclip_batch_options *user, lclip_batch_options *resolved)
 {
-    if (n_threads <= 0)
-        return;
-#if defined(LCLIP_HAVE_OPENBLAS_SET_NUM_THREADS)
-    /* A BLAS thread count above 1 would make the team's concurrent products
-     * queue for OpenBLAS's one pool, and its spinning workers take the
-     * helpers' cores. */
-    if (openblas_get_num_threads() != 1)
-        openblas_set_num_threads(1);
-#elif defined(LCLIP_HAVE_BLI_THREAD_SET_NUM_THREADS)
-    if (bli_thread_get_num_threads() != 1)
-        bli_thread_set_num_threads(1);
-#endif
+    memset(resolved, 0, sizeof *resolved);
+    resolved->struct_size = sizeof *resolved;
+    if (!user)
+        return LCLIP_OK;
+    lclip_status s = check_struct_size(&batch_options_kind, user, user->struct_size);
+    if (s == LCLIP_OK) {
+        memcpy(resolved, user, user->struct_size < sizeof *resolved ? user->struct_size : sizeof *resolved);
+        resolved->struct_size = sizeof *resolved;
+    }
+    return s;
 }

@@ -1,5 +1,7 @@
 /* Caller options, resolved: every field present, defaults applied, values
- * validated. Internal code only ever sees resolved options. */
+ * validated. Internal code only ever sees resolved options. The struct_size
+ * rules of libclip.h (older callers get defaults, newer ones only with the
+ * unknown tail zero) are applied here, for both public option structs. */
 #ifndef LCLIP_COMMON_OPTIONS_H
 #define LCLIP_COMMON_OPTIONS_H
 
@@ -12,11 +14,7 @@
 /* Copies the fields that user->struct_size covers over the defaults (user may
  * be NULL) and validates them. */
 lclip_status lclip_options_resolve(const lclip_options *user, lclip_options *resolved);
-
-/* Applies n_threads (see libclip.h): a positive value means libclip runs its
- * own threads, so the BLAS must run each product on the calling thread. 0
- * leaves the BLAS alone. Called at open and before each encode, in case the
- * host changed the count in between. */
-void lclip_apply_thread_option(int n_threads);
+/* The same for a batch call's options (user may be NULL: all unset). */
+lclip_status lclip_batch_options_resolve(const lclip_batch_options *user, lclip_batch_options *resolved);
 
 #endif

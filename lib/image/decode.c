@@ -13,13 +13,13 @@ lclip_status lclip_image_decode(const uint8_t *data, size_t size, const char *la
 {
     memset(out, 0, sizeof *out);
     if (size >= sizeof png_signature && memcmp(data, png_signature, sizeof png_signature) == 0)
-        return lclip_decode_png(data, size, label, opts->max_pixels, out);
+        return lclip_decode_png(data, size, label, opts->max_pixels, &opts->log, out);
     if (size < sizeof jpeg_signature || memcmp(data, jpeg_signature, sizeof jpeg_signature) != 0)
         return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: not a PNG or JPEG", label);
 
     int orientation = 0;
-    lclip_status s =
-        lclip_decode_jpeg(data, size, label, opts->max_pixels, opts->exif_orientation ? &orientation : NULL, out);
+    lclip_status s = lclip_decode_jpeg(data, size, label, opts->max_pixels, &opts->log,
+                                       opts->exif_orientation ? &orientation : NULL, out);
     if (s == LCLIP_OK && orientation > 1) {
         s = lclip_pixels_orient(out, orientation, label);
         if (s != LCLIP_OK)

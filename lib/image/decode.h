@@ -14,12 +14,16 @@
 lclip_status lclip_image_decode(const uint8_t *data, size_t size, const char *label,
                                 const lclip_image_input_options *opts, lclip_pixels *out);
 
-/* The decoders behind it. orientation (may be NULL) receives the EXIF
- * Orientation tag, 0 when there is none. */
+/* Warnings of one image that reach the log; more are counted in one line. */
+#define LCLIP_MAX_DECODER_WARNINGS 4
+
+/* The decoders behind it. Warnings the decoder tolerates go to log.
+ * orientation (may be NULL) receives the EXIF Orientation tag, 0 when there
+ * is none. */
 lclip_status lclip_decode_png(const uint8_t *data, size_t size, const char *label, uint64_t max_pixels,
-                              lclip_pixels *out);
+                              const lclip_logger *log, lclip_pixels *out);
 lclip_status lclip_decode_jpeg(const uint8_t *data, size_t size, const char *label, uint64_t max_pixels,
-                               int *orientation, lclip_pixels *out);
+                               const lclip_logger *log, int *orientation, lclip_pixels *out);
 
 /* Orientation (1-8) from an APP1 payload after "Exif\0\0" (a TIFF
  * structure); 0 when absent or malformed. */

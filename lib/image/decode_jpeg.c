@@ -35,6 +35,7 @@ typedef struct jpeg_context {
     char message[JMSG_LENGTH_MAX];
     const char *label;
     uint64_t max_pixels;
+    const lclip_logger *log;
     int *orientation;
     struct jpeg_decompress_struct cinfo;
     lclip_pixels pixels;
@@ -47,16 +48,24 @@ static void on_error_exit(j_common_ptr cinfo)
     longjmp(ctx->jump, 1);
 }
 
-/* Warnings are dropped (a library prints nothing), except running out of
- * data (see above) and scans that repeat or break the progression, which no
- * encoder writes and which only serve to make decoding slow. */
+/* Warnings go to the log callback (the first few: a corrupt file may warn
+ * once per block), except running out of data (see above) and scans that
+ * repeat or break the progression, which no encoder writes and which only
+ * serve to make decoding slow: those are errors. Trace messages (level >= 0)
+ * are dropped. */
 static void on_emit_message(j_common_ptr cinfo, int level)
 {
+    jpeg_context *ctx = (jpeg_context *)cinfo->err;
     int code = cinfo->err->msg_code;
-    if (level < 0 && (code == JWRN_JPEG_EOF || code == JWRN_BOGUS_PROGRESSION))
+    if (level >= 0)
+        return;
+    if (code == JWRN_JPEG_EOF || code == JWRN_BOGUS_PROGRESSION)
         cinfo->err->error_exit(cinfo);
-    if (level < 0)
-        cinfo->err->num_warnings++;
+    if (cinfo->err->num_warnings++ < LCLIP_MAX_DECODER_WARNINGS && ctx->log && ctx->log->fn) {
+        char message[JMSG_LENGTH_MAX];
+        cinfo->err->format_message(cinfo, message);
+        lclip_log(ctx->log, LCLIP_LOG_WARNING, "%s: JPEG warning: %s", ctx->label, message);
+    }
 }
 
 static void on_output_message(j_common_ptr cinfo)
@@ -153,7 +162,7 @@ static lclip_status run_decoder(jpeg_context *ctx, const uint8_t *data, size_t s
 }
 
 lclip_status lclip_decode_jpeg(const uint8_t *data, size_t size, const char *label, uint64_t max_pixels,
-                               int *orientation, lclip_pixels *out)
+                               const lclip_logger *log, int *orientation, lclip_pixels *out)
 {
     if (orientation)
         *orientation = 0;
@@ -164,6 +173,7 @@ lclip_status lclip_decode_jpeg(const uint8_t *data, size_t size, const char *lab
         return lclip_fail(LCLIP_E_NOMEM, "%s: out of memory", label);
     ctx->label = label;
     ctx->max_pixels = max_pixels;
+    ctx->log = log;
     ctx->orientation = orientation;
     ctx->cinfo.err = jpeg_std_error(&ctx->errors);
     ctx->errors.error_exit = on_error_exit;
@@ -174,6 +184,8 @@ lclip_status lclip_decode_jpeg(const uint8_t *data, size_t size, const char *lab
     lclip_status s = run_decoder(ctx, data, size);
     /* Safe even if creation failed: ctx started zeroed. */
     jpeg_destroy_decompress(&ctx->cinfo);
+    if (ctx->errors.num_warnings > LCLIP_MAX_DECODER_WARNINGS)
+        lclip_log(log, LCLIP_LOG_WARNING, "%s: %ld JPEG warnings in all", label, ctx->errors.num_warnings);
     if (s == LCLIP_OK)
         *out = ctx->pixels;
     else

@@ -22,6 +22,8 @@ typedef struct png_context {
     jmp_buf jump;
     const char *label;
     uint64_t max_pixels;
+    const lclip_logger *log;
+    int warnings;
     const uint8_t *data;
     size_t size, pos;
     int out_of_memory;
@@ -39,12 +41,13 @@ static void on_error(png_structp png, png_const_charp message)
     longjmp(ctx->jump, 1);
 }
 
-/* Warnings (bad ancillary chunks and the like) are not failures, and a
- * library prints nothing. */
+/* Warnings (bad ancillary chunks and the like) are not failures; the first
+ * few go to the log callback, and a file full of them costs no more. */
 static void on_warning(png_structp png, png_const_charp message)
 {
-    (void)png;
-    (void)message;
+    png_context *ctx = png_get_error_ptr(png);
+    if (ctx->warnings++ < LCLIP_MAX_DECODER_WARNINGS)
+        lclip_log(ctx->log, LCLIP_LOG_WARNING, "%s: PNG warning: %s", ctx->label, message);
 }
 
 static png_voidp on_malloc(png_structp png, png_alloc_size_t size)
@@ -191,13 +194,14 @@ static lclip_status run_decoder(png_context *ctx)
 }
 
 lclip_status lclip_decode_png(const uint8_t *data, size_t size, const char *label, uint64_t max_pixels,
-                              lclip_pixels *out)
+                              const lclip_logger *log, lclip_pixels *out)
 {
     png_context *ctx = lclip_calloc(1, sizeof *ctx);
     if (!ctx)
         return lclip_fail(LCLIP_E_NOMEM, "%s: out of memory", label);
     ctx->label = label;
     ctx->max_pixels = max_pixels;
+    ctx->log = log;
     ctx->data = data;
     ctx->size = size;
     lclip_status s = LCLIP_OK;
@@ -211,6 +215,8 @@ lclip_status lclip_decode_png(const uint8_t *data, size_t size, const char *labe
         s = run_decoder(ctx);
     png_destroy_read_struct(ctx->png ? &ctx->png : NULL, ctx->info ? &ctx->info : NULL, NULL);
     lclip_free(ctx->rows);
+    if (ctx->warnings > LCLIP_MAX_DECODER_WARNINGS)
+        lclip_log(log, LCLIP_LOG_WARNING, "%s: %d PNG warnings in all", label, ctx->warnings);
     if (s == LCLIP_OK)
         *out = ctx->pixels;
     else

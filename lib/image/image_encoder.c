@@ -7,6 +7,7 @@
 #include "common/alloc.h"
 #include "common/batch.h"
 #include "common/error.h"
+#include "common/options.h"
 #include "image/image_input.h"
 #include "image/vision_tower.h"
 #include "load/model.h"
@@ -68,8 +69,18 @@ typedef struct image_job {
 
 static image_job job_for(const lclip_model *m, const void *items)
 {
-    image_job job = {m, {m->options.max_image_pixels, m->options.exif_orientation}, items, 0, 0, 0};
+    image_job job = {m, {m->options.max_image_pixels, m->options.exif_orientation, lclip_logger_of(&m->options)},
+                     items, 0, 0, 0};
     return job;
+}
+
+/* The input options of a prepare step; quiet drops warnings (a retry's). */
+static lclip_image_input_options input_options(const image_job *job, int quiet)
+{
+    lclip_image_input_options input = job->input;
+    if (quiet)
+        input.log.fn = NULL;
+    return input;
 }
 
 static size_t tensor_floats(const lclip_model *m)
@@ -84,10 +95,16 @@ static lclip_status run_tower(const void *ctx, lclip_team *team, const void *inp
     return lclip_vision_tower_forward(team, &job->model->vision, inputs, (int)count, out);
 }
 
-/* prepare writes one image's tensor; or ready holds all n tensors already. */
+/* prepare writes one image's tensor; or ready holds all n tensors already.
+ * control is the caller's lclip_batch_options (NULL: none). */
 static lclip_status encode_job(const image_job *job, size_t n,
-                               lclip_status (*prepare)(const void *, size_t, void *), const void *ready, float *out)
+                               lclip_status (*prepare)(const void *, size_t, void *, int), const void *ready,
+                               const lclip_batch_options *control, float *out)
 {
+    lclip_batch_options resolved;
+    lclip_status s = lclip_batch_options_resolve(control, &resolved);
+    if (s != LCLIP_OK)
+        return s;
     const lclip_model *m = job->model;
     int grid = m->vision.cfg.image_size / m->vision.cfg.patch_size;
     size_t per_pass = (size_t)(LCLIP_MAX_IMAGE_ROWS_PER_PASS / (grid * grid + 1));
@@ -96,6 +113,7 @@ static lclip_status encode_job(const image_job *job, size_t n,
                          .input_bytes = tensor_floats(m) * sizeof(float),
                          .dim = (size_t)m->config.embed_dim,
                          .options = &m->options,
+                         .control = &resolved,
                          .ctx = job,
                          .ready = ready,
                          .prepare = prepare,
@@ -103,27 +121,30 @@ static lclip_status encode_job(const image_job *job, size_t n,
     return lclip_batch_encode(&batch, out);
 }
 
-static lclip_status prepare_file(const void *ctx, size_t i, void *chw)
+static lclip_status prepare_file(const void *ctx, size_t i, void *chw, int quiet)
 {
     const image_job *job = ctx;
     const char *const *paths = job->items;
     if (!paths[i])
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "image path %zu is NULL", i);
-    return lclip_image_input_file(paths[i], &job->input, &job->model->vision.cfg, chw);
+    lclip_image_input_options input = input_options(job, quiet);
+    return lclip_image_input_file(paths[i], &input, &job->model->vision.cfg, chw);
 }
 
-static lclip_status prepare_memory(const void *ctx, size_t i, void *chw)
+static lclip_status prepare_memory(const void *ctx, size_t i, void *chw, int quiet)
 {
     const image_job *job = ctx;
     (void)i;
-    return lclip_image_input_memory(job->items, job->size, &job->input, &job->model->vision.cfg, chw);
+    lclip_image_input_options input = input_options(job, quiet);
+    return lclip_image_input_memory(job->items, job->size, &input, &job->model->vision.cfg, chw);
 }
 
-static lclip_status prepare_rgb(const void *ctx, size_t i, void *chw)
+static lclip_status prepare_rgb(const void *ctx, size_t i, void *chw, int quiet)
 {
     const image_job *job = ctx;
     (void)i;
-    return lclip_image_input_rgb(job->items, job->width, job->height, job->size, &job->input,
+    lclip_image_input_options input = input_options(job, quiet);
+    return lclip_image_input_rgb(job->items, job->width, job->height, job->size, &input,
                                  &job->model->vision.cfg, chw);
 }
 
@@ -136,33 +157,39 @@ LCLIP_API lclip_status lclip_image_preprocess_file(const lclip_image_encoder *en
     return lclip_image_input_file(path, &job.input, &enc->model->vision.cfg, out_chw);
 }
 
-LCLIP_API lclip_status lclip_image_encode_files(lclip_image_encoder *enc, const char *const *paths, size_t n,
-                                                float *out)
+LCLIP_API lclip_status lclip_image_encode_files_ex(const lclip_image_encoder *enc, const char *const *paths,
+                                                   size_t n, float *out, const lclip_batch_options *batch)
 {
     if (!enc || ((!paths || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_files: NULL argument");
     image_job job = job_for(enc->model, paths);
-    return encode_job(&job, n, prepare_file, NULL, out);
+    return encode_job(&job, n, prepare_file, NULL, batch, out);
 }
 
-LCLIP_API lclip_status lclip_image_encode_file(lclip_image_encoder *enc, const char *path, float *out)
+LCLIP_API lclip_status lclip_image_encode_files(const lclip_image_encoder *enc, const char *const *paths,
+                                                size_t n, float *out)
+{
+    return lclip_image_encode_files_ex(enc, paths, n, out, NULL);
+}
+
+LCLIP_API lclip_status lclip_image_encode_file(const lclip_image_encoder *enc, const char *path, float *out)
 {
     if (!path)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_file: path is NULL");
     return lclip_image_encode_files(enc, &path, 1, out);
 }
 
-LCLIP_API lclip_status lclip_image_encode_memory(lclip_image_encoder *enc, const void *data, size_t size,
+LCLIP_API lclip_status lclip_image_encode_memory(const lclip_image_encoder *enc, const void *data, size_t size,
                                                  float *out)
 {
     if (!enc || !data || !out)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_memory: NULL argument");
     image_job job = job_for(enc->model, data);
     job.size = size;
-    return encode_job(&job, 1, prepare_memory, NULL, out);
+    return encode_job(&job, 1, prepare_memory, NULL, NULL, out);
 }
 
-LCLIP_API lclip_status lclip_image_encode_rgb(lclip_image_encoder *enc, const uint8_t *rgb, int width,
+LCLIP_API lclip_status lclip_image_encode_rgb(const lclip_image_encoder *enc, const uint8_t *rgb, int width,
                                               int height, size_t stride, float *out)
 {
     if (!enc || !rgb || !out)
@@ -171,14 +198,20 @@ LCLIP_API lclip_status lclip_image_encode_rgb(lclip_image_encoder *enc, const ui
     job.size = stride;
     job.width = width;
     job.height = height;
-    return encode_job(&job, 1, prepare_rgb, NULL, out);
+    return encode_job(&job, 1, prepare_rgb, NULL, NULL, out);
 }
 
-LCLIP_API lclip_status lclip_image_encode_pixels(lclip_image_encoder *enc, const float *pixels, size_t n,
-                                                 float *out)
+LCLIP_API lclip_status lclip_image_encode_pixels_ex(const lclip_image_encoder *enc, const float *pixels, size_t n,
+                                                    float *out, const lclip_batch_options *batch)
 {
     if (!enc || ((!pixels || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_image_encode_pixels: NULL argument");
     image_job job = job_for(enc->model, pixels);
-    return encode_job(&job, n, NULL, pixels, out);
+    return encode_job(&job, n, NULL, pixels, batch, out);
+}
+
+LCLIP_API lclip_status lclip_image_encode_pixels(const lclip_image_encoder *enc, const float *pixels, size_t n,
+                                                 float *out)
+{
+    return lclip_image_encode_pixels_ex(enc, pixels, n, out, NULL);
 }

@@ -18,6 +18,7 @@ static lclip_status resolve_options(const char *label, const lclip_image_input_o
 {
     out->max_pixels = opts && opts->max_pixels ? opts->max_pixels : LCLIP_DEFAULT_MAX_IMAGE_PIXELS;
     out->exif_orientation = opts ? opts->exif_orientation : 0;
+    out->log = opts ? opts->log : (lclip_logger){NULL, NULL};
     if (out->exif_orientation != 0 && out->exif_orientation != 1)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "%s: exif_orientation must be 0 or 1", label);
     return LCLIP_OK;

@@ -10,12 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/log.h"
 #include "libclip.h"
 #include "load/config.h"
 
 typedef struct lclip_image_input_options {
     uint64_t max_pixels;  /* width * height above this: LCLIP_E_TOO_LARGE, before allocating pixels */
     int exif_orientation; /* 1: apply JPEG EXIF orientation first */
+    lclip_logger log;     /* decoder warnings */
 } lclip_image_input_options;
 
 /* cfg supplies resize_size (shorter side), crop_size, mean and std. */

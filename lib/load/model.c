@@ -4,22 +4,29 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "load/checkpoint.h"
 #include "load/tensor_bind.h"
 #include "load/tower_bind.h"
 
 static lclip_status read_config(lclip_model *m, const lclip_checkpoint_files *files)
 {
+    lclip_logger log = lclip_logger_of(&m->options);
     if (m->layout == LCLIP_LAYOUT_HF) {
         if (!files->hf_config)
             return lclip_fail(LCLIP_E_IO, "%s: Hugging Face weights need config.json beside them in %s",
                               files->weights, files->directory);
         /* preprocessor_config.json concerns only the vision tower */
         const char *preprocessor = (m->towers & LCLIP_TOWER_VISION) ? files->preprocessor : NULL;
+        if ((m->towers & LCLIP_TOWER_VISION) && !preprocessor)
+            lclip_log(&log, LCLIP_LOG_INFO, "%s: no preprocessor_config.json: CLIP's own mean, std and sizes",
+                      files->directory);
         return lclip_config_from_hf(files->hf_config, preprocessor, &m->config);
     }
     if (files->open_clip_config)
         return lclip_config_from_open_clip(files->open_clip_config, &m->config);
+    lclip_log(&log, LCLIP_LOG_INFO, "%s: no open_clip_config.json: hyperparameters inferred from the tensor shapes",
+              files->weights);
     return lclip_config_infer_openai(m->weights, m->towers, &m->config);
 }
 
@@ -52,6 +59,11 @@ static lclip_status load(lclip_model *m, const char *model_path)
         s = lclip_bind_text_tower(m);
     if (s == LCLIP_OK)
         s = lclip_bind_logit_scale(m);
+    if (s == LCLIP_OK && m->converted_bytes) {
+        lclip_logger log = lclip_logger_of(&m->options);
+        lclip_log(&log, LCLIP_LOG_INFO, "%s: 16-bit weights converted to F32 at open (%.1f MiB held in memory)",
+                  files.weights, (double)m->converted_bytes / (1024.0 * 1024.0));
+    }
     lclip_checkpoint_files_free(&files);
     return s;
 }
@@ -79,7 +91,6 @@ lclip_status lclip_model_open(const char *api_name, const char *model_path, cons
         lclip_model_close(m);
         return s;
     }
-    lclip_apply_thread_option(m->options.n_threads);
     *out = m;
     return LCLIP_OK;
 }

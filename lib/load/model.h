@@ -65,6 +65,7 @@ typedef struct lclip_model {
     char *directory;       /* holds the weights, and tokenizer files if any */
     lclip_safetensors *weights;
     lclip_owned_buffer *owned; /* converted or transposed tensors */
+    uint64_t converted_bytes;  /* of owned: F32 made from F16/BF16 tensors */
     lclip_clip_config config;
     unsigned towers;       /* LCLIP_TOWER_* bits that were loaded */
     float logit_scale;     /* exp() of the stored value */

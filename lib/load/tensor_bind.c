@@ -82,6 +82,8 @@ static lclip_status tensor_floats(lclip_model *model, const lclip_tensor_info *t
     if (!dst)
         return lclip_fail(LCLIP_E_NOMEM, "%s: out of memory converting tensor '%s'", label, t->name);
     const unsigned char *src = t->data;
+    if (t->dtype != LCLIP_DTYPE_F32)
+        model->converted_bytes += t->n_elements * sizeof *dst;
     if (t->dtype == LCLIP_DTYPE_F32)
         memcpy(dst, src, (size_t)t->n_bytes);
     else if (t->dtype == LCLIP_DTYPE_F16)

@@ -8,6 +8,8 @@
 #include "common/alloc.h"
 #include "common/batch.h"
 #include "common/error.h"
+#include "common/log.h"
+#include "common/options.h"
 #include "load/file.h"
 #include "load/model.h"
 #include "text/text_tower.h"
@@ -62,6 +64,11 @@ LCLIP_API lclip_status lclip_text_encoder_open(const char *model_path, const lcl
         s = vocabulary_given(enc->model, &given);
     if (s == LCLIP_OK && given)
         s = open_tokenizer(enc);
+    if (s == LCLIP_OK && !given) {
+        lclip_logger log = lclip_logger_of(&enc->model->options);
+        lclip_log(&log, LCLIP_LOG_WARNING, "%s: no BPE vocabulary beside the weights and no vocab_path: the text "
+                  "encoder encodes token ids only", enc->model->directory);
+    }
     if (s != LCLIP_OK) {
         lclip_text_encoder_close(enc);
         return s;
@@ -140,17 +147,24 @@ static lclip_status run_tower(const void *ctx, lclip_team *team, const void *inp
     return lclip_text_tower_forward(team, &job->enc->model->text, inputs, (int)count, out);
 }
 
-/* prepare writes one text's ids; or ready holds all n texts' ids already. */
+/* prepare writes one text's ids; or ready holds all n texts' ids already.
+ * control is the caller's lclip_batch_options (NULL: none). */
 static lclip_status encode_job(const text_job *job, size_t n,
-                               lclip_status (*prepare)(const void *, size_t, void *), const void *ready, float *out)
+                               lclip_status (*prepare)(const void *, size_t, void *, int), const void *ready,
+                               const lclip_batch_options *control, float *out)
 {
     const lclip_model *m = job->enc->model;
+    lclip_batch_options resolved;
+    lclip_status s = lclip_batch_options_resolve(control, &resolved);
+    if (s != LCLIP_OK)
+        return s;
     size_t context = (size_t)m->text.cfg.context_length, per_pass = LCLIP_MAX_TEXT_ROWS_PER_PASS / context;
     lclip_batch batch = {.n = n,
                          .per_pass = per_pass,
                          .input_bytes = context * sizeof(int32_t),
                          .dim = (size_t)m->config.embed_dim,
                          .options = &m->options,
+                         .control = &resolved,
                          .ctx = job,
                          .ready = ready,
                          .prepare = prepare,
@@ -158,35 +172,73 @@ static lclip_status encode_job(const text_job *job, size_t n,
     return lclip_batch_encode(&batch, out);
 }
 
-static lclip_status prepare_string(const void *ctx, size_t i, void *ids)
+static lclip_status prepare_string(const void *ctx, size_t i, void *ids, int quiet)
 {
     const text_job *job = ctx;
     const char *const *texts = job->items;
     size_t n_tokens;
+    (void)quiet;
     if (!texts[i])
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "text %zu is NULL", i);
     return tokenize_into(job->enc, texts[i], ids, &n_tokens);
 }
 
-LCLIP_API lclip_status lclip_text_encode_batch(lclip_text_encoder *enc, const char *const *texts, size_t n,
-                                               float *out)
+/* Token ids checked one text at a time, for per-input results (the tower
+ * checks a whole pass and fails it). */
+static lclip_status prepare_ids(const void *ctx, size_t i, void *ids, int quiet)
+{
+    const text_job *job = ctx;
+    const lclip_text_tower *t = &job->enc->model->text;
+    size_t context = (size_t)t->cfg.context_length;
+    const int32_t *text = (const int32_t *)job->items + i * context;
+    (void)quiet;
+    for (size_t j = 0; j < context; j++)
+        if (text[j] < 0 || text[j] >= t->cfg.vocab_size)
+            return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "text %zu: token id %d at position %zu is outside the "
+                              "vocabulary of %d", i, (int)text[j], j, t->cfg.vocab_size);
+    memcpy(ids, text, context * sizeof *text);
+    return LCLIP_OK;
+}
+
+LCLIP_API lclip_status lclip_text_encode_batch_ex(const lclip_text_encoder *enc, const char *const *texts, size_t n,
+                                                  float *out, const lclip_batch_options *batch)
 {
     if (!enc || ((!texts || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_batch: NULL argument");
     text_job job = {enc, texts};
-    return encode_job(&job, n, prepare_string, NULL, out);
+    return encode_job(&job, n, prepare_string, NULL, batch, out);
 }
 
-LCLIP_API lclip_status lclip_text_encode_tokens(lclip_text_encoder *enc, const int32_t *tokens, size_t n,
-                                                float *out)
+LCLIP_API lclip_status lclip_text_encode_batch(const lclip_text_encoder *enc, const char *const *texts, size_t n,
+                                               float *out)
+{
+    return lclip_text_encode_batch_ex(enc, texts, n, out, NULL);
+}
+
+LCLIP_API lclip_status lclip_text_encode_tokens_ex(const lclip_text_encoder *enc, const int32_t *tokens, size_t n,
+                                                   float *out, const lclip_batch_options *batch)
 {
     if (!enc || ((!tokens || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_tokens: NULL argument");
     text_job job = {enc, tokens};
-    return encode_job(&job, n, NULL, tokens, out);
+    lclip_batch_options resolved;
+    lclip_status s = lclip_batch_options_resolve(batch, &resolved);
+    if (s != LCLIP_OK)
+        return s;
+    /* Per-input results need each text checked alone, so the ids are copied
+     * pass by pass; otherwise the tower reads them in place. */
+    if (lclip_batch_per_input(&resolved))
+        return encode_job(&job, n, prepare_ids, NULL, &resolved, out);
+    return encode_job(&job, n, NULL, tokens, &resolved, out);
 }
 
-LCLIP_API lclip_status lclip_text_encode(lclip_text_encoder *enc, const char *utf8, float *out)
+LCLIP_API lclip_status lclip_text_encode_tokens(const lclip_text_encoder *enc, const int32_t *tokens, size_t n,
+                                                float *out)
+{
+    return lclip_text_encode_tokens_ex(enc, tokens, n, out, NULL);
+}
+
+LCLIP_API lclip_status lclip_text_encode(const lclip_text_encoder *enc, const char *utf8, float *out)
 {
     if (!utf8)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode: text is NULL");

@@ -10,6 +10,15 @@
  * real code path (interlacing, progressive scans, restart intervals). */
 enum { MAX_PIXELS = 1 << 18, MAX_CROP = 24 };
 
+/* A log line is one non-empty line that fits libclip's 1 KiB buffer. */
+static void check_log_line(void *user, lclip_log_level level, const char *message)
+{
+    (void)user;
+    FUZZ_REQUIRE(level == LCLIP_LOG_WARNING || level == LCLIP_LOG_INFO);
+    size_t len = strlen(message);
+    FUZZ_REQUIRE(len > 0 && len < 1024 && !strchr(message, '\n'));
+}
+
 int fuzz_image_input(const uint8_t *data, size_t size, int exif_orientation)
 {
     /* Vary the geometry by input length, not by content, so that the
@@ -24,7 +33,8 @@ int fuzz_image_input(const uint8_t *data, size_t size, int exif_orientation)
         cfg.mean[c] = 0.5f;
         cfg.std[c] = 0.25f;
     }
-    const lclip_image_input_options opts = {MAX_PIXELS, exif_orientation};
+    /* Warnings reach a logger, so the fuzzer walks the warning paths too. */
+    const lclip_image_input_options opts = {MAX_PIXELS, exif_orientation, {check_log_line, NULL}};
     float out[3 * MAX_CROP * MAX_CROP];
     size_t n = 3 * (size_t)g[1] * (size_t)g[1];
     lclip_status s = lclip_image_input_memory(data, size, &opts, &cfg, out);

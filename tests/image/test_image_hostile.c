@@ -16,7 +16,7 @@
 #include "image_test_util.h"
 #include "support/test_util.h"
 
-static const lclip_image_input_options opts = {178956970u, 1};
+static const lclip_image_input_options opts = {.max_pixels = 178956970u, .exif_orientation = 1};
 
 /* Deterministic pseudo-random numbers (xorshift). */
 static uint32_t next_random(uint32_t *state)
@@ -298,7 +298,7 @@ static void test_header_dimensions(void **state)
     lclip_vision_config cfg = clip_config(8);
     float out[3 * 8 * 8];
     size_t len = png_with_header(png, 300, 200);
-    lclip_image_input_options tight = {300 * 200 - 1, 0};
+    lclip_image_input_options tight = {.max_pixels = 300 * 200 - 1, .exif_orientation = 0};
     assert_int_equal(lclip_image_input_memory(png, len, &tight, &cfg, out), LCLIP_E_TOO_LARGE);
 
     byte_buffer huge = jpeg_with_size(60000, 60000);
@@ -317,7 +317,7 @@ static void test_header_dimensions(void **state)
     assert_int_equal(run(bigger.data, bigger.size), LCLIP_OK);
     free(bigger.data);
     byte_buffer fits = jpeg_with_size(21, 13);
-    lclip_image_input_options just = {21 * 13, 0}, under = {21 * 13 - 1, 0};
+    lclip_image_input_options just = {.max_pixels = 21 * 13, .exif_orientation = 0}, under = {.max_pixels = 21 * 13 - 1, .exif_orientation = 0};
     assert_int_equal(lclip_image_input_memory(fits.data, fits.size, &just, &cfg, out), LCLIP_OK);
     assert_int_equal(lclip_image_input_memory(fits.data, fits.size, &under, &cfg, out), LCLIP_E_TOO_LARGE);
     free(fits.data);

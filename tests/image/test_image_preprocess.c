@@ -31,7 +31,7 @@ static const char *const golden_images[] = {
 };
 enum { N_GOLDEN = sizeof golden_images / sizeof *golden_images };
 
-static const lclip_image_input_options default_opts = {178956970u, 0};
+static const lclip_image_input_options default_opts = {.max_pixels = 178956970u, .exif_orientation = 0};
 
 /* "dir/sub/name" with name's extension replaced by ext. */
 static char *fixture_path(const char *dir, const char *sub, const char *name, const char *ext)
@@ -384,7 +384,7 @@ static void test_exif_orientation_fixture(void **state)
         int n = sizes[k];
         size_t count = 3 * (size_t)n * (size_t)n;
         lclip_vision_config cfg = clip_config(n);
-        lclip_image_input_options on = {178956970u, 1};
+        lclip_image_input_options on = {.max_pixels = 178956970u, .exif_orientation = 1};
         float *off_out = malloc(count * sizeof(float)), *on_out = malloc(count * sizeof(float));
         float *manual = malloc(count * sizeof(float));
         assert_non_null(manual);
@@ -443,7 +443,7 @@ static void test_exif_all_orientations(void **state)
             size_t exif_len = make_exif(exif, big, o);
             jpeg_spec spec = {W, H, 3, 95, 0, 0, 0, rgb, exif, exif_len};
             byte_buffer file = encode_jpeg(&spec);
-            lclip_image_input_options on = {178956970u, 1};
+            lclip_image_input_options on = {.max_pixels = 178956970u, .exif_orientation = 1};
             lclip_pixels plain, turned;
             assert_int_equal(lclip_image_decode(file.data, file.size, "t", &default_opts, &plain), LCLIP_OK);
             assert_int_equal(lclip_image_decode(file.data, file.size, "t", &on, &turned), LCLIP_OK);
@@ -517,9 +517,9 @@ static void test_rgb_stride_and_arguments(void **state)
     assert_int_equal(lclip_image_input_rgb(packed, W, H, W * 3 - 1, NULL, &cfg, a), LCLIP_E_INVALID_ARGUMENT);
     assert_int_equal(lclip_image_input_rgb(packed, W, H, W * 3, NULL, NULL, a), LCLIP_E_INVALID_ARGUMENT);
     assert_int_equal(lclip_image_input_rgb(packed, W, H, W * 3, NULL, &cfg, NULL), LCLIP_E_INVALID_ARGUMENT);
-    lclip_image_input_options small = {100, 0};
+    lclip_image_input_options small = {.max_pixels = 100, .exif_orientation = 0};
     assert_int_equal(lclip_image_input_rgb(packed, W, H, W * 3, &small, &cfg, a), LCLIP_E_TOO_LARGE);
-    lclip_image_input_options bad_exif = {0, 2};
+    lclip_image_input_options bad_exif = {.max_pixels = 0, .exif_orientation = 2};
     assert_int_equal(lclip_image_input_rgb(packed, W, H, W * 3, &bad_exif, &cfg, a), LCLIP_E_INVALID_ARGUMENT);
     lclip_vision_config bad = cfg;
     bad.crop_size = 0;
