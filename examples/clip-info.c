@@ -1,4 +1,6 @@
-/* clip-info: open a CLIP checkpoint and print what libclip sees in it.
+/* clip-info: open a CLIP checkpoint and print what libclip sees in it, what
+ * it chose while opening it (the log callback's lines), and how the loaded
+ * library was built.
  *   clip-info MODEL_PATH
  * Exit codes: 0 success, 1 the model could not be opened, 2 usage. */
 #include <stdio.h>
@@ -13,6 +15,24 @@ static int usage(FILE *to)
     return to == stdout ? 0 : 2;
 }
 
+/* Open-time choices ("hyperparameters inferred", "no BPE vocabulary"), one
+ * per line after the facts; a line both encoders log is printed once. */
+typedef struct notes {
+    char lines[16][512];
+    int count;
+} notes;
+
+static void keep_note(void *user, lclip_log_level level, const char *message)
+{
+    notes *n = user;
+    for (int i = 0; i < n->count; i++)
+        if (strcmp(n->lines[i] + 9, message) == 0)
+            return;
+    if (n->count < 16)
+        snprintf(n->lines[n->count++], sizeof n->lines[0], "%-8s %s", level == LCLIP_LOG_WARNING ? "warning:" : "note:",
+                 message);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
@@ -22,12 +42,17 @@ int main(int argc, char **argv)
 
     lclip_image_encoder *image = NULL;
     lclip_text_encoder *text = NULL;
-    lclip_status s = lclip_image_encoder_open(argv[1], NULL, &image);
+    notes n = {.count = 0};
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.log = keep_note;
+    opts.log_user = &n;
+    lclip_status s = lclip_image_encoder_open(argv[1], &opts, &image);
     if (s != LCLIP_OK) {
         fprintf(stderr, "clip-info: image encoder: %s: %s\n", lclip_strerror(s), lclip_last_error());
         return 1;
     }
-    s = lclip_text_encoder_open(argv[1], NULL, &text);
+    s = lclip_text_encoder_open(argv[1], &opts, &text);
     if (s != LCLIP_OK) {
         fprintf(stderr, "clip-info: text encoder: %s: %s\n", lclip_strerror(s), lclip_last_error());
         lclip_image_encoder_close(image);
@@ -39,6 +64,9 @@ int main(int argc, char **argv)
     printf("image size:     %d\n", lclip_image_encoder_image_size(image));
     printf("context length: %d\n", lclip_text_encoder_context_length(text));
     printf("logit scale:    %.4f\n", (double)lclip_image_encoder_logit_scale(image));
+    for (int i = 0; i < n.count; i++)
+        printf("%s\n", n.lines[i]);
+    printf("built:          %s\n", lclip_build_info());
     lclip_text_encoder_close(text);
     lclip_image_encoder_close(image);
     return 0;

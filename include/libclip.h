@@ -21,7 +21,7 @@
  *  - Global state, all of it: each thread's error message and build-info
  *    text; one process-wide lock that serialises cJSON's parser (it keeps a
  *    process-wide error position) while configs are read at open; and, only
- *    with lclip_options.n_threads > 0, the BLAS's thread count (see there).
+ *    with lclip_options.n_threads > 0, the BLAS's thread count (see n_threads).
  *    Handles share nothing else.
  *  - Model files are memory-mapped: truncating or rewriting a weights file
  *    while an encoder has it open is outside the contract (the OS may then
@@ -156,10 +156,10 @@ typedef struct lclip_options {
      *        and restores the calling thread's when the call returns.
      *        Nothing process-wide changes.
      *      - OpenBLAS with its own threads (pthreads), or BLIS: the count is
-     *        one setting for the whole process. libclip sets it to 1 when
-     *        the encoder opens and before each encode, and leaves it there:
-     *        every other user of that BLAS in the process (numpy on the same
-     *        OpenBLAS) then runs single-threaded too.
+     *        one setting for the whole process. libclip sets it to 1 before
+     *        each encode call and leaves it there (the log callback hears of
+     *        it): every other user of that BLAS in the process (numpy on the
+     *        same OpenBLAS) then runs single-threaded too.
      *      - Another CBLAS: configure it single-threaded yourself.
      * N = the number of cores is the fastest. Concurrent calls each start
      * their own threads. Results do not depend on N beyond float rounding.
@@ -240,7 +240,8 @@ LCLIP_API void lclip_options_init(lclip_options *opts);
  * frees with the matching _close(); on failure *out is set to NULL.
  * Errors: LCLIP_E_INVALID_ARGUMENT (NULL path/out, bad options), LCLIP_E_IO,
  * LCLIP_E_FORMAT, LCLIP_E_UNSUPPORTED, LCLIP_E_NOMEM, LCLIP_E_TOO_LARGE.
- * Opening is thread-safe (distinct calls share nothing).
+ * Opening is thread-safe (distinct calls share only the lock around config
+ * parsing).
  */
 typedef struct lclip_image_encoder lclip_image_encoder;
 typedef struct lclip_text_encoder lclip_text_encoder;

@@ -98,6 +98,14 @@ check "a second run finds all 13 already indexed" \
     grep -q '^indexed 0 images, skipped 2 (13 already indexed, 13 in the index)$' "$tmp/summary"
 check "a second run's file is unchanged in size" test "$(wc -c < "$index")" = "$(cat "$tmp/full.size")"
 
+# --- an interrupt cancels the batch in flight ------------------------------
+cancelled=$tmp/cancelled.idx
+expect 130 "interrupted: 0 images indexed" "an interrupt during a batch cancels it and exits 130" \
+    env CLIP_SEARCH_TEST_INTERRUPT_IN_PASS=1 "$search" index --model "$model" "$images" --index "$cancelled" --batch 100
+"$search" index --model "$model" "$images" --index "$cancelled" > "$tmp/summary" 2> "$tmp/log"
+check "nothing of the cancelled batch was committed: the rerun embeds all 13" \
+    grep -q '^indexed 13 images, skipped 2 (0 already indexed, 13 in the index)$' "$tmp/summary"
+
 # --- resuming an interrupted run ------------------------------------------
 # The test hook sends the process SIGINT after 2 committed batches of 2; then
 # a torn record (bytes past the committed count) is appended as a crash would.

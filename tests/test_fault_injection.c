@@ -478,6 +478,138 @@ static void test_team_encode_walks(void **state)
     lclip_text_encoder_close(c.text);
 }
 
+/* ---- per-input results -------------------------------------------------- */
+
+/* With per-input results an allocation that fails while one input is
+ * prepared is that input's failure: the call goes on. So every run ends
+ * either in NOMEM for the call (outputs and statuses untouched) or in OK
+ * where each input is its reference row or NOMEM with a NaN row and one
+ * on_item_error call; a walk must see both. */
+typedef struct per_input_case {
+    encode_case base;
+    lclip_status status[3];
+    size_t reported; /* on_item_error calls */
+} per_input_case;
+
+static void count_item_error(void *user, size_t index, lclip_status status, const char *message)
+{
+    per_input_case *p = user;
+    assert_true(index < 3 && status == LCLIP_E_NOMEM && message[0] != '\0');
+    p->reported++;
+}
+
+static lclip_status call_files_each(encode_case *c, float *out)
+{
+    per_input_case *p = (per_input_case *)c;
+    const char *paths[3] = {in.png_path, in.jpeg_path, in.png_path};
+    lclip_batch_options b;
+    lclip_batch_options_init(&b);
+    b.item_status = p->status;
+    b.on_item_error = count_item_error;
+    b.user = p;
+    return lclip_image_encode_files_ex(c->image, paths, 3, out, &b);
+}
+
+static lclip_status call_texts_each(encode_case *c, float *out)
+{
+    per_input_case *p = (per_input_case *)c;
+    lclip_batch_options b;
+    lclip_batch_options_init(&b);
+    b.item_status = p->status;
+    b.on_item_error = count_item_error;
+    b.user = p;
+    return lclip_text_encode_batch_ex(c->text, walk_texts, 3, out, &b);
+}
+
+/* Checks one armed run; returns 1 if an input failed alone, 0 if the call did. */
+static int check_per_input_run(const char *name, uint64_t n, per_input_case *p, lclip_status s, size_t dim)
+{
+    encode_case *c = &p->base;
+    if (s == LCLIP_E_NOMEM) {
+        for (size_t i = 0; i < 3; i++)
+            if (p->status[i] != (lclip_status)99)
+                fail_msg("%s: failing allocation %llu: the failed call wrote a status", name, (unsigned long long)n);
+        return 0;
+    }
+    if (s != LCLIP_OK)
+        fail_msg("%s: failing allocation %llu gave status %d (%s)", name, (unsigned long long)n, s, lclip_last_error());
+    size_t failed = 0;
+    for (size_t i = 0; i < 3; i++) {
+        for (size_t d = 0; d < dim; d++) {
+            float got = c->out[i * dim + d], want = c->expected[i * dim + d];
+            if (p->status[i] == LCLIP_OK ? fabsf(got - want) > 1e-5f : !isnan(got))
+                fail_msg("%s: failing allocation %llu: input %zu, element %zu is %g (status %d)", name,
+                         (unsigned long long)n, i, d, (double)got, p->status[i]);
+        }
+        if (p->status[i] != LCLIP_OK && p->status[i] != LCLIP_E_NOMEM)
+            fail_msg("%s: failing allocation %llu: input %zu has status %d", name, (unsigned long long)n, i,
+                     p->status[i]);
+        failed += p->status[i] != LCLIP_OK;
+    }
+    if (failed != p->reported || failed > 1)
+        fail_msg("%s: failing allocation %llu: %zu inputs failed, %zu reported", name, (unsigned long long)n,
+                 failed, p->reported);
+    return failed == 1;
+}
+
+static void run_per_input_walk(const char *name, per_input_case *p, size_t dim)
+{
+    encode_case *c = &p->base;
+    c->out_len = 3 * dim;
+    c->out = malloc(c->out_len * sizeof(float));
+    c->expected = malloc(c->out_len * sizeof(float));
+    assert_int_equal(c->call(c, c->expected), LCLIP_OK);
+    long long live_before = lclip_fault_live_blocks();
+    lclip_fault_arm(0);
+    assert_int_equal(c->call(c, c->out), LCLIP_OK);
+    uint64_t allocations = lclip_fault_stats_get().allocations, alone = 0, whole = 0;
+    for (uint64_t n = 1; n <= allocations; n++) {
+        for (size_t i = 0; i < 3; i++)
+            p->status[i] = (lclip_status)99;
+        p->reported = 0;
+        lclip_fault_arm(n);
+        lclip_status s = attempt_encode(c);
+        lclip_fault_stats stats = lclip_fault_stats_get();
+        lclip_fault_arm(0);
+        if (!stats.injected)
+            fail_msg("%s: allocation %llu of %llu never happened", name, (unsigned long long)n,
+                     (unsigned long long)allocations);
+        if (check_per_input_run(name, n, p, s, dim))
+            alone++;
+        else
+            whole++;
+        if (lclip_fault_live_blocks() != live_before)
+            fail_msg("%s: failing allocation %llu leaked %lld blocks", name, (unsigned long long)n,
+                     lclip_fault_live_blocks() - live_before);
+        still_works(c);
+    }
+    if (alone == 0 || whole == 0)
+        fail_msg("%s: %llu runs failed one input, %llu the call; the walk must see both", name,
+                 (unsigned long long)alone, (unsigned long long)whole);
+    print_message("%-48s %4llu allocations walked, %llu failed one input\n", name, (unsigned long long)allocations,
+                  (unsigned long long)alone);
+    free(c->out);
+    free(c->expected);
+}
+
+static void test_per_input_walks(void **state)
+{
+    (void)state;
+    per_input_case p;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(lclip_image_encoder_open(in.hf_dir, NULL, &p.base.image), LCLIP_OK);
+    p.base.call = call_files_each;
+    run_per_input_walk("per-input results: image encode_files_ex, 3", &p, lclip_image_encoder_dim(p.base.image));
+    lclip_image_encoder_close(p.base.image);
+    p.base.image = NULL;
+    if (!in.fixtures)
+        return;
+    assert_int_equal(lclip_text_encoder_open(in.hf_dir, NULL, &p.base.text), LCLIP_OK);
+    p.base.call = call_texts_each;
+    run_per_input_walk("per-input results: text encode_batch_ex, 3", &p, lclip_text_encoder_dim(p.base.text));
+    lclip_text_encoder_close(p.base.text);
+}
+
 /* ---- limits are checked before allocating ------------------------------- */
 
 /* The largest single request of a call, with the hook only counting. */
@@ -502,7 +634,7 @@ static void test_limits_refuse_before_allocating(void **state)
      * buffers would be 240000 (RGBA) and 180000 (RGB) bytes. */
     byte_buffer big_png = make_png(PNG_COLOR_TYPE_RGBA, 4, 300, 200);
     byte_buffer big_jpeg = make_jpeg_with_orientation(300, 200, 1);
-    lclip_image_input_options tight = {1000, 0};
+    lclip_image_input_options tight = {.max_pixels = 1000, .exif_orientation = 0};
     lclip_fault_arm(0);
     size_t largest = largest_request(LCLIP_E_TOO_LARGE,
                                      lclip_image_input_memory(big_png.data, big_png.size, &tight, &cfg, out));
@@ -574,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_image_encode_walks),
         cmocka_unit_test(test_text_encode_walks),
         cmocka_unit_test(test_team_encode_walks),
+        cmocka_unit_test(test_per_input_walks),
         cmocka_unit_test(test_limits_refuse_before_allocating),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -2,6 +2,7 @@
  * pixels in, the reference's tensors and embeddings out, and a clear error
  * for every kind of broken file, after which the handle still works. */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -280,6 +281,226 @@ static void test_team_decodes_files_and_reports_the_first_bad_one(void **state)
     lclip_image_encoder_close(serial);
 }
 
+/* What the batch callbacks saw. */
+typedef struct batch_report {
+    size_t errors, error_index[N_IMAGES];
+    lclip_status error_status[N_IMAGES];
+    char error_message[N_IMAGES][512];
+    size_t progress_calls, done[64], total;
+    size_t cancel_at; /* progress call (1-based) that cancels; 0: none */
+} batch_report;
+
+static void on_item_error(void *user, size_t index, lclip_status status, const char *message)
+{
+    batch_report *r = user;
+    assert_true(r->errors < N_IMAGES);
+    r->error_index[r->errors] = index;
+    r->error_status[r->errors] = status;
+    snprintf(r->error_message[r->errors], sizeof r->error_message[0], "%s", message);
+    r->errors++;
+}
+
+static int on_progress(void *user, size_t done, size_t total)
+{
+    batch_report *r = user;
+    assert_true(r->progress_calls < 64);
+    r->done[r->progress_calls++] = done;
+    r->total = total;
+    return r->cancel_at == r->progress_calls;
+}
+
+static lclip_batch_options batch_options(batch_report *r, lclip_status *item_status)
+{
+    lclip_batch_options b;
+    assert_int_equal(lclip_batch_options_init(&b), LCLIP_OK);
+    b.item_status = item_status;
+    b.on_item_error = on_item_error;
+    b.on_progress = on_progress;
+    b.user = r;
+    memset(r, 0, sizeof *r);
+    return b;
+}
+
+/* A photo indexer's batch: the bad files are reported one by one, with the
+ * message the plain call would give, and every other file is encoded as if
+ * the bad ones were not there. */
+static void test_per_input_results_skip_bad_files(void **state)
+{
+    fixture *f = *state;
+    if (!f->fixtures)
+        skip();
+    char *missing = join_path(f->tmp, "missing.png"), *text_jpg = join_path(f->tmp, "words.jpg");
+    write_text_file(text_jpg, "not an image\n");
+    for (int threads = 0; threads <= 3; threads += 3) {
+        lclip_image_encoder *enc = open_image_threads(f, "tiny-quickgelu/hf", 1, threads);
+        float want[N_IMAGES * EMBED], got[N_IMAGES * EMBED];
+        assert_int_equal(lclip_image_encode_files(enc, (const char *const *)f->paths, f->count, want), LCLIP_OK);
+        const char *paths[N_IMAGES];
+        for (size_t i = 0; i < N_IMAGES; i++)
+            paths[i] = f->paths[i];
+        paths[4] = missing;
+        paths[9] = text_jpg;
+        lclip_status status[N_IMAGES];
+        batch_report r;
+        lclip_batch_options b = batch_options(&r, status);
+        assert_int_equal(lclip_image_encode_files_ex(enc, paths, N_IMAGES, got, &b), LCLIP_OK);
+        for (size_t i = 0; i < N_IMAGES; i++) {
+            lclip_status expected = i == 4 ? LCLIP_E_IO : i == 9 ? LCLIP_E_UNSUPPORTED : LCLIP_OK;
+            assert_int_equal(status[i], expected);
+            for (size_t d = 0; d < EMBED; d++) {
+                if (expected != LCLIP_OK)
+                    assert_true(isnan(got[i * EMBED + d]));
+                else
+                    assert_float_equal(got[i * EMBED + d], want[i * EMBED + d], 1e-5);
+            }
+        }
+        assert_int_equal(r.errors, 2);
+        assert_int_equal(r.error_index[0], 4);
+        assert_int_equal(r.error_status[0], LCLIP_E_IO);
+        assert_non_null(strstr(r.error_message[0], missing));
+        assert_int_equal(r.error_index[1], 9);
+        assert_non_null(strstr(r.error_message[1], "not a PNG or JPEG"));
+        assert_int_equal(r.progress_calls, 1);
+        assert_int_equal(r.done[0], N_IMAGES);
+
+        /* Only bad files: still a successful call, every row NaN. */
+        const char *bad[2] = {missing, text_jpg};
+        b = batch_options(&r, status);
+        assert_int_equal(lclip_image_encode_files_ex(enc, bad, 2, got, &b), LCLIP_OK);
+        assert_int_equal(r.errors, 2);
+        for (size_t d = 0; d < 2 * EMBED; d++)
+            assert_true(isnan(got[d]));
+        /* The message alone (no status array) is enough to ask for it. */
+        b = batch_options(&r, NULL);
+        assert_int_equal(lclip_image_encode_files_ex(enc, paths, N_IMAGES, got, &b), LCLIP_OK);
+        assert_int_equal(r.errors, 2);
+        assert_true(isnan(got[4 * EMBED]) && !isnan(got[5 * EMBED]));
+        /* Without per-input results the batch fails as a whole, as before. */
+        b.on_item_error = NULL;
+        assert_int_equal(lclip_image_encode_files_ex(enc, paths, N_IMAGES, got, &b), LCLIP_E_IO);
+        lclip_image_encoder_close(enc);
+    }
+    free(text_jpg);
+    free(missing);
+}
+
+/* Progress after every pass, in order, ending at n; returning non-zero stops
+ * the call before the next pass and writes nothing. */
+static void test_progress_and_cancellation(void **state)
+{
+    fixture *f = *state;
+    if (!f->fixtures)
+        skip();
+    enum { N = 4 * N_IMAGES }; /* two passes of the tiny model (45 images per pass) */
+    const char *paths[N];
+    for (size_t i = 0; i < N; i++)
+        paths[i] = f->paths[i % N_IMAGES];
+    lclip_image_encoder *enc = open_image_threads(f, "tiny-gelu/hf", 1, 2);
+    static float out[N * EMBED], pixels[N * PIXELS];
+    lclip_status status[N];
+    batch_report r;
+    lclip_batch_options b = batch_options(&r, NULL);
+    assert_int_equal(lclip_image_encode_files_ex(enc, paths, N, out, &b), LCLIP_OK);
+    assert_int_equal(r.progress_calls, 2);
+    assert_true(r.done[0] > 0 && r.done[0] < N);
+    assert_int_equal(r.done[1], N);
+    assert_int_equal(r.total, N);
+
+    for (size_t i = 0; i < N * EMBED; i++)
+        out[i] = 42.0f;
+    for (size_t i = 0; i < N; i++)
+        status[i] = (lclip_status)99;
+    b = batch_options(&r, status);
+    r.cancel_at = 1;
+    assert_int_equal(lclip_image_encode_files_ex(enc, paths, N, out, &b), LCLIP_E_CANCELLED);
+    assert_int_equal(r.progress_calls, 1);
+    assert_non_null(strstr(lclip_last_error(), "cancelled"));
+    for (size_t i = 0; i < N * EMBED; i++)
+        assert_float_equal(out[i], 42.0f, 0.0);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(status[i], 99);
+
+    /* Tensors: progress and cancellation too. */
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(lclip_image_preprocess_file(enc, paths[i], pixels + i * PIXELS), LCLIP_OK);
+    b = batch_options(&r, NULL);
+    assert_int_equal(lclip_image_encode_pixels_ex(enc, pixels, N, out, &b), LCLIP_OK);
+    assert_int_equal(r.progress_calls, 2);
+    b = batch_options(&r, NULL);
+    r.cancel_at = 2; /* after the last pass: the call still writes nothing */
+    for (size_t i = 0; i < N * EMBED; i++)
+        out[i] = 42.0f;
+    assert_int_equal(lclip_image_encode_pixels_ex(enc, pixels, N, out, &b), LCLIP_E_CANCELLED);
+    assert_float_equal(out[N * EMBED - 1], 42.0f, 0.0);
+    lclip_image_encoder_close(enc);
+}
+
+/* Log lines, gathered from whichever thread decodes. */
+typedef struct log_capture {
+    pthread_mutex_t lock;
+    int warnings, infos;
+    char first_warning[512];
+} log_capture;
+
+static void capture_log(void *user, lclip_log_level level, const char *message)
+{
+    log_capture *c = user;
+    pthread_mutex_lock(&c->lock);
+    if (level == LCLIP_LOG_WARNING && c->warnings++ == 0)
+        snprintf(c->first_warning, sizeof c->first_warning, "%s", message);
+    c->infos += level == LCLIP_LOG_INFO;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* A JPEG with stray bytes between two header segments decodes (as in
+ * Pillow) to the same pixels; libjpeg's warning reaches the log callback
+ * instead of vanishing, once, also when a helper thread decodes. */
+static void test_decoder_warnings_reach_the_log(void **state)
+{
+    fixture *f = *state;
+    if (!f->fixtures)
+        skip();
+    char jpg[1024], model[1024];
+    snprintf(jpg, sizeof jpg, "%s/images/photo_rocket_640x427_q92_444.jpg", f->fixtures);
+    snprintf(model, sizeof model, "%s/models/tiny-gelu/hf", f->fixtures);
+    size_t len;
+    unsigned char *bytes = read_whole_file(jpg, &len);
+    /* SOI, then the first segment: marker, 2-byte big-endian length. */
+    assert_true(len > 6 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff);
+    size_t cut = 4 + ((size_t)bytes[4] << 8 | bytes[5]);
+    unsigned char *stray = malloc(len + 3);
+    memcpy(stray, bytes, cut);
+    memcpy(stray + cut, "\x01\x02\x03", 3);
+    memcpy(stray + cut + 3, bytes + cut, len - cut);
+    char *path = join_path(f->tmp, "stray.jpg");
+    write_bytes_file(path, stray, len + 3);
+    for (int threads = 0; threads <= 2; threads += 2) {
+        log_capture c = {.warnings = 0};
+        pthread_mutex_init(&c.lock, NULL);
+        lclip_options opts;
+        lclip_options_init(&opts);
+        opts.n_threads = threads;
+        opts.log = capture_log;
+        opts.log_user = &c;
+        lclip_image_encoder *enc;
+        assert_int_equal(lclip_image_encoder_open(model, &opts, &enc), LCLIP_OK);
+        float clean[2 * EMBED], warned[2 * EMBED];
+        const char *clean_paths[2] = {jpg, jpg}, *warned_paths[2] = {jpg, path};
+        assert_int_equal(lclip_image_encode_files(enc, clean_paths, 2, clean), LCLIP_OK);
+        assert_int_equal(c.warnings, 0);
+        assert_int_equal(lclip_image_encode_files(enc, warned_paths, 2, warned), LCLIP_OK);
+        assert_int_equal(c.warnings, 1);
+        assert_non_null(strstr(c.first_warning, path));
+        assert_non_null(strstr(c.first_warning, "JPEG warning: Corrupt JPEG data: 3 extraneous bytes"));
+        assert_same(clean, warned, 2 * EMBED);
+        lclip_image_encoder_close(enc);
+        pthread_mutex_destroy(&c.lock);
+    }
+    free(path);
+    free(stray);
+    free(bytes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +508,9 @@ int main(void)
         cmocka_unit_test(test_memory_and_rgb_inputs_equal_files),
         cmocka_unit_test(test_broken_files_give_clear_errors),
         cmocka_unit_test(test_team_decodes_files_and_reports_the_first_bad_one),
+        cmocka_unit_test(test_per_input_results_skip_bad_files),
+        cmocka_unit_test(test_progress_and_cancellation),
+        cmocka_unit_test(test_decoder_warnings_reach_the_log),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -214,12 +214,149 @@ static void test_no_vocabulary_means_token_ids_only(void **state)
     free(dir);
 }
 
+/* Per-input results for texts: a bad string (invalid UTF-8, NULL, too long
+ * with truncation off) or a bad id row fails alone, with its own message;
+ * every other text is encoded as in a batch without it. */
+typedef struct item_errors {
+    size_t count, index[8];
+    char message[8][256];
+} item_errors;
+
+static void record_error(void *user, size_t index, lclip_status status, const char *message)
+{
+    item_errors *e = user;
+    assert_int_not_equal(status, LCLIP_OK);
+    assert_true(e->count < 8);
+    e->index[e->count] = index;
+    snprintf(e->message[e->count++], sizeof e->message[0], "%s", message);
+}
+
+static void test_per_input_results_for_texts(void **state)
+{
+    (void)state;
+    const char *fixtures = fixtures_dir();
+    if (!fixtures)
+        skip();
+    for (int threads = 0; threads <= 3; threads += 3) {
+        lclip_text_encoder *enc = open_text_threads(fixtures, "tiny-gelu", "hf", 1, threads);
+        const char *good[3] = {"a photo of a cat", "a diagram", "two dogs"};
+        float want[3 * EMBED], got[5 * EMBED];
+        assert_int_equal(lclip_text_encode_batch(enc, good, 3, want), LCLIP_OK);
+        const char *batch[5] = {"a photo of a cat", "bad \xff utf-8", "a diagram", NULL, "two dogs"};
+        lclip_status status[5];
+        item_errors e = {0};
+        lclip_batch_options b;
+        lclip_batch_options_init(&b);
+        b.item_status = status;
+        b.on_item_error = record_error;
+        b.user = &e;
+        assert_int_equal(lclip_text_encode_batch_ex(enc, batch, 5, got, &b), LCLIP_OK);
+        const lclip_status expected[5] = {LCLIP_OK, LCLIP_E_INVALID_ARGUMENT, LCLIP_OK, LCLIP_E_INVALID_ARGUMENT,
+                                          LCLIP_OK};
+        const size_t good_row[5] = {0, 0, 1, 0, 2};
+        for (size_t i = 0; i < 5; i++) {
+            assert_int_equal(status[i], expected[i]);
+            for (size_t d = 0; d < EMBED; d++)
+                if (expected[i] == LCLIP_OK)
+                    assert_float_equal(got[i * EMBED + d], want[good_row[i] * EMBED + d], 1e-5);
+                else
+                    assert_true(isnan(got[i * EMBED + d]));
+        }
+        assert_int_equal(e.count, 2);
+        assert_int_equal(e.index[0], 1);
+        assert_non_null(strstr(e.message[0], "UTF-8"));
+        assert_int_equal(e.index[1], 3);
+        assert_non_null(strstr(e.message[1], "text 3 is NULL"));
+
+        /* Ids: the row with an id outside the vocabulary fails alone. */
+        int32_t ids[3 * CONTEXT];
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(lclip_tokenize(enc, good[i], ids + i * CONTEXT, CONTEXT, NULL), LCLIP_OK);
+        ids[CONTEXT + 2] = 1 << 20;
+        memset(&e, 0, sizeof e);
+        assert_int_equal(lclip_text_encode_tokens_ex(enc, ids, 3, got, &b), LCLIP_OK);
+        assert_int_equal(status[0], LCLIP_OK);
+        assert_int_equal(status[1], LCLIP_E_INVALID_ARGUMENT);
+        assert_int_equal(status[2], LCLIP_OK);
+        assert_non_null(strstr(e.message[0], "text 1: token id 1048576 at position 2 is outside the vocabulary"));
+        assert_float_equal(got[2 * EMBED], want[2 * EMBED], 1e-5);
+        assert_true(isnan(got[EMBED]));
+        /* Plain call: the first bad row fails the batch. */
+        assert_int_equal(lclip_text_encode_tokens_ex(enc, ids, 3, got, NULL), LCLIP_E_INVALID_ARGUMENT);
+        lclip_text_encoder_close(enc);
+    }
+}
+
+/* Lines of the log callback at open. */
+typedef struct open_log {
+    int count;
+    char lines[8][512];
+    lclip_log_level levels[8];
+} open_log;
+
+static void keep_line(void *user, lclip_log_level level, const char *message)
+{
+    open_log *l = user;
+    if (l->count < 8) {
+        l->levels[l->count] = level;
+        snprintf(l->lines[l->count++], sizeof l->lines[0], "%s", message);
+    }
+}
+
+static const char *find_line(const open_log *l, lclip_log_level level, const char *needle)
+{
+    for (int i = 0; i < l->count; i++)
+        if (l->levels[i] == level && strstr(l->lines[i], needle))
+            return l->lines[i];
+    return NULL;
+}
+
+/* Choices the library makes at open reach the log: a text encoder without a
+ * vocabulary, hyperparameters inferred from the tensors, 16-bit weights
+ * widened. */
+static void test_open_tells_the_log_what_it_chose(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    tiny_spec spec = tiny_spec_default();
+    tiny_write_hf(dir, &spec, "BF16");
+    open_log l = {0};
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.log = keep_line;
+    opts.log_user = &l;
+    lclip_text_encoder *enc;
+    assert_int_equal(lclip_text_encoder_open(dir, &opts, &enc), LCLIP_OK);
+    assert_non_null(find_line(&l, LCLIP_LOG_WARNING, "no BPE vocabulary"));
+    assert_non_null(find_line(&l, LCLIP_LOG_INFO, "16-bit weights converted to F32"));
+    lclip_text_encoder_close(enc);
+
+    st_file openai;
+    tiny_build(&spec, TINY_OPENAI, "F32", &openai);
+    char *file = join_path(dir, "openai.safetensors");
+    st_write(file, &openai, 0, SIZE_MAX);
+    memset(&l, 0, sizeof l);
+    lclip_image_encoder *image;
+    assert_int_equal(lclip_image_encoder_open(file, &opts, &image), LCLIP_OK);
+    const char *line = find_line(&l, LCLIP_LOG_INFO, "hyperparameters inferred");
+    assert_non_null(line);
+    assert_non_null(strstr(line, file));
+    assert_null(find_line(&l, LCLIP_LOG_INFO, "16-bit"));
+    lclip_image_encoder_close(image);
+    st_file_free(&openai);
+    free(file);
+    rm_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strings_give_reference_tokens_and_embeddings),
         cmocka_unit_test(test_edges_behave_as_documented),
         cmocka_unit_test(test_no_vocabulary_means_token_ids_only),
+        cmocka_unit_test(test_per_input_results_for_texts),
+        cmocka_unit_test(test_open_tells_the_log_what_it_chose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,9 @@
 /* clip-search index: embed the images under a directory into an index file,
  * batch by batch, each batch committed before the next starts, so that an
- * interrupted run loses at most one batch and a rerun resumes it. */
+ * interrupted run loses at most one batch and a rerun resumes it. A batch
+ * is one libclip call with per-input results: bad files are reported and
+ * skipped, the progress bar moves with each pass through the model, and an
+ * interrupt cancels the call in flight. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <inttypes.h>
@@ -19,7 +22,8 @@
 
 enum { EXIT_INTERRUPTED = 130 };
 
-/* Set by SIGINT/SIGTERM; the loop stops after the batch in flight. */
+/* Set by SIGINT/SIGTERM; the batch in flight is cancelled at its next pass
+ * and nothing of it is committed. */
 static volatile sig_atomic_t interrupted;
 
 static void on_interrupt(int sig)
@@ -45,6 +49,16 @@ static void test_hook_after_batch(size_t batches_committed)
 {
     const char *after = getenv("CLIP_SEARCH_TEST_INTERRUPT_AFTER");
     if (after && strtoul(after, NULL, 10) == batches_committed)
+        raise(SIGINT);
+}
+
+/* For tests: CLIP_SEARCH_TEST_INTERRUPT_IN_PASS=N sends SIGINT from within
+ * the N-th pass of the run, to interrupt a batch while it is in flight. */
+static void test_hook_in_pass(void)
+{
+    static size_t passes;
+    const char *in_pass = getenv("CLIP_SEARCH_TEST_INTERRUPT_IN_PASS");
+    if (in_pass && strtoul(in_pass, NULL, 10) == ++passes)
         raise(SIGINT);
 }
 
@@ -118,31 +132,49 @@ static const char **images_to_embed(const image_list *found, const image_list *i
     return todo;
 }
 
-static void warn_skipped(const char *path)
+/* What a batch's callbacks share (lclip_batch_options.user). */
+typedef struct batch_context {
+    const char *const *paths;
+    progress *bar;
+    size_t shown; /* images of this batch already on the bar */
+} batch_context;
+
+/* A bad file: libclip's messages usually start with the path. */
+static void warn_skipped(void *user, size_t index, lclip_status status, const char *message)
 {
-    const char *why = lclip_last_error();
-    if (strncmp(why, path, strlen(path)) == 0) /* libclip's messages usually start with the path */
-        report_warning("skipping %s", why);
+    const batch_context *b = user;
+    const char *path = b->paths[index];
+    (void)status;
+    if (strncmp(message, path, strlen(path)) == 0)
+        report_warning("skipping %s", message);
     else
-        report_warning("skipping %s: %s", path, why);
+        report_warning("skipping %s: %s", path, message);
 }
 
-/* Embeds n images into vectors[n * dim]; ok[i] says whether image i worked.
- * A batch fails as a whole when one file is bad, so a failed batch is redone
- * one image at a time to find and skip the bad ones. */
-static void embed_batch(lclip_image_encoder *encoder, const char *const *paths, size_t n, float *vectors,
-                        unsigned char *ok)
+/* After each pass through the model: the bar moves, an interrupt cancels. */
+static int on_pass(void *user, size_t done, size_t total)
 {
-    size_t dim = lclip_image_encoder_dim(encoder);
-    if (lclip_image_encode_files(encoder, paths, n, vectors) == LCLIP_OK) {
-        memset(ok, 1, n);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) { /* a batch of one has already given its answer */
-        ok[i] = n > 1 && lclip_image_encode_file(encoder, paths[i], vectors + i * dim) == LCLIP_OK;
-        if (!ok[i])
-            warn_skipped(paths[i]);
-    }
+    batch_context *b = user;
+    (void)total;
+    progress_advance(b->bar, done - b->shown);
+    b->shown = done;
+    test_hook_in_pass();
+    return interrupted != 0;
+}
+
+/* Embeds n images into vectors[n * dim]; status[i] says whether image i
+ * worked. Returns the call's status: LCLIP_E_CANCELLED after an interrupt. */
+static lclip_status embed_batch(lclip_image_encoder *encoder, const char *const *paths, size_t n, float *vectors,
+                                lclip_status *status, progress *bar)
+{
+    batch_context context = {paths, bar, 0};
+    lclip_batch_options batch;
+    lclip_batch_options_init(&batch);
+    batch.item_status = status;
+    batch.on_item_error = warn_skipped;
+    batch.on_progress = on_pass;
+    batch.user = &context;
+    return lclip_image_encode_files_ex(encoder, paths, n, vectors, &batch);
 }
 
 typedef struct tally {
@@ -156,10 +188,10 @@ static int embed_all(lclip_image_encoder *encoder, index_writer *writer, const c
 {
     size_t dim = writer->header.dim;
     float *vectors = malloc(batch * dim * sizeof *vectors);
-    unsigned char *ok = malloc(batch);
-    if (!vectors || !ok) {
+    lclip_status *status = malloc(batch * sizeof *status);
+    if (!vectors || !status) {
         free(vectors);
-        free(ok);
+        free(status);
         report("out of memory");
         return -1;
     }
@@ -169,21 +201,27 @@ static int embed_all(lclip_image_encoder *encoder, index_writer *writer, const c
     size_t start = 0;
     for (size_t batches = 0; start < n && rc == 0 && !interrupted; start += batch) {
         size_t count = n - start < batch ? n - start : batch;
-        embed_batch(encoder, todo + start, count, vectors, ok);
+        lclip_status s = embed_batch(encoder, todo + start, count, vectors, status, &bar);
+        if (s == LCLIP_E_CANCELLED)
+            break;
+        if (s != LCLIP_OK) {
+            report("%s: %s", lclip_strerror(s), lclip_last_error());
+            rc = -1;
+        }
         for (size_t i = 0; i < count && rc == 0; i++) {
-            if (ok[i])
+            int ok = status[i] == LCLIP_OK;
+            if (ok)
                 rc = index_writer_add(writer, todo[start + i], vectors + i * dim);
-            counts->indexed += ok[i] && rc == 0;
-            counts->skipped += !ok[i];
+            counts->indexed += ok && rc == 0;
+            counts->skipped += !ok;
         }
         if (rc == 0)
             rc = index_writer_commit(writer);
-        progress_advance(&bar, count);
         test_hook_after_batch(++batches);
     }
     progress_finish(&bar);
     free(vectors);
-    free(ok);
+    free(status);
     return rc != 0 ? -1 : start < n;
 }
 

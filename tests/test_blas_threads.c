@@ -1,0 +1,160 @@
+/* What n_threads > 0 does to the BLAS's own thread count, as libclip.h
+ * states it, for whichever BLAS the loader picked (CI runs this test once
+ * more with Debian's OpenMP OpenBLAS):
+ *  - OpenMP OpenBLAS: the calling thread's OpenMP count is 1 during the call
+ *    (seen from the progress callback, which runs on it) and restored after;
+ *  - pthreads OpenBLAS, BLIS: the process-wide count is 1 afterwards, and
+ *    the log callback says so the first time;
+ *  - n_threads = 0 changes nothing.
+ * The BLAS is reached through dlsym, so the test links only libclip.
+ * LIBCLIP_EXPECT_BLAS_THREADING names the threading the run must have
+ * (CI's OpenMP run sets it, so that a loader path mistake cannot pass). */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "libclip.h"
+#include "support/test_util.h"
+#include "support/tiny_model.h"
+
+typedef struct blas_calls {
+    int (*get)(void); /* OpenMP's or OpenBLAS's */
+    void (*set)(int);
+    int64_t (*get_dim)(void); /* BLIS's take and return dim_t (int64_t) */
+    void (*set_dim)(int64_t);
+    const char *threading; /* "openmp", "pthreads", ... */
+} blas_calls;
+
+static int get_count(const blas_calls *b)
+{
+    return b->get ? b->get() : (int)b->get_dim();
+}
+
+static void set_count(const blas_calls *b, int n)
+{
+    if (b->set)
+        b->set(n);
+    else
+        b->set_dim(n);
+}
+
+static void *find(const char *name)
+{
+    return dlsym(RTLD_DEFAULT, name);
+}
+
+/* The thread-count calls of the BLAS libclip reports in lclip_build_info. */
+static blas_calls blas_of_this_process(void)
+{
+    blas_calls b = {NULL, NULL, NULL, NULL, "unknown"};
+    const char *info = lclip_build_info(), *t = strstr(info, "blas_threading=");
+    static char threading[32];
+    if (t)
+        sscanf(t + strlen("blas_threading="), "%31[a-z]", threading);
+    b.threading = threading;
+    if (strcmp(threading, "openmp") == 0 && strstr(info, "blas=OpenBLAS")) {
+        b.get = (int (*)(void))find("omp_get_max_threads");
+        b.set = (void (*)(int))find("omp_set_num_threads");
+    } else if (strstr(info, "blas=OpenBLAS")) {
+        b.get = (int (*)(void))find("openblas_get_num_threads");
+        b.set = (void (*)(int))find("openblas_set_num_threads");
+    } else if (strstr(info, "blas=BLIS")) {
+        b.get_dim = (int64_t(*)(void))find("bli_thread_get_num_threads");
+        b.set_dim = (void (*)(int64_t))find("bli_thread_set_num_threads");
+    }
+    return b;
+}
+
+typedef struct seen {
+    const blas_calls *blas;
+    int count_during_call; /* the calling thread's count, from the progress callback */
+    int process_wide_lines;
+} seen;
+
+static int look_during_call(void *user, size_t done, size_t total)
+{
+    seen *s = user;
+    (void)done;
+    (void)total;
+    s->count_during_call = get_count(s->blas);
+    return 0;
+}
+
+static void count_lines(void *user, lclip_log_level level, const char *message)
+{
+    seen *s = user;
+    s->process_wide_lines += level == LCLIP_LOG_INFO && strstr(message, "process-wide thread count set") != NULL;
+}
+
+static int encode_once(const char *model, int n_threads, seen *s)
+{
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.n_threads = n_threads;
+    opts.log = count_lines;
+    opts.log_user = s;
+    lclip_text_encoder *enc;
+    assert_int_equal(lclip_text_encoder_open(model, &opts, &enc), LCLIP_OK);
+    int32_t ids[4 * 8] = {1, 5, 9, 0, 0, 0, 0, 0, 1, 7, 0, 0, 0, 0, 0, 0};
+    float out[2 * 256]; /* dim is far below 256 */
+    lclip_batch_options b;
+    lclip_batch_options_init(&b);
+    b.on_progress = look_during_call;
+    b.user = s;
+    s->count_during_call = -1;
+    lclip_status status = lclip_text_encode_tokens_ex(enc, ids, 2, out, &b);
+    lclip_text_encoder_close(enc);
+    return status;
+}
+
+static void test_n_threads_and_the_blas_count(void **state)
+{
+    (void)state;
+    blas_calls blas = blas_of_this_process();
+    const char *expected = getenv("LIBCLIP_EXPECT_BLAS_THREADING");
+    if (expected && strcmp(expected, blas.threading) != 0)
+        fail_msg("the BLAS runs %s threads, expected %s", blas.threading, expected);
+    if (!(blas.get && blas.set) && !(blas.get_dim && blas.set_dim))
+        skip(); /* a serial BLAS, or one without thread-count calls: nothing to check */
+    print_message("  BLAS threading: %s\n", blas.threading);
+    char *dir = make_temp_dir();
+    tiny_spec spec = tiny_spec_default();
+    tiny_write_hf(dir, &spec, "F32");
+
+    seen s = {&blas, 0, 0};
+    set_count(&blas, 2);
+    assert_int_equal(encode_once(dir, 0, &s), LCLIP_OK);
+    assert_int_equal(s.count_during_call, 2); /* n_threads 0 leaves the BLAS alone */
+    assert_int_equal(get_count(&blas), 2);
+    assert_int_equal(s.process_wide_lines, 0);
+
+    assert_int_equal(encode_once(dir, 2, &s), LCLIP_OK);
+    assert_int_equal(s.count_during_call, 1);
+    if (strcmp(blas.threading, "openmp") == 0) {
+        assert_int_equal(get_count(&blas), 2); /* the calling thread's own count, restored */
+        assert_int_equal(s.process_wide_lines, 0);
+    } else {
+        assert_int_equal(get_count(&blas), 1); /* one count for the process, left at 1 */
+        assert_int_equal(s.process_wide_lines, 1);
+        assert_int_equal(encode_once(dir, 2, &s), LCLIP_OK);
+        assert_int_equal(s.process_wide_lines, 1); /* said once, when it changed */
+    }
+    rm_tree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_n_threads_and_the_blas_count),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
