@@ -7,11 +7,13 @@
 #include "common/blas_runtime.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/options.h"
 #include "common/vector.h"
 
 /* One call's working state. */
 typedef struct batch_run {
     const lclip_batch *b;
+    lclip_batch_options control; /* resolved */
     lclip_team *team;
     unsigned char *inputs;     /* one pass's prepared inputs; NULL for ready ones */
     lclip_status *pass_status; /* [pass size], what the team's members got */
@@ -19,9 +21,9 @@ typedef struct batch_run {
     float *rows;               /* [n][dim], copied out on success */
 } batch_run;
 
-int lclip_batch_per_input(const lclip_batch_options *control)
+int lclip_batch_per_input(const lclip_batch_options *resolved)
 {
-    return control && (control->item_status || control->on_item_error);
+    return resolved->item_status || resolved->on_item_error;
 }
 
 /* One pass's inputs, prepared by the team (decoding images, tokenizing). */
@@ -61,8 +63,8 @@ static lclip_status prepare_pass(const batch_run *r, size_t first, size_t count)
         if (!r->item_status)
             return s;
         r->item_status[first + i] = s;
-        if (b->control->on_item_error)
-            b->control->on_item_error(b->control->user, first + i, s, lclip_last_error());
+        if (r->control.on_item_error)
+            r->control.on_item_error(r->control.user, first + i, s, lclip_last_error());
     }
     return LCLIP_OK;
 }
@@ -114,11 +116,13 @@ static lclip_status run_pass(const batch_run *r, size_t first, size_t count)
     return s;
 }
 
-static lclip_status report_progress(const lclip_batch *b, size_t done)
+static lclip_status report_progress(const batch_run *r, size_t done)
 {
-    if (!b->control->on_progress || b->control->on_progress(b->control->user, done, b->n) == 0)
+    const lclip_batch_options *c = &r->control;
+    if (!c->on_progress || c->on_progress(c->user, done, r->b->n) == 0)
         return LCLIP_OK;
-    return lclip_fail(LCLIP_E_CANCELLED, "cancelled by the progress callback after %zu of %zu inputs", done, b->n);
+    return lclip_fail(LCLIP_E_CANCELLED, "cancelled by the progress callback after %zu of %zu inputs", done,
+                      r->b->n);
 }
 
 /* Equal passes (32 at 15 per pass: 11 + 11 + 10, not 15 + 15 + 2), so no
@@ -138,26 +142,26 @@ static lclip_status run_passes(batch_run *r, size_t step)
         size_t count = b->n - first < step ? b->n - first : step;
         s = run_pass(r, first, count);
         if (s == LCLIP_OK)
-            s = report_progress(b, first + count);
+            s = report_progress(r, first + count);
     }
     return s;
 }
 
 lclip_status lclip_batch_encode(const lclip_batch *b, float *out)
 {
-    if (b->n == 0)
-        return LCLIP_OK;
+    batch_run r = {.b = b};
+    lclip_status s = lclip_batch_options_resolve(b->control, &r.control);
+    if (s != LCLIP_OK || b->n == 0)
+        return s;
     size_t step = pass_size(b);
-    int per_input = lclip_batch_per_input(b->control);
-    batch_run r = {b, NULL, NULL, NULL, NULL, NULL};
+    int per_input = lclip_batch_per_input(&r.control);
     r.rows = lclip_malloc_array(b->n, b->dim * sizeof *r.rows);
     if (!b->ready)
         r.inputs = lclip_malloc_array(step, b->input_bytes);
     if (per_input)
         r.item_status = lclip_malloc_array(b->n, sizeof *r.item_status);
-    lclip_status s = r.rows && (r.inputs || b->ready) && (r.item_status || !per_input)
-                         ? LCLIP_OK
-                         : lclip_fail(LCLIP_E_NOMEM, "out of memory for a batch of %zu", b->n);
+    if (!r.rows || !(r.inputs || b->ready) || !(r.item_status || !per_input))
+        s = lclip_fail(LCLIP_E_NOMEM, "out of memory for a batch of %zu", b->n);
     for (size_t i = 0; r.item_status && i < b->n; i++)
         r.item_status[i] = LCLIP_OK;
     /* One team for all passes, preparing inputs and running the tower. */
@@ -175,8 +179,8 @@ lclip_status lclip_batch_encode(const lclip_batch *b, float *out)
         if (b->options->normalize)
             lclip_l2_normalize_rows(r.rows, b->n, b->dim);
         memcpy(out, r.rows, b->n * b->dim * sizeof *r.rows);
-        if (b->control->item_status)
-            memcpy(b->control->item_status, r.item_status, b->n * sizeof *r.item_status);
+        if (r.control.item_status)
+            memcpy(r.control.item_status, r.item_status, b->n * sizeof *r.item_status);
     }
     lclip_free(r.item_status);
     lclip_free(r.pass_status);

@@ -28,7 +28,8 @@ typedef struct lclip_batch {
     /* Resolved: normalize (L2-normalise the rows), n_threads (> 1 runs the
      * passes on a team), log. */
     const lclip_options *options;
-    /* Resolved per-call options: per-input results, progress. */
+    /* The caller's per-call options (NULL: none): per-input results,
+     * progress. */
     const lclip_batch_options *control;
     const void *ctx;    /* passed to both callbacks */
     /* Inputs that need no preparing (already tensors or ids, which cannot
@@ -47,7 +48,7 @@ typedef struct lclip_batch {
 /* out[n][dim] (and control->item_status), untouched unless the call succeeds. */
 lclip_status lclip_batch_encode(const lclip_batch *batch, float *out);
 
-/* Whether control asks for per-input results. */
-int lclip_batch_per_input(const lclip_batch_options *control);
+/* Whether resolved per-call options ask for per-input results. */
+int lclip_batch_per_input(const lclip_batch_options *resolved);
 
 #endif

@@ -41,7 +41,6 @@ static int find_openmp(int (**get)(void), void (**set)(int))
     memcpy(set, &s, sizeof s);
     return g && s;
 }
-#endif
 
 static void single_thread_task(void *ctx, int part, int parts)
 {
@@ -50,6 +49,7 @@ static void single_thread_task(void *ctx, int part, int parts)
     if (part > 0) /* the calling thread's count is set (and restored) by lclip_blas_enter */
         scope->omp_set_num_threads(1);
 }
+#endif
 
 /* A process-wide count: set to 1 unless it is. */
 static void set_process_count(const lclip_logger *log)

@@ -7,7 +7,6 @@
 #include "common/alloc.h"
 #include "common/batch.h"
 #include "common/error.h"
-#include "common/options.h"
 #include "image/image_input.h"
 #include "image/vision_tower.h"
 #include "load/model.h"
@@ -101,10 +100,6 @@ static lclip_status encode_job(const image_job *job, size_t n,
                                lclip_status (*prepare)(const void *, size_t, void *, int), const void *ready,
                                const lclip_batch_options *control, float *out)
 {
-    lclip_batch_options resolved;
-    lclip_status s = lclip_batch_options_resolve(control, &resolved);
-    if (s != LCLIP_OK)
-        return s;
     const lclip_model *m = job->model;
     int grid = m->vision.cfg.image_size / m->vision.cfg.patch_size;
     size_t per_pass = (size_t)(LCLIP_MAX_IMAGE_ROWS_PER_PASS / (grid * grid + 1));
@@ -113,7 +108,7 @@ static lclip_status encode_job(const image_job *job, size_t n,
                          .input_bytes = tensor_floats(m) * sizeof(float),
                          .dim = (size_t)m->config.embed_dim,
                          .options = &m->options,
-                         .control = &resolved,
+                         .control = control,
                          .ctx = job,
                          .ready = ready,
                          .prepare = prepare,

@@ -154,17 +154,13 @@ static lclip_status encode_job(const text_job *job, size_t n,
                                const lclip_batch_options *control, float *out)
 {
     const lclip_model *m = job->enc->model;
-    lclip_batch_options resolved;
-    lclip_status s = lclip_batch_options_resolve(control, &resolved);
-    if (s != LCLIP_OK)
-        return s;
     size_t context = (size_t)m->text.cfg.context_length, per_pass = LCLIP_MAX_TEXT_ROWS_PER_PASS / context;
     lclip_batch batch = {.n = n,
                          .per_pass = per_pass,
                          .input_bytes = context * sizeof(int32_t),
                          .dim = (size_t)m->config.embed_dim,
                          .options = &m->options,
-                         .control = &resolved,
+                         .control = control,
                          .ctx = job,
                          .ready = ready,
                          .prepare = prepare,
