@@ -120,15 +120,16 @@ LCLIP_AVAILABLE_IN_0_2 const char *lclip_build_info(void);
  * byte otherwise). Always start from lclip_options_init().
  *
  * Layout rules (docs/api.md, "ABI rules"): fields are only appended; each
- * release appends whole 8-byte units, so every release has a distinct
- * struct_size (on LP64: 0.1.0 72 bytes, 0.2.0 88); a field added after 0.1.0
- * means "default" when zero. */
+ * release appends whole 8-byte units without implicit padding, so every
+ * release has a distinct struct_size (on LP64: 0.1.0 72 bytes, 0.2.0 88); a
+ * field added after 0.1.0 means "default" when zero. */
 #define LCLIP_MAX_THREADS 256 /* the most n_threads may ask for */
 
 /* Levels of lclip_options.log, most severe first (since 0.2.0). */
 typedef enum lclip_log_level {
-    LCLIP_LOG_WARNING = 1, /* something looks wrong but the call goes on (a JPEG with corrupt data) */
-    LCLIP_LOG_INFO = 2     /* a choice the library made (hyperparameters inferred, no vocabulary) */
+    LCLIP_LOG_WARNING = 1, /* something looks wrong but the call goes on (a JPEG with corrupt data, a
+                            * text encoder without a vocabulary) */
+    LCLIP_LOG_INFO = 2     /* a choice the library made (hyperparameters inferred from the tensors) */
 } lclip_log_level;
 
 /* A log callback: message is one line without a trailing newline, valid
@@ -282,13 +283,18 @@ LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc);
  *    embedding), item_status[i] receives each input's status (LCLIP_OK or
  *    its error), on_item_error is called for each failure, and the call
  *    returns LCLIP_OK, even when every input failed. Failures that are not
- *    one input's (a NULL argument, memory for the batch, the tower itself,
- *    cancellation) still fail the whole call, with out and item_status
- *    untouched.
+ *    one input's (a NULL argument, a text encoder without a vocabulary,
+ *    memory for the batch, the tower itself, cancellation) still fail the
+ *    whole call, with out and item_status untouched; on_item_error may have
+ *    been called for earlier passes' inputs by then. A good input's row
+ *    equals what a batch without the failed inputs gives, to float rounding
+ *    (passes are planned for all n inputs).
  *  - Progress: on_progress is called after each pass through the tower
  *    (batches run in passes of several inputs) with the inputs done so far
  *    and n. Returning non-zero cancels: the call stops before the next pass
- *    and returns LCLIP_E_CANCELLED, with out and item_status untouched.
+ *    and returns LCLIP_E_CANCELLED, with out and item_status untouched;
+ *    also after the last pass (done == n), so that a cancelled call never
+ *    writes anything.
  *
  * Both callbacks run on the calling thread, in input order, and may call
  * libclip functions other than closing the encoder in use. */

@@ -196,6 +196,17 @@ static void test_no_vocabulary_means_token_ids_only(void **state)
     float out[16];
     assert_int_equal(lclip_text_encode(enc, "a photo", out), LCLIP_E_UNSUPPORTED);
     assert_non_null(strstr(lclip_last_error(), "vocab_path"));
+    /* The encoder's shortcoming, not the text's: the call fails as a whole
+     * also with per-input results. */
+    lclip_status status = LCLIP_OK;
+    lclip_batch_options b;
+    lclip_batch_options_init(&b);
+    b.item_status = &status;
+    const char *one[1] = {"a photo"};
+    out[0] = 42.0f;
+    assert_int_equal(lclip_text_encode_batch_ex(enc, one, 1, out, &b), LCLIP_E_UNSUPPORTED);
+    assert_int_equal(status, LCLIP_OK);
+    assert_float_equal(out[0], 42.0f, 0.0);
     int32_t ids[8] = {5, 17, 99, 3};
     assert_int_equal(lclip_text_encode_tokens(enc, ids, 1, out), LCLIP_OK);
     lclip_text_encoder_close(enc);

@@ -6,7 +6,7 @@ import "C"
 import "errors"
 
 // Status is a libclip status code (lclip_status in the C API). The non-zero
-// values are exported as the constants ErrInvalidArgument ... ErrTooLarge,
+// values are exported as the constants ErrInvalidArgument ... ErrCancelled,
 // which are also errors, so that
 //
 //	if errors.Is(err, libclip.ErrIO) { ... }
@@ -35,6 +35,9 @@ const (
 	// ErrTooLarge is input beyond a configured resource limit
 	// (LCLIP_E_TOO_LARGE).
 	ErrTooLarge Status = 6
+	// ErrCancelled is a batch call stopped because its context was done
+	// (LCLIP_E_CANCELLED); the *Error's Err is the context's error.
+	ErrCancelled Status = 7
 )
 
 // String returns the C library's description of the status
@@ -61,6 +64,9 @@ type Error struct {
 	// Message is the C library's detail message (lclip_last_error), e.g.
 	// naming the file and what was wrong with it; it may be empty.
 	Message string
+	// Err is the context's error (context.Canceled or
+	// context.DeadlineExceeded) when Status is ErrCancelled, else nil.
+	Err error
 }
 
 // Error returns "libclip: Op: status description: Message".
@@ -77,10 +83,14 @@ func (e *Error) Error() string {
 }
 
 // Is reports whether target is the Status of e, so that
-// errors.Is(err, ErrFormat) holds for every *Error with Status ErrFormat.
+// errors.Is(err, ErrFormat) holds for every *Error with Status ErrFormat, or
+// matches e.Err, so that errors.Is(err, context.Canceled) holds for a batch
+// call cancelled through its context.
 func (e *Error) Is(target error) bool {
-	s, ok := target.(Status)
-	return ok && s == e.Status
+	if s, ok := target.(Status); ok {
+		return s == e.Status
+	}
+	return e.Err != nil && errors.Is(e.Err, target)
 }
 
 // Unwrap returns the Status, so that errors.As can extract it too.

@@ -1,7 +1,9 @@
 package libclip_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +14,34 @@ import (
 
 func TestVersion(t *testing.T) {
 	v := libclip.Version()
-	if strings.Count(v, ".") != 2 {
-		t.Errorf("Version() = %q, want MAJOR.MINOR.PATCH", v)
+	var major, minor, patch int
+	if _, err := fmt.Sscanf(v, "%d.%d.%d", &major, &minor, &patch); err != nil || strings.Count(v, ".") != 2 {
+		t.Fatalf("Version() = %q, want MAJOR.MINOR.PATCH", v)
 	}
+	if n := libclip.VersionNumber(); n != major*10000+minor*100+patch || n < 200 {
+		t.Errorf("VersionNumber() = %d for Version() %q", n, v)
+	}
+}
+
+func TestBuildInfo(t *testing.T) {
+	info := libclip.BuildInfo()
+	fields := map[string]string{}
+	for _, f := range strings.Split(info, "; ") {
+		kv := strings.SplitN(f, "=", 2)
+		if len(kv) != 2 {
+			t.Fatalf("BuildInfo() = %q: field %q is not key=value", info, f)
+		}
+		fields[kv[0]] = kv[1]
+	}
+	for _, key := range []string{"version", "blas", "blas_config", "blas_threading", "engines", "simd", "compiler"} {
+		if fields[key] == "" {
+			t.Errorf("BuildInfo() = %q: no %s", info, key)
+		}
+	}
+	if fields["version"] != libclip.Version() {
+		t.Errorf("BuildInfo() = %q, Version() = %q", info, libclip.Version())
+	}
+	t.Log(info)
 }
 
 func TestStatus(t *testing.T) {
@@ -23,6 +50,12 @@ func TestStatus(t *testing.T) {
 	}
 	if s := libclip.Status(99).String(); s != "unknown status" {
 		t.Errorf("Status(99).String() = %q", s)
+	}
+	// Exhaustive: the loaded library knows every constant, and none beyond.
+	for s := libclip.ErrInvalidArgument; s <= libclip.ErrCancelled+1; s++ {
+		if known := s.String() != "unknown status"; known != (s <= libclip.ErrCancelled) {
+			t.Errorf("Status(%d).String() = %q", int(s), s.String())
+		}
 	}
 	err := error(&libclip.Error{Op: "X", Status: libclip.ErrFormat, Message: "bad"})
 	if !errors.Is(err, libclip.ErrFormat) || errors.Is(err, libclip.ErrIO) {
@@ -34,6 +67,11 @@ func TestStatus(t *testing.T) {
 	}
 	if got := err.Error(); got != "libclip: X: malformed input: bad" {
 		t.Errorf("Error() = %q", got)
+	}
+	err = &libclip.Error{Op: "X", Status: libclip.ErrCancelled, Err: context.Canceled}
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, libclip.ErrCancelled) ||
+		errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &s) || s != libclip.ErrCancelled {
+		t.Errorf("errors.Is/As on %v", err)
 	}
 }
 
@@ -153,6 +191,14 @@ func TestUseAfterClose(t *testing.T) {
 	_, calls["Encode"] = txt.Encode("a")
 	_, calls["EncodeBatch"] = txt.EncodeBatch([]string{"a"})
 	_, calls["EncodeTokens"] = txt.EncodeTokens([][]int32{make([]int32, 77)})
+	ctx := context.Background()
+	_, calls["EncodeFilesContext"] = img.EncodeFilesContext(ctx, []string{path}, nil)
+	_, _, calls["EncodeFilesEach"] = img.EncodeFilesEach(ctx, nil, nil)
+	_, calls["EncodePixelsContext"] = img.EncodePixelsContext(ctx, nil, nil)
+	_, calls["EncodeBatchContext"] = txt.EncodeBatchContext(ctx, []string{"a"}, nil)
+	_, _, calls["EncodeBatchEach"] = txt.EncodeBatchEach(ctx, []string{"a"}, nil)
+	_, calls["EncodeTokensContext"] = txt.EncodeTokensContext(ctx, nil, nil)
+	_, _, calls["EncodeTokensEach"] = txt.EncodeTokensEach(ctx, [][]int32{make([]int32, 77)}, nil)
 	for name, err := range calls {
 		if !errors.Is(err, libclip.ErrClosed) {
 			t.Errorf("%s after Close: %v, want ErrClosed", name, err)

@@ -1,10 +1,12 @@
 package libclip_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log"
 	"math"
+	"time"
 
 	"libclip.dev/go/libclip"
 )
@@ -64,6 +66,34 @@ func ExampleImageEncoder_EncodeFiles() {
 		log.Fatal(err)
 	}
 	fmt.Println(len(rows), "embeddings of", img.Dim(), "values")
+}
+
+// A large batch with a deadline and progress reports, where a bad file is
+// skipped instead of failing the call.
+func ExampleImageEncoder_EncodeFilesEach() {
+	img, err := libclip.OpenImageEncoder("model.safetensors", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer img.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	paths := []string{"a.jpg", "corrupt.png", "c.jpg"}
+	rows, errs, err := img.EncodeFilesEach(ctx, paths, func(done, total int) {
+		log.Printf("%d of %d images", done, total)
+	})
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Fatal("out of time")
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	for i, e := range errs {
+		if e != nil {
+			fmt.Println("skipped:", e) // rows[i] is nil
+			continue
+		}
+		fmt.Println(paths[i], len(rows[i]), "values")
+	}
 }
 
 // Telling failures apart.

@@ -13,6 +13,12 @@
 
 #include <libclip.h>
 
+/* The binding uses the sized initialisers, the log callback and the _ex
+ * batch calls of 0.2.0: say so instead of failing on the first of them. */
+#if !defined(LCLIP_VERSION_NUMBER) || LCLIP_VERSION_NUMBER < 200
+#error "the Go binding needs libclip.h 0.2.0 or later (pkg-config found an older libclip)"
+#endif
+
 /* status is an lclip_status; msg is NULL on success, otherwise a malloc'ed
  * copy of the detail message (NULL too if that allocation failed), which the
  * caller frees. */
@@ -21,21 +27,44 @@ typedef struct golclip_result {
     char *msg;
 } golclip_result;
 
+/* lclip_options_init() for this header's layout (the sized initialiser: the
+ * exported lclip_options_init function fills only 0.1.0's), then, if
+ * log_handle is not 0, the log callback with that cgo.Handle as log_user. */
+golclip_result golclip_options_init(lclip_options *opts, uintptr_t log_handle);
+
+/* A malloc'ed copy of lclip_build_info() (thread-local in libclip), or NULL. */
+char *golclip_build_info(void);
+
 golclip_result golclip_image_encoder_open(const char *path, const lclip_options *opts, lclip_image_encoder **out);
 golclip_result golclip_text_encoder_open(const char *path, const lclip_options *opts, lclip_text_encoder **out);
 
 golclip_result golclip_image_preprocess_file(const lclip_image_encoder *enc, const char *path, float *out_chw);
-golclip_result golclip_image_encode_file(lclip_image_encoder *enc, const char *path, float *out);
-golclip_result golclip_image_encode_files(lclip_image_encoder *enc, const char *const *paths, size_t n, float *out);
-golclip_result golclip_image_encode_memory(lclip_image_encoder *enc, const void *data, size_t size, float *out);
-golclip_result golclip_image_encode_rgb(lclip_image_encoder *enc, const uint8_t *rgb, int width, int height,
+golclip_result golclip_image_encode_file(const lclip_image_encoder *enc, const char *path, float *out);
+golclip_result golclip_image_encode_memory(const lclip_image_encoder *enc, const void *data, size_t size, float *out);
+golclip_result golclip_image_encode_rgb(const lclip_image_encoder *enc, const uint8_t *rgb, int width, int height,
                                         size_t stride, float *out);
-golclip_result golclip_image_encode_pixels(lclip_image_encoder *enc, const float *pixels, size_t n, float *out);
 
 golclip_result golclip_tokenize(const lclip_text_encoder *enc, const char *utf8, int32_t *tokens, size_t capacity,
                                 size_t *n_tokens);
-golclip_result golclip_text_encode(lclip_text_encoder *enc, const char *utf8, float *out);
-golclip_result golclip_text_encode_batch(lclip_text_encoder *enc, const char *const *texts, size_t n, float *out);
-golclip_result golclip_text_encode_tokens(lclip_text_encoder *enc, const int32_t *tokens, size_t n, float *out);
+golclip_result golclip_text_encode(const lclip_text_encoder *enc, const char *utf8, float *out);
+
+/* The batch calls, all through the _ex functions (NULL callbacks: the plain
+ * ones). item_status is NULL (all or nothing) or n statuses
+ * for per-input results; then messages has n NULL entries, and each failed
+ * input's gets a malloc'ed copy of its message (NULL if that allocation
+ * failed), which the caller frees, also when the call fails. progress is 0
+ * or the cgo.Handle that golclipProgress (callbacks.go) is called with
+ * after each pass. */
+golclip_result golclip_image_encode_files_ex(const lclip_image_encoder *enc, const char *const *paths, size_t n,
+                                             float *out, lclip_status *item_status, char **messages,
+                                             uintptr_t progress);
+golclip_result golclip_image_encode_pixels_ex(const lclip_image_encoder *enc, const float *pixels, size_t n,
+                                              float *out, uintptr_t progress);
+golclip_result golclip_text_encode_batch_ex(const lclip_text_encoder *enc, const char *const *texts, size_t n,
+                                            float *out, lclip_status *item_status, char **messages,
+                                            uintptr_t progress);
+golclip_result golclip_text_encode_tokens_ex(const lclip_text_encoder *enc, const int32_t *tokens, size_t n,
+                                             float *out, lclip_status *item_status, char **messages,
+                                             uintptr_t progress);
 
 #endif

@@ -186,6 +186,28 @@ func readI32(t testing.TB, path string) []int32 {
 	return out
 }
 
+// inChildProcess runs the calling test alone in a child process (this test
+// binary) and tells the caller whether it is that child, which does the work;
+// the parent only checks that the child passed. For tests that set
+// Options.Threads > 0: libclip then sets OpenBLAS's process-wide thread
+// count to 1, and the bit-for-bit comparisons with clip-embed in the other
+// tests need the process's default.
+func inChildProcess(t *testing.T) bool {
+	t.Helper()
+	const env = "LIBCLIP_GO_TEST_CHILD"
+	if os.Getenv(env) == t.Name() {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), env+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s in a child process: %v\n%s", t.Name(), err, out)
+	}
+	t.Logf("%s in a child process:\n%s", t.Name(), out)
+	return false
+}
+
 // sameBits fails t unless got and want hold the same float32 bit patterns.
 func sameBits(t testing.TB, what string, got, want []float32) {
 	t.Helper()

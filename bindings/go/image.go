@@ -5,8 +5,10 @@ package libclip
 import "C"
 
 import (
+	"context"
 	"image"
 	"math"
+	"runtime/cgo"
 	"strconv"
 	"sync"
 	"unsafe"
@@ -21,6 +23,7 @@ type ImageEncoder struct {
 	size      int
 	scale     float32
 	maxPixels uint64
+	log       cgo.Handle // Options.Log's, or 0; deleted by Close
 }
 
 // OpenImageEncoder opens the vision tower of the CLIP model at path: a Hugging
@@ -40,16 +43,19 @@ func OpenImageEncoder(path string, opts *Options) (*ImageEncoder, error) {
 	}
 	defer C.free(unsafe.Pointer(cpath))
 	var h *C.lclip_image_encoder
-	if err := check(op, C.golclip_image_encoder_open(cpath, &co.opts, &h)); err != nil {
+	if err := check(op, C.golclip_image_encoder_open(cpath, co.opts, &h)); err != nil {
 		return nil, err
 	}
-	return &ImageEncoder{
+	e := &ImageEncoder{
 		h:         h,
 		dim:       int(C.lclip_image_encoder_dim(h)),
 		size:      int(C.lclip_image_encoder_image_size(h)),
 		scale:     float32(C.lclip_image_encoder_logit_scale(h)),
 		maxPixels: uint64(co.opts.max_image_pixels),
-	}, nil
+		log:       co.log,
+	}
+	co.log = 0
+	return e, nil
 }
 
 // Dim returns the embedding dimension: the length of every vector the encode
@@ -75,6 +81,9 @@ func (e *ImageEncoder) Close() error {
 	if e.h != nil {
 		C.lclip_image_encoder_close(e.h)
 		e.h = nil
+		if e.log != 0 {
+			e.log.Delete()
+		}
 	}
 	return nil
 }
@@ -115,15 +124,36 @@ func (e *ImageEncoder) EncodeFile(path string) ([]float32, error) {
 // paths[i], in one batched pass through the vision tower (faster than one
 // EncodeFile per file). An empty paths gives an empty result.
 func (e *ImageEncoder) EncodeFiles(paths []string) ([][]float32, error) {
-	const op = "EncodeFiles"
-	if len(paths) == 0 {
-		if _, err := e.acquire(); err != nil {
-			return nil, err
-		}
-		e.mu.RUnlock()
-		return [][]float32{}, nil
+	return e.encodeFiles(context.Background(), "EncodeFiles", paths, nil, nil)
+}
+
+// EncodeFilesContext is EncodeFiles with a context and progress reports.
+// The call stops between two passes once ctx is done, with an *Error of
+// Status ErrCancelled whose Err is ctx.Err(), so that errors.Is(err,
+// context.Canceled) holds. progress may be nil.
+func (e *ImageEncoder) EncodeFilesContext(ctx context.Context, paths []string, progress ProgressFunc) ([][]float32, error) {
+	return e.encodeFiles(ctx, "EncodeFilesContext", paths, progress, nil)
+}
+
+// EncodeFilesEach is EncodeFilesContext with per-input results: a file that
+// cannot be encoded (missing, corrupt, unsupported, over MaxImagePixels, a
+// NUL byte in its path) does not fail the call; errs[i] is its *Error and
+// rows[i] is nil, and every other file is encoded. errs has an entry per
+// path, nil for those encoded. err is for what is not one file's failure
+// (ErrClosed, ErrNoMem, ErrCancelled); then rows and errs are nil.
+func (e *ImageEncoder) EncodeFilesEach(ctx context.Context, paths []string, progress ProgressFunc) (rows [][]float32, errs []error, err error) {
+	errs = make([]error, len(paths))
+	if rows, err = e.encodeFiles(ctx, "EncodeFilesEach", paths, progress, errs); err != nil {
+		return nil, nil, err
 	}
-	arr, err := newCStringArray(op, "path", paths)
+	return rows, errs, nil
+}
+
+// encodeFiles makes lclip_image_encode_files_ex, all or nothing when errs is
+// nil, else with per-input results in errs (see runBatch).
+func (e *ImageEncoder) encodeFiles(ctx context.Context, op string, paths []string, progress ProgressFunc,
+	errs []error) ([][]float32, error) {
+	arr, err := newCStringArray(op, "path", paths, errs, "")
 	if err != nil {
 		return nil, err
 	}
@@ -133,11 +163,10 @@ func (e *ImageEncoder) EncodeFiles(paths []string) ([][]float32, error) {
 		return nil, err
 	}
 	defer e.mu.RUnlock()
-	flat := make([]float32, len(paths)*e.dim)
-	if err := check(op, C.golclip_image_encode_files(h, arr.ptr, C.size_t(len(paths)), floatPtr(flat))); err != nil {
-		return nil, err
-	}
-	return rows(flat, len(paths), e.dim), nil
+	return runBatch(ctx, op, len(paths), e.dim, progress, errs,
+		func(out *C.float, status *C.lclip_status, messages **C.char, progress C.uintptr_t) C.golclip_result {
+			return C.golclip_image_encode_files_ex(h, arr.ptr, C.size_t(len(paths)), out, status, messages, progress)
+		})
 }
 
 // EncodeBytes returns the embedding of an encoded PNG or JPEG image held in
@@ -234,14 +263,19 @@ func (e *ImageEncoder) Preprocess(path string) ([]float32, error) {
 // 3 x ImageSize x ImageSize values as Preprocess returns them, in one
 // batched pass.
 func (e *ImageEncoder) EncodePixels(tensors [][]float32) ([][]float32, error) {
-	const op = "EncodePixels"
-	if len(tensors) == 0 {
-		if _, err := e.acquire(); err != nil {
-			return nil, err
-		}
-		e.mu.RUnlock()
-		return [][]float32{}, nil
-	}
+	return e.encodePixels(context.Background(), "EncodePixels", tensors, nil)
+}
+
+// EncodePixelsContext is EncodePixels with a context and progress reports,
+// as EncodeFilesContext. (Tensors cannot fail one by one: there is no
+// per-input form.)
+func (e *ImageEncoder) EncodePixelsContext(ctx context.Context, tensors [][]float32, progress ProgressFunc) ([][]float32, error) {
+	return e.encodePixels(ctx, "EncodePixelsContext", tensors, progress)
+}
+
+// encodePixels makes lclip_image_encode_pixels_ex (see runBatch).
+func (e *ImageEncoder) encodePixels(ctx context.Context, op string, tensors [][]float32,
+	progress ProgressFunc) ([][]float32, error) {
 	n := 3 * e.size * e.size
 	pixels := make([]float32, 0, len(tensors)*n)
 	for i, t := range tensors {
@@ -257,10 +291,8 @@ func (e *ImageEncoder) EncodePixels(tensors [][]float32) ([][]float32, error) {
 		return nil, err
 	}
 	defer e.mu.RUnlock()
-	flat := make([]float32, len(tensors)*e.dim)
-	if err := check(op, C.golclip_image_encode_pixels(h, floatPtr(pixels), C.size_t(len(tensors)),
-		floatPtr(flat))); err != nil {
-		return nil, err
-	}
-	return rows(flat, len(tensors), e.dim), nil
+	return runBatch(ctx, op, len(tensors), e.dim, progress, nil,
+		func(out *C.float, _ *C.lclip_status, _ **C.char, progress C.uintptr_t) C.golclip_result {
+			return C.golclip_image_encode_pixels_ex(h, floatPtr(pixels), C.size_t(len(tensors)), out, progress)
+		})
 }

@@ -13,6 +13,14 @@
 // installed outside the system prefix, and LD_LIBRARY_PATH (or an rpath) must
 // let the dynamic loader find libclip.so.0 at run time.
 //
+// # Batches
+//
+// The batch methods (EncodeFiles, EncodePixels, EncodeBatch, EncodeTokens)
+// run many inputs through the tower in passes. Their Context forms take a
+// context, checked between passes, and a [ProgressFunc]; the Each forms also
+// give per-input results: an input that cannot be encoded gets its own error
+// and a nil row instead of failing the call.
+//
 // # Concurrency
 //
 // Encoders are safe for concurrent use by several goroutines, as the C
@@ -49,12 +57,34 @@ var _ = [1]struct{}{}[(ErrInvalidArgument-C.LCLIP_E_INVALID_ARGUMENT)|
 	(ErrFormat-C.LCLIP_E_FORMAT)|
 	(ErrUnsupported-C.LCLIP_E_UNSUPPORTED)|
 	(ErrNoMem-C.LCLIP_E_NOMEM)|
-	(ErrTooLarge-C.LCLIP_E_TOO_LARGE)]
+	(ErrTooLarge-C.LCLIP_E_TOO_LARGE)|
+	(ErrCancelled-C.LCLIP_E_CANCELLED)]
 
 // Version returns the "MAJOR.MINOR.PATCH" version of the C library actually
 // loaded (which may be newer than the one the package was built against).
 func Version() string {
 	return C.GoString(C.lclip_version())
+}
+
+// VersionNumber returns the version of the C library actually loaded as
+// MAJOR*10000 + MINOR*100 + PATCH (200 for 0.2.0), for comparisons.
+func VersionNumber() int {
+	return int(C.lclip_version_number())
+}
+
+// BuildInfo describes how the loaded C library was built and what it runs
+// on, for bug reports and logs: "key=value" fields separated by "; ", e.g.
+// "version=0.2.0; blas=OpenBLAS; blas_config=OpenBLAS 0.3.21 ...;
+// blas_threading=pthreads; engines=cblas; simd=sse2; compiler=gcc 12.2.0".
+// Keys may be added in later releases; none is removed.
+func BuildInfo() string {
+	// Copied in C: the library's string is per thread.
+	info := C.golclip_build_info()
+	if info == nil {
+		return ""
+	}
+	defer C.free(unsafe.Pointer(info))
+	return C.GoString(info)
 }
 
 // check turns the result of a golclip_* call into nil or an *Error, and frees
@@ -71,12 +101,17 @@ func check(op string, r C.golclip_result) error {
 	return &Error{Op: op, Status: Status(r.status), Message: msg}
 }
 
-// cString copies s into C memory, which the caller frees with C.free. A
-// string with a NUL byte cannot be passed to C without being cut short, so it
-// is an ErrInvalidArgument error naming what.
+// nulError is the error for a string with a NUL byte, which cannot be
+// passed to C without being cut short; what names it.
+func nulError(op, what string) error {
+	return &Error{Op: op, Status: ErrInvalidArgument, Message: what + " contains a NUL byte"}
+}
+
+// cString copies s into C memory, which the caller frees with C.free, or
+// refuses a string with a NUL byte.
 func cString(op, what, s string) (*C.char, error) {
 	if strings.IndexByte(s, 0) >= 0 {
-		return nil, &Error{Op: op, Status: ErrInvalidArgument, Message: what + " contains a NUL byte"}
+		return nil, nulError(op, what)
 	}
 	return C.CString(s), nil
 }
@@ -90,17 +125,24 @@ type cStringArray struct {
 
 // newCStringArray copies ss into C memory; free must be called on the result
 // even when ss is empty. what names one element in error messages, e.g.
-// "path" gives "path 3 contains a NUL byte".
-func newCStringArray(op, what string, ss []string) (*cStringArray, error) {
+// "path" gives "path 3 contains a NUL byte". Such a string fails the call,
+// or, with errs (per-input results: len(ss) entries), becomes its errs entry
+// and goes to C as placeholder: an input that C refuses on its own, so that
+// the indices stay aligned and nothing is encoded for it.
+func newCStringArray(op, what string, ss []string, errs []error, placeholder string) (*cStringArray, error) {
 	a := &cStringArray{}
 	if len(ss) == 0 {
 		return a, nil
 	}
 	for i, s := range ss {
-		if strings.IndexByte(s, 0) >= 0 {
-			return nil, &Error{Op: op, Status: ErrInvalidArgument,
-				Message: what + " " + strconv.Itoa(i) + " contains a NUL byte"}
+		if strings.IndexByte(s, 0) < 0 {
+			continue
 		}
+		err := nulError(op, what+" "+strconv.Itoa(i))
+		if errs == nil {
+			return nil, err
+		}
+		errs[i] = err
 	}
 	a.ptr = (**C.char)(C.calloc(C.size_t(len(ss)), C.size_t(unsafe.Sizeof((*C.char)(nil)))))
 	if a.ptr == nil {
@@ -108,6 +150,9 @@ func newCStringArray(op, what string, ss []string) (*cStringArray, error) {
 	}
 	a.elems = unsafe.Slice(a.ptr, len(ss))
 	for i, s := range ss {
+		if errs != nil && errs[i] != nil {
+			s = placeholder
+		}
 		a.elems[i] = C.CString(s)
 	}
 	return a, nil

@@ -1,14 +1,44 @@
 package libclip
 
 // #include <stdlib.h>
-// #include <libclip.h>
+// #include "glue.h"
 import "C"
 
 import (
 	"math"
+	"runtime/cgo"
 	"strconv"
+	"strings"
 	"unsafe"
 )
+
+// Compile-time check that the LogLevel constants equal the C header's.
+var _ = [1]struct{}{}[(LogWarning-C.LCLIP_LOG_WARNING)|(LogInfo-C.LCLIP_LOG_INFO)]
+
+// LogLevel is the severity of a message to Options.Log (lclip_log_level).
+type LogLevel int
+
+// The levels of the C API (LCLIP_LOG_*), most severe first.
+const (
+	// LogWarning: something looks wrong but the call goes on, such as a
+	// JPEG with corrupt data.
+	LogWarning LogLevel = 1
+	// LogInfo: a choice the library made, such as hyperparameters inferred
+	// from the tensor shapes.
+	LogInfo LogLevel = 2
+)
+
+// String returns "warning", "info", or "LogLevel(N)" for a level this
+// package does not know.
+func (l LogLevel) String() string {
+	switch l {
+	case LogWarning:
+		return "warning"
+	case LogInfo:
+		return "info"
+	}
+	return "LogLevel(" + strconv.Itoa(int(l)) + ")"
+}
 
 // Options configures an encoder when it is opened. The zero value (and a nil
 // *Options) selects every default of the C library; each field mirrors a
@@ -56,27 +86,52 @@ type Options struct {
 	// MaxTensorCount is the most tensors accepted in one model file
 	// (0: the default, 65536).
 	MaxTensorCount uint64
+
+	// Log receives diagnostics that are not errors: warnings (a JPEG or PNG
+	// with corrupt data, a text encoder without a vocabulary) and choices
+	// made at open (hyperparameters inferred, 16-bit weights converted).
+	// nil drops them. It is called
+	// during the open and the encode calls of the encoder, possibly from
+	// threads of libclip's own and several at once, so it must be safe for
+	// concurrent use; it must not use the encoder that is logging, and it
+	// must not panic (the panic would unwind through the C library, or end
+	// the program on one of libclip's threads).
+	Log func(level LogLevel, message string)
 }
 
-// cOptions is an lclip_options built from Options, plus the C memory it
-// points to.
+// cOptions is an lclip_options built from Options, plus what it refers to.
 type cOptions struct {
-	opts  C.lclip_options
+	// In C memory: log_user holds the log handle, an integer that must not
+	// sit in a pointer field of Go memory.
+	opts  *C.lclip_options
 	vocab *C.char
+	// Options.Log's handle, or 0. It must outlive the encoder: after a
+	// successful open the encoder takes it (and sets this to 0) and deletes
+	// it on Close; free deletes it otherwise.
+	log cgo.Handle
 }
 
-// newCOptions starts from lclip_options_init (so that struct_size and every
-// field Options does not cover hold the C library's defaults) and applies o.
-// The caller calls free.
+// newCOptions starts from the sized initialiser (so that struct_size is this
+// header's and every field Options does not cover holds the C library's
+// default) and applies o. The caller calls free.
 func newCOptions(op string, o *Options) (*cOptions, error) {
-	c := &cOptions{}
-	C.lclip_options_init(&c.opts)
 	if o == nil {
-		return c, nil
+		o = &Options{}
 	}
 	if o.Threads > math.MaxInt32 || o.Threads < math.MinInt32 {
 		return nil, &Error{Op: op, Status: ErrInvalidArgument,
 			Message: "options: Threads " + strconv.Itoa(o.Threads) + " is out of range"}
+	}
+	if strings.IndexByte(o.VocabPath, 0) >= 0 {
+		return nil, nulError(op, "options: VocabPath")
+	}
+	c := &cOptions{opts: (*C.lclip_options)(C.malloc(C.sizeof_lclip_options))}
+	if o.Log != nil {
+		c.log = cgo.NewHandle(o.Log)
+	}
+	if err := check(op, C.golclip_options_init(c.opts, C.uintptr_t(c.log))); err != nil {
+		c.free()
+		return nil, err
 	}
 	c.opts.n_threads = C.int(o.Threads)
 	if o.RawOutput {
@@ -101,19 +156,16 @@ func newCOptions(op string, o *Options) (*cOptions, error) {
 		c.opts.max_tensor_count = C.uint64_t(o.MaxTensorCount)
 	}
 	if o.VocabPath != "" {
-		v, err := cString(op, "options: VocabPath", o.VocabPath)
-		if err != nil {
-			return nil, err
-		}
-		c.vocab = v
-		c.opts.vocab_path = v
+		c.vocab = C.CString(o.VocabPath)
+		c.opts.vocab_path = c.vocab
 	}
 	return c, nil
 }
 
 func (c *cOptions) free() {
-	if c.vocab != nil {
-		C.free(unsafe.Pointer(c.vocab))
-		c.vocab = nil
+	C.free(unsafe.Pointer(c.vocab))
+	C.free(unsafe.Pointer(c.opts))
+	if c.log != 0 {
+		c.log.Delete()
 	}
 }

@@ -5,6 +5,8 @@ package libclip
 import "C"
 
 import (
+	"context"
+	"runtime/cgo"
 	"strconv"
 	"sync"
 	"unsafe"
@@ -18,6 +20,7 @@ type TextEncoder struct {
 	dim     int
 	context int
 	scale   float32
+	log     cgo.Handle // Options.Log's, or 0; deleted by Close
 }
 
 // OpenTextEncoder opens the text tower of the CLIP model at path (see
@@ -40,15 +43,18 @@ func OpenTextEncoder(path string, opts *Options) (*TextEncoder, error) {
 	}
 	defer C.free(unsafe.Pointer(cpath))
 	var h *C.lclip_text_encoder
-	if err := check(op, C.golclip_text_encoder_open(cpath, &co.opts, &h)); err != nil {
+	if err := check(op, C.golclip_text_encoder_open(cpath, co.opts, &h)); err != nil {
 		return nil, err
 	}
-	return &TextEncoder{
+	e := &TextEncoder{
 		h:       h,
 		dim:     int(C.lclip_text_encoder_dim(h)),
 		context: int(C.lclip_text_encoder_context_length(h)),
 		scale:   float32(C.lclip_text_encoder_logit_scale(h)),
-	}, nil
+		log:     co.log,
+	}
+	co.log = 0
+	return e, nil
 }
 
 // Dim returns the embedding dimension: the length of every vector the encode
@@ -74,6 +80,9 @@ func (e *TextEncoder) Close() error {
 	if e.h != nil {
 		C.lclip_text_encoder_close(e.h)
 		e.h = nil
+		if e.log != 0 {
+			e.log.Delete()
+		}
 	}
 	return nil
 }
@@ -139,15 +148,34 @@ func (e *TextEncoder) Encode(text string) ([]float32, error) {
 // short captions costs what their tokens cost). An empty texts gives an
 // empty result.
 func (e *TextEncoder) EncodeBatch(texts []string) ([][]float32, error) {
-	const op = "EncodeBatch"
-	if len(texts) == 0 {
-		if _, err := e.acquire(); err != nil {
-			return nil, err
-		}
-		e.mu.RUnlock()
-		return [][]float32{}, nil
+	return e.encodeBatch(context.Background(), "EncodeBatch", texts, nil, nil)
+}
+
+// EncodeBatchContext is EncodeBatch with a context and progress reports, as
+// ImageEncoder.EncodeFilesContext.
+func (e *TextEncoder) EncodeBatchContext(ctx context.Context, texts []string, progress ProgressFunc) ([][]float32, error) {
+	return e.encodeBatch(ctx, "EncodeBatchContext", texts, progress, nil)
+}
+
+// EncodeBatchEach is EncodeBatchContext with per-input results, as
+// ImageEncoder.EncodeFilesEach: a text that cannot be encoded (invalid
+// UTF-8, a NUL byte, over MaxTextBytes, too long with NoTruncate) gets its
+// *Error in errs[i] and a nil row. An encoder without a vocabulary fails
+// the call (ErrUnsupported).
+func (e *TextEncoder) EncodeBatchEach(ctx context.Context, texts []string, progress ProgressFunc) (rows [][]float32, errs []error, err error) {
+	errs = make([]error, len(texts))
+	if rows, err = e.encodeBatch(ctx, "EncodeBatchEach", texts, progress, errs); err != nil {
+		return nil, nil, err
 	}
-	arr, err := newCStringArray(op, "text", texts)
+	return rows, errs, nil
+}
+
+// encodeBatch makes lclip_text_encode_batch_ex, all or nothing when errs is
+// nil, else with per-input results in errs (see runBatch).
+func (e *TextEncoder) encodeBatch(ctx context.Context, op string, texts []string, progress ProgressFunc,
+	errs []error) ([][]float32, error) {
+	// Invalid UTF-8: C refuses it without encoding anything.
+	arr, err := newCStringArray(op, "text", texts, errs, "\xff")
 	if err != nil {
 		return nil, err
 	}
@@ -157,11 +185,10 @@ func (e *TextEncoder) EncodeBatch(texts []string) ([][]float32, error) {
 		return nil, err
 	}
 	defer e.mu.RUnlock()
-	flat := make([]float32, len(texts)*e.dim)
-	if err := check(op, C.golclip_text_encode_batch(h, arr.ptr, C.size_t(len(texts)), floatPtr(flat))); err != nil {
-		return nil, err
-	}
-	return rows(flat, len(texts), e.dim), nil
+	return runBatch(ctx, op, len(texts), e.dim, progress, errs,
+		func(out *C.float, status *C.lclip_status, messages **C.char, progress C.uintptr_t) C.golclip_result {
+			return C.golclip_text_encode_batch_ex(h, arr.ptr, C.size_t(len(texts)), out, status, messages, progress)
+		})
 }
 
 // EncodeTokens returns the embeddings of already tokenized texts, each
@@ -169,14 +196,31 @@ func (e *TextEncoder) EncodeBatch(texts []string) ([][]float32, error) {
 // is pooled where its largest id first occurs (the end token), as the
 // reference does. It works on an encoder opened without a vocabulary.
 func (e *TextEncoder) EncodeTokens(tokens [][]int32) ([][]float32, error) {
-	const op = "EncodeTokens"
-	if len(tokens) == 0 {
-		if _, err := e.acquire(); err != nil {
-			return nil, err
-		}
-		e.mu.RUnlock()
-		return [][]float32{}, nil
+	return e.encodeTokens(context.Background(), "EncodeTokens", tokens, nil, nil)
+}
+
+// EncodeTokensContext is EncodeTokens with a context and progress reports,
+// as ImageEncoder.EncodeFilesContext.
+func (e *TextEncoder) EncodeTokensContext(ctx context.Context, tokens [][]int32, progress ProgressFunc) ([][]float32, error) {
+	return e.encodeTokens(ctx, "EncodeTokensContext", tokens, progress, nil)
+}
+
+// EncodeTokensEach is EncodeTokensContext with per-input results, as
+// ImageEncoder.EncodeFilesEach: a text with an id outside the vocabulary
+// gets its *Error in errs[i] and a nil row. A row that is not ContextLength
+// ids long is the caller's mistake, not the input's: it fails the call.
+func (e *TextEncoder) EncodeTokensEach(ctx context.Context, tokens [][]int32, progress ProgressFunc) (rows [][]float32, errs []error, err error) {
+	errs = make([]error, len(tokens))
+	if rows, err = e.encodeTokens(ctx, "EncodeTokensEach", tokens, progress, errs); err != nil {
+		return nil, nil, err
 	}
+	return rows, errs, nil
+}
+
+// encodeTokens makes lclip_text_encode_tokens_ex, all or nothing when errs
+// is nil, else with per-input results in errs (see runBatch).
+func (e *TextEncoder) encodeTokens(ctx context.Context, op string, tokens [][]int32, progress ProgressFunc,
+	errs []error) ([][]float32, error) {
 	ids := make([]int32, 0, len(tokens)*e.context)
 	for i, t := range tokens {
 		if len(t) != e.context {
@@ -190,10 +234,9 @@ func (e *TextEncoder) EncodeTokens(tokens [][]int32) ([][]float32, error) {
 		return nil, err
 	}
 	defer e.mu.RUnlock()
-	flat := make([]float32, len(tokens)*e.dim)
-	r := C.golclip_text_encode_tokens(h, (*C.int32_t)(unsafe.Pointer(&ids[0])), C.size_t(len(tokens)), floatPtr(flat))
-	if err := check(op, r); err != nil {
-		return nil, err
-	}
-	return rows(flat, len(tokens), e.dim), nil
+	return runBatch(ctx, op, len(tokens), e.dim, progress, errs,
+		func(out *C.float, status *C.lclip_status, messages **C.char, progress C.uintptr_t) C.golclip_result {
+			return C.golclip_text_encode_tokens_ex(h, (*C.int32_t)(unsafe.Pointer(&ids[0])), C.size_t(len(tokens)),
+				out, status, messages, progress)
+		})
 }

@@ -607,57 +607,28 @@ def embed_paths(
 ) -> tuple[np.ndarray, list[str], list[dict[str, Any]]]:
     """Embeds ``paths`` in batches of ``batch_size``, skipping images that fail.
 
-    A failing image makes libclip refuse its whole batch (outputs are written
-    only when every image succeeds). The batch's files are then probed one by
-    one with ``preprocess`` (decoding and resizing, without the transformer),
-    and the good ones are encoded again as one batch, so their rows are exactly
-    what a batch without the bad files gives.
+    Each batch is one ``encode_each`` call: an image that cannot be read or
+    decoded gets a NaN row and an error instead of failing its batch, and the
+    good images' rows are those of a batch without the bad files.
 
     Returns:
         (float32 matrix of the embedded images' rows, their paths, failures as
         dicts with path, status, status_name and message), in input order.
     """
-    import libclip
-
     blocks: list[np.ndarray] = []
     embedded: list[str] = []
-    failures: list[tuple[int, dict[str, Any]]] = []
-
-    def failure(index: int, path: str, error: libclip.ClipError) -> None:
-        failures.append((index, {"path": path, "status": int(error.status),
-                                 "status_name": error.status_name, "message": error.message}))
-
+    failures: list[dict[str, Any]] = []
     for start in range(0, len(paths), batch_size):
         batch = list(paths[start : start + batch_size])
-        try:
-            blocks.append(np.asarray(encoder.encode(batch), dtype=np.float32))
-            embedded.extend(batch)
-            continue
-        except libclip.ClipError:
-            pass
-        good: list[tuple[int, str]] = []
-        for index, path in enumerate(batch, start):
-            try:
-                encoder.preprocess(path)
-            except libclip.ClipError as e:
-                failure(index, path, e)
-            else:
-                good.append((index, path))
-        try:
-            blocks.append(np.asarray(encoder.encode([p for _, p in good]), dtype=np.float32))
-            embedded.extend(p for _, p in good)
-        except libclip.ClipError:
-            # Failed in the transformer (e.g. LCLIP_E_NOMEM) or a file changed since
-            # the probe: fall back to one image at a time.
-            for index, path in good:
-                try:
-                    blocks.append(np.asarray(encoder.encode([path]), dtype=np.float32))
-                    embedded.append(path)
-                except libclip.ClipError as e:
-                    failure(index, path, e)
+        rows, errors = encoder.encode_each(batch)
+        failed = {error.index for error in errors}
+        good = [i for i in range(len(batch)) if i not in failed]
+        blocks.append(np.asarray(rows, dtype=np.float32)[good])
+        embedded.extend(batch[i] for i in good)
+        failures.extend({"path": batch[e.index], "status": int(e.status), "status_name": e.status_name,
+                         "message": e.message} for e in errors)
     matrix = np.concatenate(blocks) if blocks else np.empty((0, encoder.dim), dtype=np.float32)
-    failures.sort(key=lambda item: item[0])
-    return matrix, embedded, [f for _, f in failures]
+    return matrix, embedded, failures
 
 
 def embed_shard(task: ShardTask) -> dict[str, Any]:

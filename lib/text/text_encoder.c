@@ -101,13 +101,18 @@ LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc)
     return enc ? enc->model->logit_scale : NAN;
 }
 
+static lclip_status no_vocabulary(const lclip_text_encoder *enc)
+{
+    return lclip_fail(LCLIP_E_UNSUPPORTED,
+                      "%s: no BPE vocabulary: put vocab.json + merges.txt or bpe_simple_vocab_16e6.txt.gz "
+                      "beside the weights, or set lclip_options.vocab_path", enc->model->directory);
+}
+
 static lclip_status tokenize_into(const lclip_text_encoder *enc, const char *utf8, int32_t *ids, size_t *n_tokens)
 {
     const lclip_model *m = enc->model;
     if (!enc->tokenizer)
-        return lclip_fail(LCLIP_E_UNSUPPORTED,
-                          "%s: no BPE vocabulary: put vocab.json + merges.txt or bpe_simple_vocab_16e6.txt.gz "
-                          "beside the weights, or set lclip_options.vocab_path", m->directory);
+        return no_vocabulary(enc);
     return lclip_tokenizer_encode(enc->tokenizer, utf8, m->options.max_text_bytes, m->text.cfg.context_length,
                                   m->options.truncate_text, ids, n_tokens);
 }
@@ -201,6 +206,10 @@ LCLIP_API lclip_status lclip_text_encode_batch_ex(const lclip_text_encoder *enc,
 {
     if (!enc || ((!texts || !out) && n))
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_text_encode_batch: NULL argument");
+    /* The encoder's failure, not each text's: it fails the call also with
+     * per-input results. */
+    if (!enc->tokenizer && n)
+        return no_vocabulary(enc);
     text_job job = {enc, texts};
     return encode_job(&job, n, prepare_string, NULL, batch, out);
 }

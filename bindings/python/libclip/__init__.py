@@ -18,22 +18,29 @@ library is required; numpy is used for results when it is importable.
 from __future__ import annotations
 
 from . import _lib
+from ._callbacks import LogLevel, log_to_logging
 from ._errors import ClipError, Status
-from .encoders import ImageEncoder, TextEncoder
+from .encoders import BatchResult, ImageEncoder, TextEncoder
 from .zeroshot import zero_shot
 
 __all__ = [
+    "BatchResult",
     "ClipError",
     "ImageEncoder",
+    "LogLevel",
     "Status",
     "TextEncoder",
+    "build_info",
+    "build_info_string",
     "library_path",
     "library_version",
+    "log_to_logging",
+    "version_number",
     "zero_shot",
     "__version__",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: The file the shared library was loaded from (or the name the loader resolved).
 library_path: str = _lib.library_path
@@ -42,3 +49,23 @@ library_path: str = _lib.library_path
 def library_version() -> str:
     """``lclip_version()``: "MAJOR.MINOR.PATCH" of the loaded shared library."""
     return _lib.version()
+
+
+def version_number() -> int:
+    """``lclip_version_number()``: MAJOR * 10000 + MINOR * 100 + PATCH of the
+    loaded shared library (200 for 0.2.0)."""
+    return _lib.version_number()
+
+
+def build_info_string() -> str:
+    """``lclip_build_info()``: how the loaded library was built and what it
+    runs on, as "key=value; key=value" text (for bug reports)."""
+    return _lib.build_info()
+
+
+def build_info() -> dict[str, str]:
+    """:func:`build_info_string` as a dict, e.g. ``{"version": "0.2.0",
+    "blas": "OpenBLAS", "blas_threading": "pthreads", ...}``. Keys may be
+    added by newer libraries; none is removed."""
+    fields = (field.partition("=") for field in build_info_string().split("; "))
+    return {key: value for key, _, value in fields}

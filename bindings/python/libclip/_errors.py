@@ -9,6 +9,7 @@ reason ("model.safetensors: tensor 'visual.proj' has shape ...").
 from __future__ import annotations
 
 import enum
+from typing import Optional
 
 __all__ = ["ClipError", "Status"]
 
@@ -23,6 +24,7 @@ class Status(enum.IntEnum):
     E_UNSUPPORTED = 4
     E_NOMEM = 5
     E_TOO_LARGE = 6
+    E_CANCELLED = 7
 
 
 def status_name(status: int) -> str:
@@ -44,12 +46,14 @@ class ClipError(Exception):
         message: the detail message from ``lclip_last_error()`` read on the
             failing thread right after the call (may be empty).
         description: the library's generic description (``lclip_strerror``).
+        index: for a per-input failure (``encode_each``), the input's
+            position in the call; None for the failure of a whole call.
     """
 
-    def __init__(self, status: int, message: str = "", description: str = "") -> None:
+    def __init__(self, status: int, message: str = "", description: str = "", index: Optional[int] = None) -> None:
         # args are exactly the constructor's parameters so that the exception
         # pickles and copies (Exception.__reduce__ calls cls(*args)).
-        super().__init__(status, message, description)
+        super().__init__(status, message, description, index)
         try:
             self.status: int = Status(status)
         except ValueError:
@@ -57,6 +61,7 @@ class ClipError(Exception):
         self.status_name: str = status_name(status)
         self.message: str = message
         self.description: str = description
+        self.index: Optional[int] = index
 
     def __str__(self) -> str:
         detail = self.message or self.description or "no detail message"
@@ -65,4 +70,5 @@ class ClipError(Exception):
         return f"{self.status_name}: {detail}"
 
     def __repr__(self) -> str:
-        return f"ClipError({self.status_name}, {self.message!r})"
+        where = "" if self.index is None else f", index={self.index}"
+        return f"ClipError({self.status_name}, {self.message!r}{where})"

@@ -24,7 +24,18 @@ from pathlib import Path
 
 from ._errors import ClipError, Status
 
-__all__ = ["lib", "library_path", "Options", "check", "last_error", "strerror"]
+__all__ = [
+    "lib",
+    "library_path",
+    "BatchOptions",
+    "ItemErrorFn",
+    "LogFn",
+    "Options",
+    "ProgressFn",
+    "check",
+    "last_error",
+    "strerror",
+]
 
 ENV_VAR = "LIBCLIP_PATH"
 SONAME = "libclip.so.0"
@@ -36,6 +47,14 @@ _c_char_pp = ctypes.POINTER(ctypes.c_char_p)
 _c_void_pp = ctypes.POINTER(ctypes.c_void_p)
 
 
+#: ``lclip_log_fn``: void (*)(void *user, lclip_log_level level, const char *message).
+LogFn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
+#: ``lclip_progress_fn``: int (*)(void *user, size_t done, size_t total).
+ProgressFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t)
+#: ``lclip_item_error_fn``: void (*)(void *user, size_t index, lclip_status status, const char *message).
+ItemErrorFn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p)
+
+
 class Options(ctypes.Structure):
     """Mirror of ``lclip_options`` in ``libclip.h``: same fields, same order,
     same C types. The struct may only grow at its end (``struct_size``
@@ -43,6 +62,7 @@ class Options(ctypes.Structure):
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),
+        # 0.1.0
         ("n_threads", ctypes.c_int),
         ("normalize", ctypes.c_int),
         ("max_header_bytes", ctypes.c_uint64),
@@ -52,14 +72,22 @@ class Options(ctypes.Structure):
         ("max_text_bytes", ctypes.c_uint64),
         ("max_image_pixels", ctypes.c_uint64),
         ("exif_orientation", ctypes.c_int),
+        # 0.2.0
+        ("log", LogFn),
+        ("log_user", ctypes.c_void_p),
     ]
 
 
-class _OptionsWithSlack(ctypes.Structure):
-    """Options followed by spare bytes: lclip_options_init() of a *newer*
-    library writes its own, larger struct, which must not overrun ours."""
+class BatchOptions(ctypes.Structure):
+    """Mirror of ``lclip_batch_options`` (since 0.2.0); grows like Options."""
 
-    _fields_ = [("options", Options), ("_slack", ctypes.c_ubyte * 1024)]
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("item_status", ctypes.POINTER(ctypes.c_int)),
+        ("on_item_error", ItemErrorFn),
+        ("on_progress", ProgressFn),
+        ("user", ctypes.c_void_p),
+    ]
 
 
 def _candidates() -> list[tuple[str, str]]:
@@ -111,40 +139,57 @@ def _load() -> tuple[ctypes.CDLL, str]:
     )
 
 
-def _declare(cdll: ctypes.CDLL) -> None:
-    """Sets argtypes/restype for every function of the public header."""
-    status = ctypes.c_int
-    vp = ctypes.c_void_p
-    opts_p = ctypes.POINTER(Options)
-    protos: dict[str, tuple[object, list[object]]] = {
-        "lclip_strerror": (ctypes.c_char_p, [ctypes.c_int]),
-        "lclip_last_error": (ctypes.c_char_p, []),
-        "lclip_version": (ctypes.c_char_p, []),
-        "lclip_options_init": (None, [opts_p]),
-        "lclip_image_encoder_open": (status, [ctypes.c_char_p, opts_p, _c_void_pp]),
-        "lclip_image_encoder_close": (None, [vp]),
-        "lclip_image_encoder_dim": (ctypes.c_size_t, [vp]),
-        "lclip_image_encoder_image_size": (ctypes.c_int, [vp]),
-        "lclip_image_encoder_logit_scale": (ctypes.c_float, [vp]),
-        "lclip_text_encoder_open": (status, [ctypes.c_char_p, opts_p, _c_void_pp]),
-        "lclip_text_encoder_close": (None, [vp]),
-        "lclip_text_encoder_dim": (ctypes.c_size_t, [vp]),
-        "lclip_text_encoder_context_length": (ctypes.c_int, [vp]),
-        "lclip_text_encoder_logit_scale": (ctypes.c_float, [vp]),
-        "lclip_tokenize": (status, [vp, ctypes.c_char_p, _c_int32_p, ctypes.c_size_t, _c_size_p]),
-        "lclip_text_encode": (status, [vp, ctypes.c_char_p, _c_float_p]),
-        "lclip_text_encode_batch": (status, [vp, _c_char_pp, ctypes.c_size_t, _c_float_p]),
-        "lclip_text_encode_tokens": (status, [vp, _c_int32_p, ctypes.c_size_t, _c_float_p]),
-        "lclip_image_preprocess_file": (status, [vp, ctypes.c_char_p, _c_float_p]),
-        "lclip_image_encode_file": (status, [vp, ctypes.c_char_p, _c_float_p]),
-        "lclip_image_encode_files": (status, [vp, _c_char_pp, ctypes.c_size_t, _c_float_p]),
-        "lclip_image_encode_memory": (status, [vp, vp, ctypes.c_size_t, _c_float_p]),
-        "lclip_image_encode_rgb": (
-            status,
-            [vp, vp, ctypes.c_int, ctypes.c_int, ctypes.c_size_t, _c_float_p],
-        ),
-        "lclip_image_encode_pixels": (status, [vp, _c_float_p, ctypes.c_size_t, _c_float_p]),
-    }
+#: lclip_version_number() of the oldest library this binding works with:
+#: it uses the sized initialisers, the _ex batch functions and the log callback.
+MIN_VERSION_NUMBER = 200
+
+_status = ctypes.c_int
+_vp = ctypes.c_void_p
+_opts_p = ctypes.POINTER(Options)
+_batch_p = ctypes.POINTER(BatchOptions)
+
+#: (restype, argtypes) of the functions of libclip 0.1.0.
+PROTOS_0_1: dict[str, tuple[object, list[object]]] = {
+    "lclip_strerror": (ctypes.c_char_p, [ctypes.c_int]),
+    "lclip_last_error": (ctypes.c_char_p, []),
+    "lclip_version": (ctypes.c_char_p, []),
+    "lclip_options_init": (None, [_opts_p]),
+    "lclip_image_encoder_open": (_status, [ctypes.c_char_p, _opts_p, _c_void_pp]),
+    "lclip_image_encoder_close": (None, [_vp]),
+    "lclip_image_encoder_dim": (ctypes.c_size_t, [_vp]),
+    "lclip_image_encoder_image_size": (ctypes.c_int, [_vp]),
+    "lclip_image_encoder_logit_scale": (ctypes.c_float, [_vp]),
+    "lclip_text_encoder_open": (_status, [ctypes.c_char_p, _opts_p, _c_void_pp]),
+    "lclip_text_encoder_close": (None, [_vp]),
+    "lclip_text_encoder_dim": (ctypes.c_size_t, [_vp]),
+    "lclip_text_encoder_context_length": (ctypes.c_int, [_vp]),
+    "lclip_text_encoder_logit_scale": (ctypes.c_float, [_vp]),
+    "lclip_tokenize": (_status, [_vp, ctypes.c_char_p, _c_int32_p, ctypes.c_size_t, _c_size_p]),
+    "lclip_text_encode": (_status, [_vp, ctypes.c_char_p, _c_float_p]),
+    "lclip_text_encode_batch": (_status, [_vp, _c_char_pp, ctypes.c_size_t, _c_float_p]),
+    "lclip_text_encode_tokens": (_status, [_vp, _c_int32_p, ctypes.c_size_t, _c_float_p]),
+    "lclip_image_preprocess_file": (_status, [_vp, ctypes.c_char_p, _c_float_p]),
+    "lclip_image_encode_file": (_status, [_vp, ctypes.c_char_p, _c_float_p]),
+    "lclip_image_encode_files": (_status, [_vp, _c_char_pp, ctypes.c_size_t, _c_float_p]),
+    "lclip_image_encode_memory": (_status, [_vp, _vp, ctypes.c_size_t, _c_float_p]),
+    "lclip_image_encode_rgb": (_status, [_vp, _vp, ctypes.c_int, ctypes.c_int, ctypes.c_size_t, _c_float_p]),
+    "lclip_image_encode_pixels": (_status, [_vp, _c_float_p, ctypes.c_size_t, _c_float_p]),
+}
+
+#: The functions added in 0.2.0.
+PROTOS_0_2: dict[str, tuple[object, list[object]]] = {
+    "lclip_version_number": (ctypes.c_uint, []),
+    "lclip_build_info": (ctypes.c_char_p, []),
+    "lclip_options_init_sized": (_status, [_opts_p, ctypes.c_size_t]),
+    "lclip_batch_options_init_sized": (_status, [_batch_p, ctypes.c_size_t]),
+    "lclip_text_encode_batch_ex": (_status, [_vp, _c_char_pp, ctypes.c_size_t, _c_float_p, _batch_p]),
+    "lclip_text_encode_tokens_ex": (_status, [_vp, _c_int32_p, ctypes.c_size_t, _c_float_p, _batch_p]),
+    "lclip_image_encode_files_ex": (_status, [_vp, _c_char_pp, ctypes.c_size_t, _c_float_p, _batch_p]),
+    "lclip_image_encode_pixels_ex": (_status, [_vp, _c_float_p, ctypes.c_size_t, _c_float_p, _batch_p]),
+}
+
+
+def _bind(cdll: ctypes.CDLL, protos: dict[str, tuple[object, list[object]]]) -> None:
     for name, (restype, argtypes) in protos.items():
         try:
             fn = getattr(cdll, name)
@@ -155,6 +200,26 @@ def _declare(cdll: ctypes.CDLL) -> None:
             ) from e
         fn.restype = restype
         fn.argtypes = argtypes
+
+
+def _declare(cdll: ctypes.CDLL) -> None:
+    """Sets argtypes/restype for every function of the public header, after
+    checking that the library is recent enough for this binding."""
+    _bind(cdll, PROTOS_0_1)
+    found = cdll.lclip_version().decode("ascii", "replace")
+    try:
+        number_fn = cdll.lclip_version_number
+    except AttributeError:
+        number = None  # 0.1.x had no lclip_version_number
+    else:
+        number_fn.restype, number_fn.argtypes = PROTOS_0_2["lclip_version_number"]
+        number = int(number_fn())
+    if number is None or number < MIN_VERSION_NUMBER:
+        raise ImportError(
+            f"libclip: {library_path} is libclip {found}, but this binding needs libclip 0.2.0 or later; "
+            f"build a newer libclip and point {ENV_VAR} at it"
+        )
+    _bind(cdll, PROTOS_0_2)
 
 
 lib, library_path = _load()
@@ -183,26 +248,31 @@ def check(status: int) -> None:
 
 
 def default_options() -> Options:
-    """A fresh ``lclip_options`` filled by ``lclip_options_init``.
-
-    ``struct_size`` is then set to the size of *our* mirror: it tells the
-    library which fields this binding knows (a newer library defaults the
-    rest, an older one ignores the extra tail)."""
-    buf = _OptionsWithSlack()
-    lib.lclip_options_init(ctypes.byref(buf.options))
-    opts = Options.from_buffer_copy(buf.options)
-    opts.struct_size = ctypes.sizeof(Options)
+    """A fresh ``lclip_options`` filled by ``lclip_options_init_sized`` with
+    the size of *our* mirror: it tells the library which fields this binding
+    knows (a newer library defaults the rest)."""
+    opts = Options()
+    check(lib.lclip_options_init_sized(ctypes.byref(opts), ctypes.sizeof(Options)))
     return opts
 
 
-def library_options_size() -> int:
-    """The ``struct_size`` that the loaded library's lclip_options_init writes,
-    i.e. ``sizeof(lclip_options)`` as the library was compiled."""
-    buf = _OptionsWithSlack()
-    lib.lclip_options_init(ctypes.byref(buf.options))
-    return int(buf.options.struct_size)
+def default_batch_options() -> BatchOptions:
+    """A fresh ``lclip_batch_options`` (no callbacks), sized like default_options()."""
+    batch = BatchOptions()
+    check(lib.lclip_batch_options_init_sized(ctypes.byref(batch), ctypes.sizeof(BatchOptions)))
+    return batch
 
 
 def version() -> str:
     """``lclip_version``: "MAJOR.MINOR.PATCH" of the loaded library."""
     return lib.lclip_version().decode("ascii")
+
+
+def version_number() -> int:
+    """``lclip_version_number``: MAJOR * 10000 + MINOR * 100 + PATCH."""
+    return int(lib.lclip_version_number())
+
+
+def build_info() -> str:
+    """``lclip_build_info``: "key=value; key=value" about the loaded library."""
+    return lib.lclip_build_info().decode("utf-8", "replace")

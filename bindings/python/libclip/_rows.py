@@ -9,6 +9,7 @@ encoder code serves both result types without copying on the numpy path.
 from __future__ import annotations
 
 import ctypes
+import math
 from typing import Any
 
 from . import _compat
@@ -46,6 +47,14 @@ class Rows:
             other._address + other_row * other.width * _FLOAT_SIZE,
             self.width * _FLOAT_SIZE,
         )
+
+    def fill_nan(self, row: int) -> None:
+        """Fills ``row`` with NaN, as libclip marks a failed input's row."""
+        w = self.width
+        if self._numpy:
+            self._data[row] = math.nan
+        else:
+            self._data[row * w : (row + 1) * w] = [math.nan] * w
 
     def matrix(self) -> Any:
         """All rows: an ``(n, width)`` float32 ndarray, or a list of n lists."""

@@ -14,6 +14,9 @@ Design notes:
   iterable returns a matrix (shape ``(n, dim)``), even with one element.
 * ctypes releases the GIL for the duration of each C call, so several Python
   threads can encode on one encoder at the same time.
+* Batch calls go through the ``_ex`` functions with a progress callback, so
+  that a Python exception (Ctrl-C included) can stop them between passes; the
+  same calls with per-input results back ``encode_each``.
 """
 
 from __future__ import annotations
@@ -24,14 +27,16 @@ import threading
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Optional, Self, Union
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Self, Union
 
 from . import _compat, _lib
+from ._callbacks import BatchCall, LogCallback, ProgressCallback, c_log_callback, log_to_logging, sigint
+from ._errors import ClipError
 from ._lib import check, lib
 from ._options import IMAGE_OPTIONS, TEXT_OPTIONS, PathArg, build_options, fs_path
 from ._rows import Rows
 
-__all__ = ["ImageEncoder", "TextEncoder"]
+__all__ = ["BatchResult", "ImageEncoder", "TextEncoder"]
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -42,14 +47,26 @@ ImageItem = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, "npt.ND
 _INT_MAX = 2 ** (8 * ctypes.sizeof(ctypes.c_int) - 1) - 1
 
 
+class BatchResult(NamedTuple):
+    """What ``encode_each`` returns."""
+
+    #: ``(n, dim)`` float32 (lists without numpy), a row per input in input
+    #: order; the rows of failed inputs are NaN.
+    embeddings: Any
+    #: The failed inputs' errors in input order, each with its ``index``.
+    errors: list[ClipError]
+
+
 class _Handle:
     """A C handle with "in use" accounting, so that close() never frees it
     under a call running on another thread."""
 
-    def __init__(self, address: int, closer: Callable[[int], None], kind: str) -> None:
+    def __init__(self, address: int, closer: Callable[[int], None], kind: str, keep_alive: object) -> None:
         self._address: Optional[int] = address
         self._closer = closer
         self._kind = kind
+        # What C holds a pointer to while the handle lives (the log callback).
+        self._keep_alive = keep_alive
         self._users = 0
         self._freed = False
         self._cond = threading.Condition()
@@ -86,24 +103,30 @@ class _Handle:
             while self._users:
                 self._cond.wait()
             self._closer(address)
+            self._keep_alive = None
             self._freed = True
             self._cond.notify_all()
 
 
-def _open(open_fn: Any, model_path: PathArg, opts: _lib.Options) -> int:
-    """Calls an ``lclip_*_open`` function and returns the new handle's address."""
+def _open(open_fn: Any, model_path: PathArg, opts: _lib.Options, log: Optional[LogCallback]) -> tuple[int, Any]:
+    """Calls an ``lclip_*_open`` function; returns the new handle's address
+    and the C log callback, which must live as long as the handle."""
     path = fs_path(model_path, "model_path")
+    log_fn = c_log_callback(log)
+    if log_fn is not None:
+        opts.log = log_fn
     out = ctypes.c_void_p()
-    check(open_fn(path, ctypes.byref(opts), ctypes.byref(out)))
+    with sigint.deferred():
+        check(open_fn(path, ctypes.byref(opts), ctypes.byref(out)))
     assert out.value is not None
-    return out.value
+    return out.value, log_fn
 
 
 class _Encoder:
     """What both encoders share: the handle, close() and the context manager."""
 
-    def __init__(self, address: int, closer: Callable[[int], None], model_path: PathArg) -> None:
-        self._handle = _Handle(address, closer, type(self).__name__)
+    def __init__(self, address: int, closer: Callable[[int], None], model_path: PathArg, log_fn: Any) -> None:
+        self._handle = _Handle(address, closer, type(self).__name__, log_fn)
         self._model_path = os.fsdecode(model_path)
         # Runs close() if the encoder is collected (or at exit) while open.
         self._finalizer = weakref.finalize(self, self._handle.close)
@@ -141,6 +164,13 @@ class _Encoder:
         with self._handle.use():
             pass
 
+    @contextmanager
+    def _calling(self) -> Iterator[int]:
+        """The handle's address for C calls that may run Python callbacks
+        (log, progress), with SIGINT deferred meanwhile (see _callbacks)."""
+        with self._handle.use() as h, sigint.deferred():
+            yield h
+
 
 class ImageEncoder(_Encoder):
     """The vision tower of a CLIP checkpoint.
@@ -154,6 +184,10 @@ class ImageEncoder(_Encoder):
             thread and leaves OpenBLAS alone (see docs/api.md, "Threads").
         normalize: return L2-normalised embeddings (default) or the raw
             projection output.
+        log: ``log(level, message)`` receives libclip's diagnostics that are
+            not errors (decoder warnings, choices made at open), possibly from
+            libclip's threads at once; the default passes them to the
+            ``logging`` logger "libclip"; None drops them.
         **options: further ``lclip_options`` fields that concern images:
             ``max_image_pixels``, ``exif_orientation``, ``max_header_bytes``,
             ``max_tensor_count``.
@@ -162,11 +196,18 @@ class ImageEncoder(_Encoder):
         ClipError: the model cannot be opened (LCLIP_E_IO, LCLIP_E_FORMAT, ...).
     """
 
-    def __init__(self, model_path: PathArg, threads: int = 0, normalize: bool = True, **options: Any) -> None:
+    def __init__(
+        self,
+        model_path: PathArg,
+        threads: int = 0,
+        normalize: bool = True,
+        log: Optional[LogCallback] = log_to_logging,
+        **options: Any,
+    ) -> None:
         opts, keep_alive = build_options(IMAGE_OPTIONS, threads, normalize, **options)
-        address = _open(lib.lclip_image_encoder_open, model_path, opts)
+        address, log_fn = _open(lib.lclip_image_encoder_open, model_path, opts, log)
         del keep_alive
-        super().__init__(address, lib.lclip_image_encoder_close, model_path)
+        super().__init__(address, lib.lclip_image_encoder_close, model_path, log_fn)
         self._dim = int(lib.lclip_image_encoder_dim(address))
         self._image_size = int(lib.lclip_image_encoder_image_size(address))
         self._logit_scale = float(lib.lclip_image_encoder_logit_scale(address))
@@ -187,7 +228,9 @@ class ImageEncoder(_Encoder):
         zero-shot logits (100 for trained OpenAI models)."""
         return self._logit_scale
 
-    def encode(self, items: Union[ImageItem, Iterable[ImageItem]]) -> Any:
+    def encode(
+        self, items: Union[ImageItem, Iterable[ImageItem]], *, progress: Optional[ProgressCallback] = None
+    ) -> Any:
         """Embeds one image or a batch of images.
 
         An item is a path (``str`` or ``os.PathLike``) of a PNG or JPEG file,
@@ -195,6 +238,13 @@ class ImageEncoder(_Encoder):
         or decoded pixels as a ``H x W x 3`` ``uint8`` numpy array in RGB
         order. Paths are encoded in one batched pass; bytes and arrays one
         call each (the C API has no batch form for them).
+
+        Args:
+            progress: ``progress(done, total)`` is called on this thread
+                after each pass through the tower (and after each bytes or
+                array item). An exception it raises stops the call and is
+                re-raised; a true return value stops it with ClipError
+                LCLIP_E_CANCELLED.
 
         Returns:
             For a single item, one vector: a float32 ndarray of shape
@@ -207,21 +257,27 @@ class ImageEncoder(_Encoder):
                 file, LCLIP_E_FORMAT for a corrupt image, ...).
             TypeError, ValueError: an item of the wrong type, dtype or shape.
         """
-        np = _compat.numpy
-        if _is_single_image(items):
-            return self._encode_batch([items]).vector()
-        if np is not None and isinstance(items, np.ndarray):
-            if items.ndim != 4:
-                raise ValueError(
-                    f"an image array must be H x W x 3 (or N x H x W x 3 for a batch), got shape {items.shape}"
-                )
-            return self._encode_batch(list(items)).matrix()
-        if not isinstance(items, Iterable):
-            raise TypeError(
-                "encode() takes a path, bytes, an H x W x 3 uint8 array, or an iterable of those; "
-                f"got {type(items).__name__}"
-            )
-        return self._encode_batch(list(items)).matrix()
+        batch, single = self._items(items, "encode")
+        rows = self._encode_batch(batch, BatchCall(progress, len(batch), each=False))
+        return rows.vector() if single else rows.matrix()
+
+    def encode_each(
+        self, items: Iterable[ImageItem], *, progress: Optional[ProgressCallback] = None
+    ) -> BatchResult:
+        """Embeds a batch of images as :meth:`encode` does, except that an
+        image that cannot be read or decoded does not fail the call: its row
+        is NaN and its ClipError (with ``index``) is in ``errors``.
+
+        Failures that are not one image's (out of memory for the batch,
+        cancellation) still raise, as do the TypeError and ValueError of
+        :meth:`encode` for items of the wrong type, dtype or shape.
+        """
+        batch, single = self._items(items, "encode_each")
+        if single:
+            raise TypeError("encode_each() takes an iterable of images; use encode() for one image")
+        call = BatchCall(progress, len(batch), each=True)
+        rows = self._encode_batch(batch, call)
+        return BatchResult(rows.matrix(), sorted(call.errors, key=lambda e: e.index))
 
     def encode_rgb(self, pixels: Union[bytes, bytearray, memoryview], width: int, height: int, stride: int = 0) -> Any:
         """Embeds raw 8-bit RGB pixels without numpy: row ``r`` starts at byte
@@ -236,7 +292,7 @@ class ImageEncoder(_Encoder):
         if size < needed:
             raise ValueError(f"{size} bytes of pixels are fewer than the {needed} that {width}x{height} RGB needs")
         rows = Rows(1, self._dim)
-        with self._handle.use() as h:
+        with self._calling() as h:
             check(lib.lclip_image_encode_rgb(h, buffer, width, height, stride, rows.ptr()))
         return rows.vector()
 
@@ -248,11 +304,30 @@ class ImageEncoder(_Encoder):
         raw = fs_path(path, "path")
         size = self._image_size
         rows = Rows(1, 3 * size * size)
-        with self._handle.use() as h:
+        with self._calling() as h:
             check(lib.lclip_image_preprocess_file(h, raw, rows.ptr()))
         return rows.tensor((3, size, size))
 
-    def _encode_batch(self, items: list[Any]) -> Rows:
+    def _items(self, items: Any, method: str) -> tuple[list[Any], bool]:
+        """The images of an encode call as a list, and whether ``items`` was
+        a single image."""
+        np = _compat.numpy
+        if _is_single_image(items):
+            return [items], True
+        if np is not None and isinstance(items, np.ndarray):
+            if items.ndim != 4:
+                raise ValueError(
+                    f"an image array must be H x W x 3 (or N x H x W x 3 for a batch), got shape {items.shape}"
+                )
+            return list(items), False
+        if not isinstance(items, Iterable):
+            raise TypeError(
+                f"{method}() takes a path, bytes, an H x W x 3 uint8 array, or an iterable of those; "
+                f"got {type(items).__name__}"
+            )
+        return list(items), False
+
+    def _encode_batch(self, items: list[Any], call: BatchCall) -> Rows:
         """Encodes items into an (n, dim) block, paths in one batched call."""
         # Validate and convert everything before the first C call, so that a
         # bad item fails fast instead of after an expensive batch.
@@ -266,24 +341,32 @@ class ImageEncoder(_Encoder):
             else:
                 others.append((i, _rgb_array(item, i)))
         out = Rows(len(items), self._dim)
-        with self._handle.use() as h:
+        with self._calling() as h:
             if paths:
                 names = (ctypes.c_char_p * len(paths))(*(p for _, p in paths))
-                if len(paths) == len(items):
-                    check(lib.lclip_image_encode_files(h, names, len(paths), out.ptr()))
-                else:
-                    tmp = Rows(len(paths), self._dim)
-                    check(lib.lclip_image_encode_files(h, names, len(paths), tmp.ptr()))
+                whole = len(paths) == len(items)
+                target = out if whole else Rows(len(paths), self._dim)
+                with call.options(None if whole else [i for i, _ in paths]) as batch:
+                    call.check(lib.lclip_image_encode_files_ex(h, names, len(paths), target.ptr(), batch))
+                if not whole:
                     for k, (i, _) in enumerate(paths):
-                        out.copy_row_from(i, tmp, k)
-            for i, prepared in others:
-                if isinstance(prepared, tuple):
-                    buffer, size = prepared
-                    check(lib.lclip_image_encode_memory(h, buffer, size, out.ptr(i)))
-                else:
-                    array, stride = prepared.array, prepared.stride
-                    height, width = array.shape[0], array.shape[1]
-                    check(lib.lclip_image_encode_rgb(h, array.ctypes.data, width, height, stride, out.ptr(i)))
+                        out.copy_row_from(i, target, k)
+            for done, (i, prepared) in enumerate(others, len(paths) + 1):
+                try:
+                    if isinstance(prepared, tuple):
+                        buffer, size = prepared
+                        check(lib.lclip_image_encode_memory(h, buffer, size, out.ptr(i)))
+                    else:
+                        array, stride = prepared.array, prepared.stride
+                        height, width = array.shape[0], array.shape[1]
+                        check(lib.lclip_image_encode_rgb(h, array.ctypes.data, width, height, stride, out.ptr(i)))
+                except ClipError as e:
+                    if not call.each:
+                        raise
+                    # A single-input call's failure is that input's.
+                    call.failed(i, e)
+                    out.fill_nan(i)
+                call.progressed(done)
         return out
 
 
@@ -301,6 +384,7 @@ class TextEncoder(_Encoder):
             encoder opens, but only :meth:`encode_tokens` works.
         truncate: cut texts longer than the context as ``clip.tokenize
             (truncate=True)`` does; False makes them LCLIP_E_TOO_LARGE.
+        log: as for :class:`ImageEncoder`.
         **options: ``max_text_bytes``, ``max_header_bytes``, ``max_tensor_count``.
     """
 
@@ -311,14 +395,15 @@ class TextEncoder(_Encoder):
         normalize: bool = True,
         vocab_path: Optional[PathArg] = None,
         truncate: bool = True,
+        log: Optional[LogCallback] = log_to_logging,
         **options: Any,
     ) -> None:
         opts, keep_alive = build_options(
             TEXT_OPTIONS, threads, normalize, vocab_path=vocab_path, truncate_text=truncate, **options
         )
-        address = _open(lib.lclip_text_encoder_open, model_path, opts)
+        address, log_fn = _open(lib.lclip_text_encoder_open, model_path, opts, log)
         del keep_alive  # the library copied vocab_path at open
-        super().__init__(address, lib.lclip_text_encoder_close, model_path)
+        super().__init__(address, lib.lclip_text_encoder_close, model_path, log_fn)
         self._dim = int(lib.lclip_text_encoder_dim(address))
         self._context_length = int(lib.lclip_text_encoder_context_length(address))
         self._logit_scale = float(lib.lclip_text_encoder_logit_scale(address))
@@ -338,8 +423,12 @@ class TextEncoder(_Encoder):
         """exp(logit_scale), the zero-shot multiplier of cosine similarities."""
         return self._logit_scale
 
-    def encode(self, texts: Union[str, Iterable[str]]) -> Any:
+    def encode(self, texts: Union[str, Iterable[str]], *, progress: Optional[ProgressCallback] = None) -> Any:
         """Embeds one text or a batch of texts (one batched C call).
+
+        Args:
+            progress: as for :meth:`ImageEncoder.encode`, called after each
+                pass through the tower.
 
         Returns:
             For a ``str``, a float32 ndarray of shape ``(dim,)`` (list of
@@ -354,10 +443,29 @@ class TextEncoder(_Encoder):
                 long with ``truncate=False``), LCLIP_E_UNSUPPORTED (no vocabulary).
         """
         if isinstance(texts, str):
-            return self._encode_batch([_utf8(texts, None)]).vector()
+            return self._encode_batch([_utf8(texts, None)], BatchCall(progress, 1, each=False)).vector()
         if isinstance(texts, _BytesLike) or not isinstance(texts, Iterable):
             raise TypeError(f"encode() takes a str or an iterable of str, not {type(texts).__name__}")
-        return self._encode_batch([_utf8(t, i) for i, t in enumerate(texts)]).matrix()
+        raw = [_utf8(t, i) for i, t in enumerate(texts)]
+        return self._encode_batch(raw, BatchCall(progress, len(raw), each=False)).matrix()
+
+    def encode_each(self, texts: Iterable[str], *, progress: Optional[ProgressCallback] = None) -> BatchResult:
+        """Embeds a batch of texts as :meth:`encode` does, except that a text
+        the library refuses (LCLIP_E_TOO_LARGE: over ``max_text_bytes``, or
+        too long with ``truncate=False``) does not fail the call: its row is
+        NaN and its ClipError (with ``index``) is in ``errors``. On an encoder
+        without a vocabulary, every text fails so (LCLIP_E_UNSUPPORTED).
+
+        Failures that are not one text's still raise, as do the TypeError,
+        ValueError and UnicodeEncodeError of :meth:`encode`, raised before
+        any text is encoded.
+        """
+        if isinstance(texts, (str,) + _BytesLike) or not isinstance(texts, Iterable):
+            raise TypeError(f"encode_each() takes an iterable of str, not {type(texts).__name__}")
+        raw = [_utf8(t, i) for i, t in enumerate(texts)]
+        call = BatchCall(progress, len(raw), each=True)
+        rows = self._encode_batch(raw, call)
+        return BatchResult(rows.matrix(), call.errors)
 
     def tokenize(self, text: str) -> list[int]:
         """The token ids of ``text`` exactly as the reference ``clip.tokenize``:
@@ -370,11 +478,12 @@ class TextEncoder(_Encoder):
             check(lib.lclip_tokenize(h, raw, tokens, n, None))
         return list(tokens)
 
-    def encode_tokens(self, tokens: Any) -> Any:
+    def encode_tokens(self, tokens: Any, *, progress: Optional[ProgressCallback] = None) -> Any:
         """Embeds already-tokenized texts: one row of :attr:`context_length`
         ids as :meth:`tokenize` returns it (gives a ``(dim,)`` vector), or a
         sequence / 2-D array of such rows (gives ``(n, dim)``). Works also
-        when the encoder was opened without a vocabulary."""
+        when the encoder was opened without a vocabulary. ``progress`` as
+        for :meth:`encode`."""
         rows = tokens.tolist() if hasattr(tokens, "tolist") else list(tokens)
         single = bool(rows) and not isinstance(rows[0], Iterable)
         if single:
@@ -393,17 +502,20 @@ class TextEncoder(_Encoder):
             flat.extend(row)
         ids = (ctypes.c_int32 * max(len(flat), 1))(*flat)
         out = Rows(n, self._dim)
-        with self._handle.use() as h:
+        call = BatchCall(progress, n, each=False)
+        with self._calling() as h:
             if n:
-                check(lib.lclip_text_encode_tokens(h, ids, n, out.ptr()))
+                with call.options() as batch:
+                    call.check(lib.lclip_text_encode_tokens_ex(h, ids, n, out.ptr(), batch))
         return out.vector() if single else out.matrix()
 
-    def _encode_batch(self, raw: list[bytes]) -> Rows:
+    def _encode_batch(self, raw: list[bytes], call: BatchCall) -> Rows:
         out = Rows(len(raw), self._dim)
         array = (ctypes.c_char_p * max(len(raw), 1))(*raw)
-        with self._handle.use() as h:
+        with self._calling() as h:
             if raw:
-                check(lib.lclip_text_encode_batch(h, array, len(raw), out.ptr()))
+                with call.options() as batch:
+                    call.check(lib.lclip_text_encode_batch_ex(h, array, len(raw), out.ptr(), batch))
         return out
 
 

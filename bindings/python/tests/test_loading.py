@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,27 @@ def test_not_libclip_is_rejected(run_python):
         pytest.skip("libc not found in /proc/self/maps")
     result = run_python("import libclip", env={"LIBCLIP_PATH": libc}, check=False)
     assert result.returncode != 0 and "does not export lclip_" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler to build a stand-in library")
+@pytest.mark.parametrize("number", [None, 199], ids=["0.1-no-version-number", "version-number-199"])
+def test_library_older_than_0_2_is_refused(tmp_path, run_python, number):
+    """A library with 0.1.0's functions but no lclip_version_number (or one
+    below 200) is refused at import: the binding calls 0.2 functions."""
+    from libclip import _lib
+
+    stubs = [f"void {name}(void) {{}}" for name in _lib.PROTOS_0_1 if name != "lclip_version"]
+    stubs.append('const char *lclip_version(void) { return "0.1.9"; }')
+    if number is not None:
+        stubs.append(f"unsigned lclip_version_number(void) {{ return {number}; }}")
+    source = tmp_path / "old.c"
+    source.write_text("\n".join(stubs) + "\n")
+    old = tmp_path / "libclip.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(old), str(source)], check=True)
+    result = run_python("import libclip", env={"LIBCLIP_PATH": str(old)}, check=False)
+    assert result.returncode != 0
+    assert "ImportError" in result.stderr and "libclip 0.1.9" in result.stderr
+    assert "needs libclip 0.2.0 or later" in result.stderr
 
 
 def _copy_package(tmp_path: Path) -> Path:

@@ -1,4 +1,5 @@
-"""The ctypes mirror of lclip_options and the keyword arguments mapped onto it."""
+"""The ctypes mirrors of lclip_options and lclip_batch_options, the keyword
+arguments mapped onto them, and the version functions."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from conftest import REPO_ROOT, model_path
 HEADER = REPO_ROOT / "include" / "libclip.h"
 
 
-def test_struct_size_matches_the_library():
-    """lclip_options_init writes sizeof(lclip_options) as the library was
-    compiled; the mirror must have exactly that size."""
-    assert _lib.library_options_size() == ctypes.sizeof(_lib.Options)
-    opts = _lib.default_options()
-    assert opts.struct_size == ctypes.sizeof(_lib.Options)
+def test_struct_size_is_the_mirrors():
+    """lclip_options_init_sized is given the mirror's size and writes it:
+    the library then reads exactly the fields this binding knows."""
+    assert _lib.default_options().struct_size == ctypes.sizeof(_lib.Options)
+    assert _lib.default_batch_options().struct_size == ctypes.sizeof(_lib.BatchOptions)
+    if ctypes.sizeof(ctypes.c_void_p) == 8:
+        assert (ctypes.sizeof(_lib.Options), ctypes.sizeof(_lib.BatchOptions)) == (88, 40)  # LP64, 0.2.0
 
 
 def test_defaults_come_from_lclip_options_init():
@@ -33,31 +35,91 @@ def test_defaults_come_from_lclip_options_init():
     assert opts.max_text_bytes == 1024 * 1024
     assert opts.max_image_pixels == 178956970
     assert opts.vocab_path is None
+    assert not opts.log and opts.log_user is None
+    batch = _lib.default_batch_options()
+    assert not (batch.item_status or batch.on_item_error or batch.on_progress or batch.user)
+
+
+class _NewerOptions(ctypes.Structure):
+    """What a binding built for a later release would pass: our fields and
+    one more 8-byte unit."""
+
+    _fields_ = [("known", _lib.Options), ("later", ctypes.c_uint64)]
+
+
+def _open_status(opts: ctypes.Structure, path: str) -> tuple[int, str]:
+    """lclip_image_encoder_open's status and message for an options struct."""
+    out = ctypes.c_void_p()
+    status = _lib.lib.lclip_image_encoder_open(
+        path.encode(), ctypes.cast(ctypes.byref(opts), ctypes.POINTER(_lib.Options)), ctypes.byref(out)
+    )
+    message = _lib.last_error() if status else ""
+    _lib.lib.lclip_image_encoder_close(out)
+    return status, message
+
+
+def test_options_of_a_newer_struct_size(fixtures):
+    """A struct larger than the library knows: the init zeroes the tail;
+    open accepts it while the unknown tail is zero and refuses it otherwise."""
+    path = model_path(fixtures, "tiny-gelu", "hf")
+    newer = _NewerOptions()
+    ctypes.memset(ctypes.byref(newer), 0xAB, ctypes.sizeof(newer))
+    size = ctypes.sizeof(_NewerOptions)
+    options_p = ctypes.cast(ctypes.byref(newer), ctypes.POINTER(_lib.Options))
+    assert _lib.lib.lclip_options_init_sized(options_p, size) == 0
+    assert newer.known.struct_size == size and newer.later == 0 and newer.known.normalize == 1
+    assert _open_status(newer, path) == (0, "")
+    newer.later = 1
+    status, message = _open_status(newer, path)
+    assert status == libclip.Status.E_INVALID_ARGUMENT
+    assert f"byte {ctypes.sizeof(_lib.Options)} is set" in message
+
+
+def test_options_of_the_0_1_layout(fixtures):
+    """lclip_options_init, frozen to 0.1.0's layout, writes only its fields
+    and their size; such a struct still opens (the 0.2 fields default)."""
+    opts = _lib.Options()
+    ctypes.memset(ctypes.byref(opts), 0xAB, ctypes.sizeof(opts))
+    _lib.lib.lclip_options_init(ctypes.byref(opts))
+    size_0_1 = _lib.Options.log.offset
+    assert opts.struct_size == size_0_1 and opts.normalize == 1
+    tail = ctypes.string_at(ctypes.addressof(opts) + size_0_1, ctypes.sizeof(opts) - size_0_1)
+    assert tail == b"\xab" * len(tail)  # nothing written beyond the 0.1.0 struct
+    assert _open_status(opts, model_path(fixtures, "tiny-gelu", "hf")) == (0, "")
+
+
+def test_sized_init_refuses_sizes_of_no_release():
+    opts = _lib.Options()
+    for size in (0, 8, _lib.Options.log.offset + 8, 1 << 20):
+        assert _lib.lib.lclip_options_init_sized(ctypes.byref(opts), size) == libclip.Status.E_INVALID_ARGUMENT, size
+    batch = _lib.BatchOptions()
+    assert _lib.lib.lclip_batch_options_init_sized(ctypes.byref(batch), 8) == libclip.Status.E_INVALID_ARGUMENT
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler to read the header's layout")
 @pytest.mark.skipif(not HEADER.is_file(), reason=f"{HEADER} not found")
-def test_field_offsets_match_the_header(tmp_path):
+@pytest.mark.parametrize("mirror, c_name", [(_lib.Options, "lclip_options"), (_lib.BatchOptions, "lclip_batch_options")])
+def test_field_offsets_match_the_header(tmp_path, mirror, c_name):
     """Compiles a probe against include/libclip.h: every field's offset and
     size, and the struct's size, must equal the ctypes mirror's."""
-    fields = [name for name, _ in _lib.Options._fields_]
+    fields = [name for name, _ in mirror._fields_]
     lines = [
-        f'printf("{name} %zu %zu\\n", offsetof(lclip_options, {name}), sizeof(((lclip_options *)0)->{name}));'
+        f'printf("{name} %zu %zu\\n", offsetof({c_name}, {name}), sizeof((({c_name} *)0)->{name}));'
         for name in fields
     ]
     source = tmp_path / "probe.c"
     source.write_text(
         "#include <stddef.h>\n#include <stdio.h>\n#include \"libclip.h\"\nint main(void) {\n"
         + "\n".join(lines)
-        + '\nprintf("sizeof %zu 0\\n", sizeof(lclip_options));\nreturn 0;\n}\n'
+        + f'\nprintf("sizeof %zu 0\\n", sizeof({c_name}));\nreturn 0;\n}}\n'
     )
     exe = tmp_path / "probe"
     subprocess.run(["cc", "-std=c11", "-I", str(HEADER.parent), str(source), "-o", str(exe)], check=True)
     output = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
     c_layout = {name: (int(off), int(size)) for name, off, size in (line.split() for line in output.splitlines())}
-    for name, ctype in _lib.Options._fields_:
-        assert c_layout[name] == (getattr(_lib.Options, name).offset, ctypes.sizeof(ctype)), name
-    assert c_layout["sizeof"][0] == ctypes.sizeof(_lib.Options)
+    for name, ctype in mirror._fields_:
+        assert c_layout[name] == (getattr(mirror, name).offset, ctypes.sizeof(ctype)), name
+    assert c_layout["sizeof"][0] == ctypes.sizeof(mirror)
     assert list(c_layout)[:-1] == fields  # same order
 
 
@@ -70,6 +132,17 @@ def test_version_matches_header():
             for p in ("MAJOR", "MINOR", "PATCH")
         ]
         assert libclip.library_version() == ".".join(parts)
+    major, minor, patch = (int(p) for p in libclip.library_version().split("."))
+    assert libclip.version_number() == major * 10000 + minor * 100 + patch >= 200
+
+
+def test_build_info():
+    text = libclip.build_info_string()
+    info = libclip.build_info()
+    assert "; ".join(f"{k}={v}" for k, v in info.items()) == text
+    assert info["version"] == libclip.library_version()
+    assert {"blas", "blas_config", "blas_threading", "engines", "simd", "compiler"} <= set(info)
+    assert info["blas_threading"] in ("pthreads", "openmp", "serial", "unknown")
 
 
 def test_option_validation(fixtures):
