@@ -18,7 +18,8 @@ static int usage(FILE *to)
 /* Open-time choices ("hyperparameters inferred", "no BPE vocabulary"), one
  * per line after the facts; a line both encoders log is printed once. */
 typedef struct notes {
-    char lines[16][512];
+    char messages[16][512];
+    lclip_log_level levels[16];
     int count;
 } notes;
 
@@ -26,11 +27,12 @@ static void keep_note(void *user, lclip_log_level level, const char *message)
 {
     notes *n = user;
     for (int i = 0; i < n->count; i++)
-        if (strcmp(n->lines[i] + 9, message) == 0)
+        if (strcmp(n->messages[i], message) == 0)
             return;
-    if (n->count < 16)
-        snprintf(n->lines[n->count++], sizeof n->lines[0], "%-8s %s", level == LCLIP_LOG_WARNING ? "warning:" : "note:",
-                 message);
+    if (n->count < 16) {
+        n->levels[n->count] = level;
+        snprintf(n->messages[n->count++], sizeof n->messages[0], "%s", message);
+    }
 }
 
 int main(int argc, char **argv)
@@ -65,7 +67,7 @@ int main(int argc, char **argv)
     printf("context length: %d\n", lclip_text_encoder_context_length(text));
     printf("logit scale:    %.4f\n", (double)lclip_image_encoder_logit_scale(image));
     for (int i = 0; i < n.count; i++)
-        printf("%s\n", n.lines[i]);
+        printf("%-8s %s\n", n.levels[i] == LCLIP_LOG_WARNING ? "warning:" : "note:", n.messages[i]);
     printf("built:          %s\n", lclip_build_info());
     lclip_text_encoder_close(text);
     lclip_image_encoder_close(image);

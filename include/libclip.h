@@ -11,18 +11,21 @@
  *    written to output arguments except that handle outputs are set to NULL,
  *    and lclip_last_error() describes what went wrong on the calling thread.
  *  - Pointers are never adopted: the caller keeps ownership of what it passes
- *    in and may free it as soon as the call returns.
+ *    in and may free it as soon as the call returns. The one exception is
+ *    the log callback and its argument (lclip_options.log, log_user), which
+ *    must stay valid until the encoder is closed.
  *  - Handles are safe to use from several threads at once for every function
  *    taking a const handle or documented as thread-safe; closing a handle must
  *    not race with any other use of it.
  *  - The library never prints and never calls exit() or abort() on bad input.
  *    Diagnostics that are not errors go to the optional log callback
  *    (lclip_options.log).
- *  - Global state, all of it: each thread's error message and build-info
- *    text; one process-wide lock that serialises cJSON's parser (it keeps a
- *    process-wide error position) while configs are read at open; and, only
- *    with lclip_options.n_threads > 0, the BLAS's thread count (see n_threads).
- *    Handles share nothing else.
+ *  - Global state, all of it: each thread's error message; facts found once
+ *    and then only read (the build information, the BLAS's threading); a
+ *    lock that serialises cJSON's parser (it keeps a process-wide error
+ *    position) while configs are read at open; and, only with
+ *    lclip_options.n_threads > 0, the BLAS's thread count (see n_threads),
+ *    changed under a lock. Handles share nothing else.
  *  - Model files are memory-mapped: truncating or rewriting a weights file
  *    while an encoder has it open is outside the contract (the OS may then
  *    deliver SIGBUS on access); replace model files by renaming new ones in.
@@ -62,9 +65,11 @@ extern "C" {
 /* The release that added a function. LCLIP_API alone marks the functions of
  * 0.1.0 (version node LIBCLIP_0 of the shared library); each later minor
  * release has its own marker and node (0.2.0: LIBCLIP_0.2). A program that
- * uses a function marked 0.2 needs libclip 0.2.0 or later at run time, and
- * the dynamic loader says so at start-up instead of failing at the call.
- * docs/api.md, "ABI rules", says how the ABI may grow. */
+ * uses a function marked 0.2 needs libclip 0.2.0 or later at run time; on
+ * ELF systems (symbol versioning) the dynamic loader says so at start-up
+ * instead of failing at the call. Code built with this header uses the
+ * lclip_options_init macro, a 0.2 function. docs/api.md, "ABI rules", says
+ * how the ABI may grow. */
 #define LCLIP_AVAILABLE_IN_0_2 LCLIP_API
 
 /* ------------------------------------------------------------------------ */
@@ -104,8 +109,8 @@ LCLIP_AVAILABLE_IN_0_2 unsigned lclip_version_number(void);
  *   NO_AFFINITY SkylakeX MAX_THREADS=64; blas_threading=pthreads;
  *   engines=cblas; simd=sse2; compiler=gcc 12.2.0
  * blas_threading is pthreads, openmp, serial or unknown. Keys may be added;
- * none is removed. Thread-safe; the string is the calling thread's and
- * stays valid until its next lclip_build_info() call. Never NULL. */
+ * none is removed. Thread-safe; built at the first call, then static.
+ * Never NULL. */
 LCLIP_AVAILABLE_IN_0_2 const char *lclip_build_info(void);
 
 /* ------------------------------------------------------------------------ */
@@ -125,7 +130,8 @@ LCLIP_AVAILABLE_IN_0_2 const char *lclip_build_info(void);
  * field added after 0.1.0 means "default" when zero. */
 #define LCLIP_MAX_THREADS 256 /* the most n_threads may ask for */
 
-/* Levels of lclip_options.log, most severe first (since 0.2.0). */
+/* Levels of lclip_options.log, most severe first; a later release may add
+ * less severe ones after these (since 0.2.0). */
 typedef enum lclip_log_level {
     LCLIP_LOG_WARNING = 1, /* something looks wrong but the call goes on (a JPEG with corrupt data, a
                             * text encoder without a vocabulary) */
@@ -153,9 +159,10 @@ typedef struct lclip_options {
      *      inside them. How libclip ensures that depends on the BLAS:
      *      - OpenBLAS built with OpenMP (openblas_get_parallel() == 2): the
      *        thread count is each OpenMP thread's own; libclip sets it to 1
-     *        on its helper threads and on the calling thread for the call,
-     *        and restores the calling thread's when the call returns.
-     *        Nothing process-wide changes.
+     *        on its helper threads and on the calling thread for the call
+     *        (its callbacks included), and restores the calling thread's
+     *        when the call returns. Nothing process-wide changes (tested
+     *        with OpenBLAS 0.3.21).
      *      - OpenBLAS with its own threads (pthreads), or BLIS: the count is
      *        one setting for the whole process. libclip sets it to 1 before
      *        each encode call and leaves it there (the log callback hears of
@@ -200,10 +207,16 @@ typedef struct lclip_options {
 
     /* Diagnostics that are not errors (NULL, the default: dropped): JPEG and
      * PNG warnings, and choices made at open. Called during the open and
-     * encode calls of the encoder, with log_user. Decoding may run on
-     * libclip's helper threads (n_threads > 1), so log may be called from
-     * several threads at once: it must be thread-safe and must not call
-     * back into the encoder that is logging. */
+     * encode calls of the encoder, with log_user; both must stay valid until
+     * the encoder is closed. Decoding may run on libclip's helper threads
+     * (n_threads > 1), so log may be called from several threads at once: it
+     * must be thread-safe. It may call libclip functions, except closing the
+     * encoder that is logging. */
+#if UINTPTR_MAX == UINT32_MAX
+    /* Where uint64_t is 8-byte aligned on a 32-bit target, 0.1.0's struct
+     * ends in 4 bytes of padding; this keeps 0.2.0's fields beyond them. */
+    int32_t reserved_ilp32;
+#endif
     lclip_log_fn log;
     void *log_user;
 } lclip_options;
@@ -282,13 +295,15 @@ LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc);
  *    failed input's row of out is filled with NaN (never mistaken for an
  *    embedding), item_status[i] receives each input's status (LCLIP_OK or
  *    its error), on_item_error is called for each failure, and the call
- *    returns LCLIP_OK, even when every input failed. Failures that are not
- *    one input's (a NULL argument, a text encoder without a vocabulary,
- *    memory for the batch, the tower itself, cancellation) still fail the
- *    whole call, with out and item_status untouched; on_item_error may have
- *    been called for earlier passes' inputs by then. A good input's row
- *    equals what a batch without the failed inputs gives, to float rounding
- *    (passes are planned for all n inputs).
+ *    returns LCLIP_OK, even when every input failed (LCLIP_E_NOMEM for one
+ *    input means memory ran out while preparing it: a retry may succeed).
+ *    Failures that are not one input's (a NULL array, a text encoder
+ *    without a vocabulary, memory for the batch, the tower itself,
+ *    cancellation) still fail the whole call, with out and item_status
+ *    untouched; on_item_error may have been called for earlier passes'
+ *    inputs by then. A good input's row equals what a batch without the
+ *    failed inputs gives, to float rounding (passes are planned for all n
+ *    inputs).
  *  - Progress: on_progress is called after each pass through the tower
  *    (batches run in passes of several inputs) with the inputs done so far
  *    and n. Returning non-zero cancels: the call stops before the next pass

@@ -2,7 +2,9 @@
  * states it, for whichever BLAS the loader picked (CI runs this test once
  * more with Debian's OpenMP OpenBLAS):
  *  - OpenMP OpenBLAS: the calling thread's OpenMP count is 1 during the call
- *    (seen from the progress callback, which runs on it) and restored after;
+ *    (seen from the progress callback, which runs on it), and so is a
+ *    helper thread's (seen from a log line a helper emits while decoding);
+ *    the caller's is restored after the call, also a failed or cancelled one;
  *  - pthreads OpenBLAS, BLIS: the process-wide count is 1 afterwards, and
  *    the log callback says so the first time;
  *  - n_threads = 0 changes nothing.
@@ -11,6 +13,7 @@
  * (CI's OpenMP run sets it, so that a loader path mistake cannot pass). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,6 +80,8 @@ typedef struct seen {
     const blas_calls *blas;
     int count_during_call; /* the calling thread's count, from the progress callback */
     int process_wide_lines;
+    pthread_t caller;
+    int helper_count; /* a helper's count, from its JPEG warning; -1: none seen */
 } seen;
 
 static int look_during_call(void *user, size_t done, size_t total)
@@ -92,6 +97,8 @@ static void count_lines(void *user, lclip_log_level level, const char *message)
 {
     seen *s = user;
     s->process_wide_lines += level == LCLIP_LOG_INFO && strstr(message, "process-wide thread count set") != NULL;
+    if (strstr(message, "JPEG warning") && !pthread_equal(pthread_self(), s->caller))
+        s->helper_count = get_count(s->blas);
 }
 
 static int encode_once(const char *model, int n_threads, seen *s)
@@ -115,6 +122,75 @@ static int encode_once(const char *model, int n_threads, seen *s)
     return status;
 }
 
+static int cancel_at_once(void *user, size_t done, size_t total)
+{
+    (void)user;
+    (void)done;
+    (void)total;
+    return 1;
+}
+
+/* A fixture JPEG with 3 stray bytes after its first segment: it decodes
+ * with a libjpeg warning. Written to dir/stray.jpg; NULL without fixtures. */
+static char *write_warning_jpeg(const char *dir)
+{
+    const char *fixtures = fixtures_dir();
+    if (!fixtures)
+        return NULL;
+    char *jpg = join_path(fixtures, "images/photo_rocket_640x427_q92_444.jpg");
+    size_t len;
+    unsigned char *bytes = read_whole_file(jpg, &len);
+    assert_true(len > 6 && bytes[0] == 0xff && bytes[1] == 0xd8);
+    size_t cut = 4 + ((size_t)bytes[4] << 8 | bytes[5]);
+    char *path = join_path(dir, "stray.jpg");
+    unsigned char *stray = malloc(len + 3);
+    memcpy(stray, bytes, cut);
+    memcpy(stray + cut, "\x01\x02\x03", 3);
+    memcpy(stray + cut + 3, bytes + cut, len - cut);
+    write_bytes_file(path, stray, len + 3);
+    free(stray);
+    free(bytes);
+    free(jpg);
+    return path;
+}
+
+/* An image batch of two on a team of two: the helper decodes the second
+ * file, whose warning tells its count. Then a failed and a cancelled call:
+ * the calling thread's count comes back after both (OpenMP). */
+static void check_helpers_and_restoring(const char *model, seen *s)
+{
+    char *stray = write_warning_jpeg(model);
+    if (!stray)
+        return;
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.n_threads = 2;
+    opts.log = count_lines;
+    opts.log_user = s;
+    lclip_image_encoder *enc;
+    assert_int_equal(lclip_image_encoder_open(model, &opts, &enc), LCLIP_OK);
+    const char *files[2] = {stray, stray}, *broken[2] = {stray, "/nonexistent/libclip.png"};
+    float out[2 * 256];
+    s->caller = pthread_self();
+    s->helper_count = -1;
+    set_count(s->blas, 2);
+    assert_int_equal(lclip_image_encode_files(enc, files, 2, out), LCLIP_OK);
+    assert_int_equal(s->helper_count, 1);
+    int after = strcmp(s->blas->threading, "openmp") == 0 ? 2 : 1;
+    assert_int_equal(get_count(s->blas), after);
+    set_count(s->blas, 2);
+    assert_int_equal(lclip_image_encode_files(enc, broken, 2, out), LCLIP_E_IO);
+    assert_int_equal(get_count(s->blas), after);
+    set_count(s->blas, 2);
+    lclip_batch_options b;
+    lclip_batch_options_init(&b);
+    b.on_progress = cancel_at_once;
+    assert_int_equal(lclip_image_encode_files_ex(enc, files, 2, out, &b), LCLIP_E_CANCELLED);
+    assert_int_equal(get_count(s->blas), after);
+    lclip_image_encoder_close(enc);
+    free(stray);
+}
+
 static void test_n_threads_and_the_blas_count(void **state)
 {
     (void)state;
@@ -122,14 +198,15 @@ static void test_n_threads_and_the_blas_count(void **state)
     const char *expected = getenv("LIBCLIP_EXPECT_BLAS_THREADING");
     if (expected && strcmp(expected, blas.threading) != 0)
         fail_msg("the BLAS runs %s threads, expected %s", blas.threading, expected);
-    if (!(blas.get && blas.set) && !(blas.get_dim && blas.set_dim))
+    if ((!(blas.get && blas.set) && !(blas.get_dim && blas.set_dim)) || strcmp(blas.threading, "serial") == 0 ||
+        strcmp(blas.threading, "unknown") == 0)
         skip(); /* a serial BLAS, or one without thread-count calls: nothing to check */
     print_message("  BLAS threading: %s\n", blas.threading);
     char *dir = make_temp_dir();
     tiny_spec spec = tiny_spec_default();
     tiny_write_hf(dir, &spec, "F32");
 
-    seen s = {&blas, 0, 0};
+    seen s = {&blas, 0, 0, pthread_self(), -1};
     set_count(&blas, 2);
     assert_int_equal(encode_once(dir, 0, &s), LCLIP_OK);
     assert_int_equal(s.count_during_call, 2); /* n_threads 0 leaves the BLAS alone */
@@ -147,6 +224,7 @@ static void test_n_threads_and_the_blas_count(void **state)
         assert_int_equal(encode_once(dir, 2, &s), LCLIP_OK);
         assert_int_equal(s.process_wide_lines, 1); /* said once, when it changed */
     }
+    check_helpers_and_restoring(dir, &s);
     rm_tree(dir);
     free(dir);
 }

@@ -400,11 +400,11 @@ static void test_text_encode_walks(void **state)
 /* ---- encoding on a team ------------------------------------------------- */
 
 /* With n_threads > 1, a batch's inputs are prepared by the whole team, so the
- * walk counts every thread's allocations as one sequence. A failure while the
- * team prepares an input is not yet the call's: the calling thread prepares
- * that input again (it alone can report an error), which then succeeds. So a
- * run ends in NOMEM (any other allocation failed) or in OK with the reference
- * result, and a walk must see both. */
+ * walk counts every thread's allocations as one sequence. A failure on a
+ * helper is reported by the calling thread, with the helper's message. Only
+ * the team's own allocation is absorbed: without it the call runs on the
+ * calling thread alone. So a run ends in NOMEM with a message, or in OK with
+ * the reference result, and a walk must see both. */
 static void run_team_walk(const char *name, encode_case *c, size_t out_len)
 {
     c->out_len = out_len;

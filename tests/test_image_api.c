@@ -384,6 +384,48 @@ static void test_per_input_results_skip_bad_files(void **state)
     free(missing);
 }
 
+/* Failed inputs at the edges of passes and a run of them across two passes:
+ * each good input's row lands in its own place (three passes of 34). */
+static void test_per_input_results_across_passes(void **state)
+{
+    fixture *f = *state;
+    if (!f->fixtures)
+        skip();
+    enum { N = 100 };
+    char *missing = join_path(f->tmp, "missing.png");
+    const char *paths[N];
+    int bad[N] = {0};
+    const int edges[] = {0, 33, 34, 67, 68, 99};
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++)
+        bad[edges[i]] = 1;
+    for (int i = 60; i < 70; i++)
+        bad[i] = 1;
+    for (size_t i = 0; i < N; i++)
+        paths[i] = bad[i] ? missing : f->paths[i % N_IMAGES];
+    static float want[N_IMAGES * EMBED], got[N * EMBED];
+    static lclip_status status[N];
+    for (int threads = 0; threads <= 3; threads += 3) {
+        lclip_image_encoder *enc = open_image_threads(f, "tiny-quickgelu/hf", 1, threads);
+        assert_int_equal(lclip_image_encode_files(enc, (const char *const *)f->paths, N_IMAGES, want), LCLIP_OK);
+        lclip_batch_options b;
+        lclip_batch_options_init(&b);
+        b.item_status = status;
+        assert_int_equal(lclip_image_encode_files_ex(enc, paths, N, got, &b), LCLIP_OK);
+        for (size_t i = 0; i < N; i++) {
+            assert_int_equal(status[i], bad[i] ? LCLIP_E_IO : LCLIP_OK);
+            for (size_t d = 0; d < EMBED; d++) {
+                float v = got[i * EMBED + d];
+                if (bad[i])
+                    assert_true(isnan(v));
+                else
+                    assert_float_equal(v, want[(i % N_IMAGES) * EMBED + d], 1e-5);
+            }
+        }
+        lclip_image_encoder_close(enc);
+    }
+    free(missing);
+}
+
 /* Progress after every pass, in order, ending at n; returning non-zero stops
  * the call before the next pass and writes nothing. */
 static void test_progress_and_cancellation(void **state)
@@ -509,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_broken_files_give_clear_errors),
         cmocka_unit_test(test_team_decodes_files_and_reports_the_first_bad_one),
         cmocka_unit_test(test_per_input_results_skip_bad_files),
+        cmocka_unit_test(test_per_input_results_across_passes),
         cmocka_unit_test(test_progress_and_cancellation),
         cmocka_unit_test(test_decoder_warnings_reach_the_log),
     };

@@ -225,9 +225,9 @@ static void test_no_vocabulary_means_token_ids_only(void **state)
     free(dir);
 }
 
-/* Per-input results for texts: a bad string (invalid UTF-8, NULL, too long
- * with truncation off) or a bad id row fails alone, with its own message;
- * every other text is encoded as in a batch without it. */
+/* Per-input results for texts: a bad string (invalid UTF-8, NULL) or a bad
+ * id row fails alone, with its own message; every other text is encoded as
+ * in a batch without it. */
 typedef struct item_errors {
     size_t count, index[8];
     char message[8][256];

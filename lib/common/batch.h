@@ -3,7 +3,8 @@
  * tokenized texts), each full buffer goes through the tower in one pass, and
  * the rows land in the caller's output only when the call succeeds. With
  * per-input results (lclip_batch_options) a failed input is left out of its
- * pass and gets a NaN row. */
+ * pass and gets a NaN row. Progress is reported, and cancellation checked,
+ * after each pass. */
 #ifndef LCLIP_COMMON_BATCH_H
 #define LCLIP_COMMON_BATCH_H
 
@@ -37,10 +38,9 @@ typedef struct lclip_batch {
      * not called. NULL otherwise. */
     const void *ready;
     /* Writes prepared input i into input. With n_threads > 1, the team's
-     * threads call it at once for different inputs, and an input that failed
-     * is prepared again on the calling thread, which reports the error;
-     * quiet is then 1: warnings were logged by the first attempt. */
-    lclip_status (*prepare)(const void *ctx, size_t i, void *input, int quiet);
+     * threads call it at once for different inputs; the calling thread
+     * reports their failures, in input order. */
+    lclip_status (*prepare)(const void *ctx, size_t i, void *input);
     /* Encodes count prepared inputs into out[count][dim] on team. */
     lclip_status (*run)(const void *ctx, lclip_team *team, const void *inputs, size_t count, float *out);
 } lclip_batch;

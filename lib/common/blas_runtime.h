@@ -5,12 +5,14 @@
  * With n_threads > 0 each member of a call's team runs its products
  * single-threaded. Where that count lives depends on the BLAS:
  *  - OpenBLAS built with OpenMP: the OpenMP thread count of the calling
- *    thread (OpenBLAS reads omp_get_max_threads() on every call). libclip
- *    sets it on its helpers, and on the calling thread for the call only.
+ *    thread (OpenBLAS 0.3.21 reads omp_get_max_threads() on every call).
+ *    libclip sets it on its helpers, and on the calling thread for the call
+ *    only.
  *  - OpenBLAS with its own pthreads, and BLIS: one process-wide count, set
  *    to 1 and left there (restoring it would race with concurrent calls).
  *  - Serial builds and other CBLAS libraries: nothing to do, or nothing
- *    libclip can do. */
+ *    libclip can do.
+ * POSIX threads (pthread_once, a mutex), like team.c. */
 #ifndef LCLIP_COMMON_BLAS_RUNTIME_H
 #define LCLIP_COMMON_BLAS_RUNTIME_H
 
@@ -31,7 +33,7 @@ void lclip_blas_enter(int n_threads, lclip_team *team, const lclip_logger *log, 
 /* Restores what lclip_blas_enter changed on the calling thread. */
 void lclip_blas_leave(const lclip_blas_scope *scope);
 
-/* "blas=...; blas_config=...; blas_threading=..." into buf (truncated). */
-void lclip_blas_describe(char *buf, size_t size);
+/* "blas=...; blas_config=...; blas_threading=...", found once per process. */
+const char *lclip_blas_description(void);
 
 #endif

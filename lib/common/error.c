@@ -5,7 +5,7 @@
 
 /* One message per thread, so concurrent callers never see each other's
  * errors (libclip.h lists the library's other state). */
-static LCLIP_THREAD_LOCAL char last_error[1024];
+static LCLIP_THREAD_LOCAL char last_error[LCLIP_ERROR_MESSAGE_MAX];
 
 lclip_status lclip_fail(lclip_status status, const char *fmt, ...)
 {

@@ -19,6 +19,9 @@
 #define LCLIP_THREAD_LOCAL _Thread_local
 #endif
 
+/* The size of the thread's detail message, terminator included. */
+#define LCLIP_ERROR_MESSAGE_MAX 1024
+
 /* Formats the thread's detail message (truncated to fit) and returns status. */
 lclip_status lclip_fail(lclip_status status, const char *fmt, ...) LCLIP_PRINTF(2, 3);
 

@@ -1,7 +1,6 @@
 #include "common/options.h"
 
 #include <assert.h>
-#include <stdalign.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -31,18 +30,20 @@ typedef struct options_0_1 {
 } options_0_1;
 
 /* The layout rules of libclip.h, checked for every release: each release's
- * fields start beyond the previous release's size (never in its tail
+ * fields start at or beyond the previous release's size (never in its tail
  * padding), so struct_size tells every release apart. */
 #define SAME_FIELD(f) (offsetof(options_0_1, f) == offsetof(lclip_options, f))
 static_assert(SAME_FIELD(n_threads) && SAME_FIELD(normalize) && SAME_FIELD(max_header_bytes) &&
                   SAME_FIELD(max_tensor_count) && SAME_FIELD(vocab_path) && SAME_FIELD(truncate_text) &&
                   SAME_FIELD(max_text_bytes) && SAME_FIELD(max_image_pixels) && SAME_FIELD(exif_orientation),
               "lclip_options: a 0.1.0 field moved");
-static_assert(offsetof(lclip_options, log) == sizeof(options_0_1), "lclip_options: 0.2.0 must start at 0.1.0's end");
-static_assert(sizeof(lclip_options) % 8 == 0 && alignof(lclip_options) <= 8,
-              "lclip_options: releases append whole 8-byte units");
+static_assert(offsetof(lclip_options, log) >= sizeof(options_0_1), "lclip_options: 0.2.0 starts in 0.1.0's tail");
 #if UINTPTR_MAX == UINT64_MAX
+/* LP64: whole 8-byte units, no padding inside a release's block. */
 static_assert(sizeof(options_0_1) == 72 && sizeof(lclip_options) == 88, "lclip_options: LP64 sizes in libclip.h");
+static_assert(offsetof(lclip_options, log) == 72 &&
+                  sizeof(lclip_options) - sizeof(options_0_1) == sizeof(lclip_log_fn) + sizeof(void *),
+              "lclip_options: 0.2.0's block has padding");
 static_assert(sizeof(lclip_batch_options) == 40, "lclip_batch_options: LP64 size");
 #endif
 
@@ -82,7 +83,7 @@ static lclip_status check_struct_size(const struct_kind *kind, const void *user,
         for (size_t i = known; user && i < size; i++)
             if (bytes[i] != 0)
                 return lclip_fail(LCLIP_E_INVALID_ARGUMENT,
-                                  "%s: byte %zu is set, but libclip %s knows the struct only up to byte %zu; "
+                                  "%s: byte %zu is set, but libclip %s knows only the struct's first %zu bytes; "
                                   "the field there needs a newer libclip", kind->name, i, lclip_version(), known);
         return LCLIP_OK;
     }

@@ -1,7 +1,8 @@
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/blas_runtime.h"
-#include "common/error.h"
 #include "libclip.h"
 
 #define LCLIP_STR2(x) #x
@@ -20,60 +21,55 @@ LCLIP_API unsigned lclip_version_number(void)
 }
 
 /* The instruction sets this build's own loops were compiled for (the BLAS
- * picks its kernels itself, see blas_config). */
-static const char *simd(void)
-{
-    return ""
+ * picks its kernels itself, see blas_config), each followed by a comma. */
+static const char simd_list[] = ""
 #if defined(__AVX512F__)
-           "avx512f,"
+                                "avx512f,"
 #endif
 #if defined(__AVX2__)
-           "avx2,"
+                                "avx2,"
 #endif
 #if defined(__FMA__)
-           "fma,"
+                                "fma,"
 #endif
 #if defined(__AVX__)
-           "avx,"
+                                "avx,"
 #endif
 #if defined(__SSE4_2__)
-           "sse4.2,"
+                                "sse4.2,"
 #endif
 #if defined(__SSE2__)
-           "sse2,"
+                                "sse2,"
 #endif
 #if defined(__ARM_NEON)
-           "neon,"
+                                "neon,"
 #endif
-           "";
-}
+    ;
 
-static const char *compiler(void)
-{
 #if defined(__clang__)
-    return "clang " __clang_version__;
+#define COMPILER "clang " LCLIP_STR(__clang_major__) "." LCLIP_STR(__clang_minor__) "." LCLIP_STR(__clang_patchlevel__)
 #elif defined(__GNUC__)
-    return "gcc " __VERSION__;
+#define COMPILER "gcc " __VERSION__
 #elif defined(_MSC_VER)
-    return "msvc " LCLIP_STR(_MSC_VER);
+#define COMPILER "msvc " LCLIP_STR(_MSC_VER)
 #else
-    return "unknown";
+#define COMPILER "unknown"
 #endif
+
+/* Built once: the BLAS part is read at run time (which BLAS the loader
+ * picked, and its kernels for this CPU), and never changes afterwards. */
+static char build_info[1024];
+static pthread_once_t build_info_once = PTHREAD_ONCE_INIT;
+
+static void make_build_info(void)
+{
+    size_t simd_len = strlen(simd_list);
+    snprintf(build_info, sizeof build_info, "version=%s; %s; engines=cblas; simd=%.*s; compiler=%s", VERSION_STRING,
+             lclip_blas_description(), simd_len ? (int)simd_len - 1 : 4, simd_len ? simd_list : "none", COMPILER);
 }
 
-/* Per thread, like lclip_last_error: the BLAS part is read at run time
- * (which OpenBLAS the loader picked), and a thread-local buffer needs no
- * lock and no process-wide state. */
 LCLIP_API const char *lclip_build_info(void)
 {
-    static LCLIP_THREAD_LOCAL char info[1024];
-    char blas[512];
-    lclip_blas_describe(blas, sizeof blas);
-    const char *isa = simd();
-    int isa_len = 0;
-    while (isa[isa_len])
-        isa_len++;
-    snprintf(info, sizeof info, "version=%s; %s; engines=cblas; simd=%.*s; compiler=%s", VERSION_STRING, blas,
-             isa_len > 0 ? isa_len - 1 : 4, isa_len > 0 ? isa : "none", compiler());
-    return info;
+    pthread_once(&build_info_once, make_build_info);
+    return build_info;
 }

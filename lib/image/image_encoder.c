@@ -73,15 +73,6 @@ static image_job job_for(const lclip_model *m, const void *items)
     return job;
 }
 
-/* The input options of a prepare step; quiet drops warnings (a retry's). */
-static lclip_image_input_options input_options(const image_job *job, int quiet)
-{
-    lclip_image_input_options input = job->input;
-    if (quiet)
-        input.log.fn = NULL;
-    return input;
-}
-
 static size_t tensor_floats(const lclip_model *m)
 {
     size_t size = (size_t)m->vision.cfg.image_size;
@@ -97,7 +88,7 @@ static lclip_status run_tower(const void *ctx, lclip_team *team, const void *inp
 /* prepare writes one image's tensor; or ready holds all n tensors already.
  * control is the caller's lclip_batch_options (NULL: none). */
 static lclip_status encode_job(const image_job *job, size_t n,
-                               lclip_status (*prepare)(const void *, size_t, void *, int), const void *ready,
+                               lclip_status (*prepare)(const void *, size_t, void *), const void *ready,
                                const lclip_batch_options *control, float *out)
 {
     const lclip_model *m = job->model;
@@ -116,30 +107,27 @@ static lclip_status encode_job(const image_job *job, size_t n,
     return lclip_batch_encode(&batch, out);
 }
 
-static lclip_status prepare_file(const void *ctx, size_t i, void *chw, int quiet)
+static lclip_status prepare_file(const void *ctx, size_t i, void *chw)
 {
     const image_job *job = ctx;
     const char *const *paths = job->items;
     if (!paths[i])
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "image path %zu is NULL", i);
-    lclip_image_input_options input = input_options(job, quiet);
-    return lclip_image_input_file(paths[i], &input, &job->model->vision.cfg, chw);
+    return lclip_image_input_file(paths[i], &job->input, &job->model->vision.cfg, chw);
 }
 
-static lclip_status prepare_memory(const void *ctx, size_t i, void *chw, int quiet)
+static lclip_status prepare_memory(const void *ctx, size_t i, void *chw)
 {
     const image_job *job = ctx;
     (void)i;
-    lclip_image_input_options input = input_options(job, quiet);
-    return lclip_image_input_memory(job->items, job->size, &input, &job->model->vision.cfg, chw);
+    return lclip_image_input_memory(job->items, job->size, &job->input, &job->model->vision.cfg, chw);
 }
 
-static lclip_status prepare_rgb(const void *ctx, size_t i, void *chw, int quiet)
+static lclip_status prepare_rgb(const void *ctx, size_t i, void *chw)
 {
     const image_job *job = ctx;
     (void)i;
-    lclip_image_input_options input = input_options(job, quiet);
-    return lclip_image_input_rgb(job->items, job->width, job->height, job->size, &input,
+    return lclip_image_input_rgb(job->items, job->width, job->height, job->size, &job->input,
                                  &job->model->vision.cfg, chw);
 }
 

@@ -155,7 +155,7 @@ static lclip_status run_tower(const void *ctx, lclip_team *team, const void *inp
 /* prepare writes one text's ids; or ready holds all n texts' ids already.
  * control is the caller's lclip_batch_options (NULL: none). */
 static lclip_status encode_job(const text_job *job, size_t n,
-                               lclip_status (*prepare)(const void *, size_t, void *, int), const void *ready,
+                               lclip_status (*prepare)(const void *, size_t, void *), const void *ready,
                                const lclip_batch_options *control, float *out)
 {
     const lclip_model *m = job->enc->model;
@@ -173,12 +173,11 @@ static lclip_status encode_job(const text_job *job, size_t n,
     return lclip_batch_encode(&batch, out);
 }
 
-static lclip_status prepare_string(const void *ctx, size_t i, void *ids, int quiet)
+static lclip_status prepare_string(const void *ctx, size_t i, void *ids)
 {
     const text_job *job = ctx;
     const char *const *texts = job->items;
     size_t n_tokens;
-    (void)quiet;
     if (!texts[i])
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "text %zu is NULL", i);
     return tokenize_into(job->enc, texts[i], ids, &n_tokens);
@@ -186,19 +185,16 @@ static lclip_status prepare_string(const void *ctx, size_t i, void *ids, int qui
 
 /* Token ids checked one text at a time, for per-input results (the tower
  * checks a whole pass and fails it). */
-static lclip_status prepare_ids(const void *ctx, size_t i, void *ids, int quiet)
+static lclip_status prepare_ids(const void *ctx, size_t i, void *ids)
 {
     const text_job *job = ctx;
     const lclip_text_tower *t = &job->enc->model->text;
     size_t context = (size_t)t->cfg.context_length;
     const int32_t *text = (const int32_t *)job->items + i * context;
-    (void)quiet;
-    for (size_t j = 0; j < context; j++)
-        if (text[j] < 0 || text[j] >= t->cfg.vocab_size)
-            return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "text %zu: token id %d at position %zu is outside the "
-                              "vocabulary of %d", i, (int)text[j], j, t->cfg.vocab_size);
-    memcpy(ids, text, context * sizeof *text);
-    return LCLIP_OK;
+    lclip_status s = lclip_text_check_ids(t, text, i);
+    if (s == LCLIP_OK)
+        memcpy(ids, text, context * sizeof *text);
+    return s;
 }
 
 LCLIP_API lclip_status lclip_text_encode_batch_ex(const lclip_text_encoder *enc, const char *const *texts, size_t n,
@@ -231,10 +227,14 @@ LCLIP_API lclip_status lclip_text_encode_tokens_ex(const lclip_text_encoder *enc
     if (s != LCLIP_OK)
         return s;
     /* Per-input results need each text checked alone, so the ids are copied
-     * pass by pass; otherwise the tower reads them in place. */
+     * pass by pass; otherwise they are checked up front (naming the text)
+     * and the tower reads them in place. */
     if (lclip_batch_per_input(&resolved))
         return encode_job(&job, n, prepare_ids, NULL, &resolved, out);
-    return encode_job(&job, n, NULL, tokens, &resolved, out);
+    size_t context = (size_t)enc->model->text.cfg.context_length;
+    for (size_t i = 0; i < n && s == LCLIP_OK; i++)
+        s = lclip_text_check_ids(&enc->model->text, tokens + i * context, i);
+    return s == LCLIP_OK ? encode_job(&job, n, NULL, tokens, &resolved, out) : s;
 }
 
 LCLIP_API lclip_status lclip_text_encode_tokens(const lclip_text_encoder *enc, const int32_t *tokens, size_t n,

@@ -18,6 +18,15 @@ static int pooled_position(const int32_t *ids, int context_length)
     return best;
 }
 
+lclip_status lclip_text_check_ids(const lclip_text_tower *t, const int32_t *ids, size_t index)
+{
+    for (int j = 0; j < t->cfg.context_length; j++)
+        if (ids[j] < 0 || ids[j] >= t->cfg.vocab_size)
+            return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "text %zu: token id %d at position %d is outside the "
+                              "vocabulary of %d", index, (int)ids[j], j, t->cfg.vocab_size);
+    return LCLIP_OK;
+}
+
 static lclip_status pack_texts(const lclip_text_tower *t, const int32_t *tokens, int n,
                                lclip_sequence *sequences, int *rows)
 {
@@ -25,10 +34,9 @@ static lclip_status pack_texts(const lclip_text_tower *t, const int32_t *tokens,
     *rows = 0;
     for (int i = 0; i < n; i++) {
         const int32_t *ids = tokens + (size_t)i * (size_t)context;
-        for (int j = 0; j < context; j++)
-            if (ids[j] < 0 || ids[j] >= t->cfg.vocab_size)
-                return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "token id %d at position %d is outside the "
-                                  "vocabulary of %d", (int)ids[j], j, t->cfg.vocab_size);
+        lclip_status s = lclip_text_check_ids(t, ids, (size_t)i);
+        if (s != LCLIP_OK)
+            return s;
         sequences[i] = (lclip_sequence){*rows, pooled_position(ids, context) + 1};
         *rows += sequences[i].length;
     }

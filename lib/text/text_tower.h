@@ -9,9 +9,13 @@
 #include "load/model.h"
 
 /* tokens: n texts of context_length ids; out: n raw embeddings [embed_dim].
- * Ids outside the vocabulary are LCLIP_E_INVALID_ARGUMENT. Every step runs on
- * team (NULL: on the calling thread). */
+ * Ids outside the vocabulary are LCLIP_E_INVALID_ARGUMENT (callers check
+ * them first with lclip_text_check_ids, to name the text). Every step runs
+ * on team (NULL: on the calling thread). */
 lclip_status lclip_text_tower_forward(lclip_team *team, const lclip_text_tower *tower, const int32_t *tokens, int n,
                                       float *out);
+
+/* Checks the context_length ids of text number index (for messages). */
+lclip_status lclip_text_check_ids(const lclip_text_tower *tower, const int32_t *ids, size_t index);
 
 #endif
