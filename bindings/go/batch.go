@@ -12,12 +12,16 @@ import (
 	"unsafe"
 )
 
-// ProgressFunc receives the progress of a batch call: it is called on the
-// goroutine making the call after each pass through the tower (a batch runs
-// in passes of several inputs), with the inputs done so far and their total.
-// To stop the call, cancel its context. It must not call methods of the
-// encoder making the call: Close would wait for the call forever, and
-// another call could deadlock with a Close waiting for this one.
+// ProgressFunc receives the progress of a batch call after each pass through
+// the tower (a batch runs in passes of several inputs), with the inputs done
+// so far and their total. It runs on a goroutine of its own while the
+// goroutine making the call waits, one report at a time. To stop the call,
+// cancel its context. A panic or runtime.Goexit (t.FailNow in a test) in it
+// also stops the call after that pass; once C has returned, the panic
+// continues, or Goexit is called, on the goroutine making the call. It must
+// not call methods of the encoder making the call: Close would wait for the
+// call forever, and another call could deadlock with a Close waiting for
+// this one.
 type ProgressFunc func(done, total int)
 
 // batchCall is the Go side of one _ex call, which golclipProgress reaches
@@ -26,27 +30,17 @@ type batchCall struct {
 	ctx      context.Context
 	progress ProgressFunc
 	done     int // the inputs reported done
-	// A panic in progress, raised again once the C call has returned: it
-	// must not unwind through the C library, which would leave the call's
-	// threads and memory behind.
-	panicked   bool
-	panicValue interface{}
+	// How progress ended if it did not return, resumed once C has returned.
+	abnormal *abnormal
 }
 
 // report runs progress and tells the C call whether to stop.
 func (c *batchCall) report(done, total int) (stop bool) {
 	c.done = done
-	if c.progress != nil {
-		returned := false
-		defer func() {
-			if !returned {
-				c.panicked, c.panicValue, stop = true, recover(), true
-			}
-		}()
-		c.progress(done, total)
-		returned = true
+	if c.progress != nil && c.abnormal == nil {
+		c.abnormal = guard(func() { c.progress(done, total) })
 	}
-	return c.ctx.Err() != nil
+	return c.abnormal != nil || c.ctx.Err() != nil
 }
 
 // cancelled is the error of a batch call whose context is done.
@@ -93,9 +87,7 @@ func runBatch(ctx context.Context, op string, n, dim int, progress ProgressFunc,
 	}
 	flat := make([]float32, n*dim)
 	err := check(op, call(floatPtr(flat), statusPtr, messagesPtr, C.uintptr_t(handle)))
-	if c.panicked {
-		panic(c.panicValue)
-	}
+	c.abnormal.resume()
 	if errors.Is(err, ErrCancelled) { // only report stops the call: ctx is done
 		return nil, cancelled(ctx, op, c.done, n)
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -340,20 +341,84 @@ func TestBatchCancel(t *testing.T) {
 	}
 }
 
-// A panic in the progress func reaches the caller once the C call is over,
-// and the encoder is unharmed.
-func TestBatchProgressPanic(t *testing.T) {
-	img, _, paths, _ := batchInputs(t)
-	func() {
-		defer func() {
-			if v := recover(); v != "boom" {
-				t.Fatalf("recovered %v, want the progress func's panic", v)
+// A panic or runtime.Goexit (t.FailNow) in the progress func or in
+// Options.Log stops the C call, which cleans up, and then continues on the
+// calling goroutine; the encoder is unharmed. Unwinding through the C
+// library instead would leave each call's helper thread behind (Threads: 2),
+// or end the program from a helper thread: so the test counts the process's
+// threads, in a child process (Threads > 0 sets OpenBLAS process-wide).
+func TestCallbackPanicAndGoexit(t *testing.T) {
+	dir, m := fixtures(t)
+	if !inChildProcess(t) {
+		return
+	}
+	model, paths := modelCases(dir)[0].path, imagePaths(dir, m)
+	jpegs := []string{warningJPEG(t, dir, "a.jpg"), warningJPEG(t, dir, "b.jpg"), warningJPEG(t, dir, "c.jpg")}
+	onWarning := func(f func(string)) *libclip.Options {
+		return &libclip.Options{Threads: 2, Log: func(_ libclip.LogLevel, message string) {
+			if strings.Contains(message, "JPEG warning") {
+				f(message)
 			}
+		}}
+	}
+	img := openImage(t, model, &libclip.Options{Threads: 2})
+	panicking := openImage(t, model, onWarning(func(message string) { panic("log: " + message) }))
+	exiting := openImage(t, model, onWarning(func(string) { runtime.Goexit() }))
+
+	// Each call returns what the caller recovered, or "Goexit".
+	outcome := func(call func()) (got interface{}) {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			goexit := true
+			defer func() {
+				if got = recover(); got == nil && goexit {
+					got = "Goexit"
+				}
+			}()
+			call()
+			goexit = false
 		}()
-		img.EncodeFilesContext(context.Background(), paths, func(int, int) { panic("boom") })
-		t.Fatal("no panic")
-	}()
-	if _, err := img.EncodeFiles(paths); err != nil {
-		t.Fatal(err)
+		<-done
+		return got
+	}
+	ctx := context.Background()
+	calls := []struct {
+		name string
+		call func()
+		want string // the outcome's prefix
+	}{
+		{"progress panic", func() { img.EncodeFilesContext(ctx, paths, func(int, int) { panic("progress") }) }, "progress"},
+		{"progress Goexit", func() { img.EncodeFilesContext(ctx, paths, func(int, int) { runtime.Goexit() }) }, "Goexit"},
+		{"log panic", func() { panicking.EncodeFiles(jpegs) }, "log: "},
+		{"log Goexit", func() { exiting.EncodeFiles(jpegs) }, "Goexit"},
+	}
+	tasks := func() int {
+		entries, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			t.Skip("no /proc/self/task:", err)
+		}
+		return len(entries)
+	}
+	// Warm up: the Go runtime starts threads for the callbacks' goroutines once.
+	for _, c := range calls {
+		outcome(c.call)
+	}
+	const rounds = 4
+	before := tasks()
+	for i := 0; i < rounds; i++ {
+		for _, c := range calls {
+			if got, ok := outcome(c.call).(string); !ok || !strings.HasPrefix(got, c.want) {
+				t.Fatalf("%s: the caller got %v, want %q...", c.name, got, c.want)
+			}
+		}
+	}
+	if after := tasks(); after-before >= rounds {
+		t.Fatalf("%d threads before, %d after %d rounds: the calls left threads behind", before, after, rounds)
+	}
+	for _, enc := range []*libclip.ImageEncoder{img, panicking, exiting} {
+		if _, err := enc.EncodeFiles(paths[:2]); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -54,7 +54,7 @@ func Example_zeroShot() {
 	}
 }
 
-// Many images in one batched pass.
+// Many images in one batched call, which runs them through the tower in passes.
 func ExampleImageEncoder_EncodeFiles() {
 	img, err := libclip.OpenImageEncoder("model.safetensors", &libclip.Options{Threads: 4})
 	if err != nil {

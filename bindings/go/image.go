@@ -24,6 +24,7 @@ type ImageEncoder struct {
 	scale     float32
 	maxPixels uint64
 	log       cgo.Handle // Options.Log's, or 0; deleted by Close
+	logs      *logger    // its target, or nil
 }
 
 // OpenImageEncoder opens the vision tower of the CLIP model at path: a Hugging
@@ -43,7 +44,10 @@ func OpenImageEncoder(path string, opts *Options) (*ImageEncoder, error) {
 	}
 	defer C.free(unsafe.Pointer(cpath))
 	var h *C.lclip_image_encoder
-	if err := check(op, C.golclip_image_encoder_open(cpath, co.opts, &h)); err != nil {
+	err = check(op, C.golclip_image_encoder_open(cpath, co.opts, &h))
+	logged := co.logs.take() // a panic or Goexit of Options.Log during the open
+	if err != nil {
+		logged.resume()
 		return nil, err
 	}
 	e := &ImageEncoder{
@@ -53,8 +57,13 @@ func OpenImageEncoder(path string, opts *Options) (*ImageEncoder, error) {
 		scale:     float32(C.lclip_image_encoder_logit_scale(h)),
 		maxPixels: uint64(co.opts.max_image_pixels),
 		log:       co.log,
+		logs:      co.logs,
 	}
 	co.log = 0
+	if logged != nil {
+		e.Close()
+		logged.resume()
+	}
 	return e, nil
 }
 
@@ -89,7 +98,7 @@ func (e *ImageEncoder) Close() error {
 }
 
 // acquire read-locks e and returns its handle, or ErrClosed (unlocked) after
-// Close. On success the caller must call e.mu.RUnlock.
+// Close. On success the caller must call e.release.
 func (e *ImageEncoder) acquire() (*C.lclip_image_encoder, error) {
 	e.mu.RLock()
 	if e.h == nil {
@@ -97,6 +106,13 @@ func (e *ImageEncoder) acquire() (*C.lclip_image_encoder, error) {
 		return nil, ErrClosed
 	}
 	return e.h, nil
+}
+
+// release ends what acquire began, once the C call has returned: it unlocks
+// e and resumes a panic or Goexit of Options.Log (see Options.Log).
+func (e *ImageEncoder) release() {
+	e.mu.RUnlock()
+	e.logs.take().resume()
 }
 
 // EncodeFile returns the embedding of a PNG or JPEG file, decoded and
@@ -112,7 +128,7 @@ func (e *ImageEncoder) EncodeFile(path string) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer e.mu.RUnlock()
+	defer e.release()
 	out := make([]float32, e.dim)
 	if err := check(op, C.golclip_image_encode_file(h, cpath, floatPtr(out))); err != nil {
 		return nil, err
@@ -121,8 +137,9 @@ func (e *ImageEncoder) EncodeFile(path string) ([]float32, error) {
 }
 
 // EncodeFiles returns the embeddings of several image files, row i for
-// paths[i], in one batched pass through the vision tower (faster than one
-// EncodeFile per file). An empty paths gives an empty result.
+// paths[i], in one batched call that runs them through the vision tower in
+// passes of several images (faster than one EncodeFile per file). An empty
+// paths gives an empty result.
 func (e *ImageEncoder) EncodeFiles(paths []string) ([][]float32, error) {
 	return e.encodeFiles(context.Background(), "EncodeFiles", paths, nil, nil)
 }
@@ -162,7 +179,7 @@ func (e *ImageEncoder) encodeFiles(ctx context.Context, op string, paths []strin
 	if err != nil {
 		return nil, err
 	}
-	defer e.mu.RUnlock()
+	defer e.release()
 	return runBatch(ctx, op, len(paths), e.dim, progress, errs,
 		func(out *C.float, status *C.lclip_status, messages **C.char, progress C.uintptr_t) C.golclip_result {
 			return C.golclip_image_encode_files_ex(h, arr.ptr, C.size_t(len(paths)), out, status, messages, progress)
@@ -177,7 +194,7 @@ func (e *ImageEncoder) EncodeBytes(data []byte) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer e.mu.RUnlock()
+	defer e.release()
 	var p unsafe.Pointer
 	if len(data) > 0 {
 		p = unsafe.Pointer(&data[0])
@@ -226,7 +243,7 @@ func (e *ImageEncoder) EncodeImage(img image.Image) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer e.mu.RUnlock()
+	defer e.release()
 	out := make([]float32, e.dim)
 	r := C.golclip_image_encode_rgb(h, (*C.uint8_t)(unsafe.Pointer(&rgb[0])), C.int(w), C.int(hgt),
 		C.size_t(3*w), floatPtr(out))
@@ -251,7 +268,7 @@ func (e *ImageEncoder) Preprocess(path string) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer e.mu.RUnlock()
+	defer e.release()
 	out := make([]float32, 3*e.size*e.size)
 	if err := check(op, C.golclip_image_preprocess_file(h, cpath, floatPtr(out))); err != nil {
 		return nil, err
@@ -261,7 +278,7 @@ func (e *ImageEncoder) Preprocess(path string) ([]float32, error) {
 
 // EncodePixels returns the embeddings of preprocessed input tensors, each
 // 3 x ImageSize x ImageSize values as Preprocess returns them, in one
-// batched pass.
+// batched call (in passes, as EncodeFiles).
 func (e *ImageEncoder) EncodePixels(tensors [][]float32) ([][]float32, error) {
 	return e.encodePixels(context.Background(), "EncodePixels", tensors, nil)
 }
@@ -290,7 +307,7 @@ func (e *ImageEncoder) encodePixels(ctx context.Context, op string, tensors [][]
 	if err != nil {
 		return nil, err
 	}
-	defer e.mu.RUnlock()
+	defer e.release()
 	return runBatch(ctx, op, len(tensors), e.dim, progress, nil,
 		func(out *C.float, _ *C.lclip_status, _ **C.char, progress C.uintptr_t) C.golclip_result {
 			return C.golclip_image_encode_pixels_ex(h, floatPtr(pixels), C.size_t(len(tensors)), out, progress)

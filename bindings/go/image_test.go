@@ -40,9 +40,10 @@ func TestImageEncoderInfo(t *testing.T) {
 	}
 }
 
-// EncodeFiles is one lclip_image_encode_files call, as clip-embed makes, so
-// the rows must be the C API's bit for bit; raw, they must also be the
-// reference's within the fixtures' tolerance.
+// EncodeFiles is one lclip_image_encode_files_ex call without callbacks,
+// which is lclip_image_encode_files, the call clip-embed makes, so the rows
+// must be the C API's bit for bit; raw, they must also be the reference's
+// within the fixtures' tolerance.
 func TestEncodeFilesMatchesCAPI(t *testing.T) {
 	dir, m := fixtures(t)
 	clipEmbed(t)

@@ -9,6 +9,7 @@ import (
 	"runtime/cgo"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -90,13 +91,46 @@ type Options struct {
 	// Log receives diagnostics that are not errors: warnings (a JPEG or PNG
 	// with corrupt data, a text encoder without a vocabulary) and choices
 	// made at open (hyperparameters inferred, 16-bit weights converted).
-	// nil drops them. It is called
-	// during the open and the encode calls of the encoder, possibly from
-	// threads of libclip's own and several at once, so it must be safe for
-	// concurrent use; it must not use the encoder that is logging, and it
-	// must not panic (the panic would unwind through the C library, or end
-	// the program on one of libclip's threads).
+	// nil drops them. It is called during the open and the encode calls of
+	// the encoder, each message on a goroutine of its own, possibly several
+	// at once (libclip's own threads decode images too), so it must be safe
+	// for concurrent use; it must not use the encoder that is logging. A
+	// panic or runtime.Goexit in it cannot stop the C call: the first one is
+	// kept and continues, once C has returned, on the goroutine of the
+	// encoder's call that returns next (the call that logged, unless several
+	// run at once; for the open, after the encoder is closed again).
 	Log func(level LogLevel, message string)
+}
+
+// logger is Options.Log as the C library calls it, through a cgo.Handle.
+type logger struct {
+	log func(LogLevel, string)
+	mu  sync.Mutex
+	// The first panic or Goexit of log not yet resumed.
+	abnormal *abnormal
+}
+
+func (l *logger) call(level LogLevel, message string) {
+	if a := guard(func() { l.log(level, message) }); a != nil {
+		l.mu.Lock()
+		if l.abnormal == nil {
+			l.abnormal = a
+		}
+		l.mu.Unlock()
+	}
+}
+
+// take returns and forgets the kept panic or Goexit, if any. l may be nil
+// (no Options.Log).
+func (l *logger) take() *abnormal {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a := l.abnormal
+	l.abnormal = nil
+	return a
 }
 
 // cOptions is an lclip_options built from Options, plus what it refers to.
@@ -105,10 +139,11 @@ type cOptions struct {
 	// sit in a pointer field of Go memory.
 	opts  *C.lclip_options
 	vocab *C.char
-	// Options.Log's handle, or 0. It must outlive the encoder: after a
-	// successful open the encoder takes it (and sets this to 0) and deletes
-	// it on Close; free deletes it otherwise.
-	log cgo.Handle
+	// Options.Log's handle (of logs), or 0. It must outlive the encoder:
+	// after a successful open the encoder takes it (and sets this to 0) and
+	// deletes it on Close; free deletes it otherwise.
+	log  cgo.Handle
+	logs *logger // nil without Options.Log
 }
 
 // newCOptions starts from the sized initialiser (so that struct_size is this
@@ -127,7 +162,8 @@ func newCOptions(op string, o *Options) (*cOptions, error) {
 	}
 	c := &cOptions{opts: (*C.lclip_options)(C.malloc(C.sizeof_lclip_options))}
 	if o.Log != nil {
-		c.log = cgo.NewHandle(o.Log)
+		c.logs = &logger{log: o.Log}
+		c.log = cgo.NewHandle(c.logs)
 	}
 	if err := check(op, C.golclip_options_init(c.opts, C.uintptr_t(c.log))); err != nil {
 		c.free()

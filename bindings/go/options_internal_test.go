@@ -62,7 +62,7 @@ func TestLogHandleLifetime(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, h := range map[string]cgo.Handle{"image": img.log, "text": txt.log} {
-		if _, ok := h.Value().(func(LogLevel, string)); !ok {
+		if _, ok := h.Value().(*logger); !ok {
 			t.Fatalf("%s encoder: the log handle holds %T", name, h.Value())
 		}
 	}

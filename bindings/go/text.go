@@ -21,6 +21,7 @@ type TextEncoder struct {
 	context int
 	scale   float32
 	log     cgo.Handle // Options.Log's, or 0; deleted by Close
+	logs    *logger    // its target, or nil
 }
 
 // OpenTextEncoder opens the text tower of the CLIP model at path (see
@@ -43,7 +44,10 @@ func OpenTextEncoder(path string, opts *Options) (*TextEncoder, error) {
 	}
 	defer C.free(unsafe.Pointer(cpath))
 	var h *C.lclip_text_encoder
-	if err := check(op, C.golclip_text_encoder_open(cpath, co.opts, &h)); err != nil {
+	err = check(op, C.golclip_text_encoder_open(cpath, co.opts, &h))
+	logged := co.logs.take() // a panic or Goexit of Options.Log during the open
+	if err != nil {
+		logged.resume()
 		return nil, err
 	}
 	e := &TextEncoder{
@@ -52,8 +56,13 @@ func OpenTextEncoder(path string, opts *Options) (*TextEncoder, error) {
 		context: int(C.lclip_text_encoder_context_length(h)),
 		scale:   float32(C.lclip_text_encoder_logit_scale(h)),
 		log:     co.log,
+		logs:    co.logs,
 	}
 	co.log = 0
+	if logged != nil {
+		e.Close()
+		logged.resume()
+	}
 	return e, nil
 }
 
@@ -88,7 +97,7 @@ func (e *TextEncoder) Close() error {
 }
 
 // acquire read-locks e and returns its handle, or ErrClosed (unlocked) after
-// Close. On success the caller must call e.mu.RUnlock.
+// Close. On success the caller must call e.release.
 func (e *TextEncoder) acquire() (*C.lclip_text_encoder, error) {
 	e.mu.RLock()
 	if e.h == nil {
@@ -96,6 +105,13 @@ func (e *TextEncoder) acquire() (*C.lclip_text_encoder, error) {
 		return nil, ErrClosed
 	}
 	return e.h, nil
+}
+
+// release ends what acquire began, once the C call has returned: it unlocks
+// e and resumes a panic or Goexit of Options.Log (see Options.Log).
+func (e *TextEncoder) release() {
+	e.mu.RUnlock()
+	e.logs.take().resume()
 }
 
 // Tokenize returns the token ids of text exactly as the reference's
@@ -114,7 +130,7 @@ func (e *TextEncoder) Tokenize(text string) ([]int32, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer e.mu.RUnlock()
+	defer e.release()
 	ids := make([]int32, e.context)
 	r := C.golclip_tokenize(h, ctext, (*C.int32_t)(unsafe.Pointer(&ids[0])), C.size_t(len(ids)), nil)
 	if err := check(op, r); err != nil {
@@ -135,7 +151,7 @@ func (e *TextEncoder) Encode(text string) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer e.mu.RUnlock()
+	defer e.release()
 	out := make([]float32, e.dim)
 	if err := check(op, C.golclip_text_encode(h, ctext, floatPtr(out))); err != nil {
 		return nil, err
@@ -144,9 +160,9 @@ func (e *TextEncoder) Encode(text string) ([]float32, error) {
 }
 
 // EncodeBatch returns the embeddings of several texts, row i for texts[i], in
-// one batched pass (the texts' tokens are packed together, so a batch of
-// short captions costs what their tokens cost). An empty texts gives an
-// empty result.
+// one batched call that runs them through the text tower in passes (the
+// texts' tokens are packed together, so a batch of short captions costs what
+// their tokens cost). An empty texts gives an empty result.
 func (e *TextEncoder) EncodeBatch(texts []string) ([][]float32, error) {
 	return e.encodeBatch(context.Background(), "EncodeBatch", texts, nil, nil)
 }
@@ -184,7 +200,7 @@ func (e *TextEncoder) encodeBatch(ctx context.Context, op string, texts []string
 	if err != nil {
 		return nil, err
 	}
-	defer e.mu.RUnlock()
+	defer e.release()
 	return runBatch(ctx, op, len(texts), e.dim, progress, errs,
 		func(out *C.float, status *C.lclip_status, messages **C.char, progress C.uintptr_t) C.golclip_result {
 			return C.golclip_text_encode_batch_ex(h, arr.ptr, C.size_t(len(texts)), out, status, messages, progress)
@@ -192,9 +208,10 @@ func (e *TextEncoder) encodeBatch(ctx context.Context, op string, texts []string
 }
 
 // EncodeTokens returns the embeddings of already tokenized texts, each
-// ContextLength ids as Tokenize returns them, in one batched pass. Each text
-// is pooled where its largest id first occurs (the end token), as the
-// reference does. It works on an encoder opened without a vocabulary.
+// ContextLength ids as Tokenize returns them, in one batched call (in
+// passes, as EncodeBatch). Each text is pooled where its largest id first
+// occurs (the end token), as the reference does. It works on an encoder
+// opened without a vocabulary.
 func (e *TextEncoder) EncodeTokens(tokens [][]int32) ([][]float32, error) {
 	return e.encodeTokens(context.Background(), "EncodeTokens", tokens, nil, nil)
 }
@@ -233,7 +250,7 @@ func (e *TextEncoder) encodeTokens(ctx context.Context, op string, tokens [][]in
 	if err != nil {
 		return nil, err
 	}
-	defer e.mu.RUnlock()
+	defer e.release()
 	return runBatch(ctx, op, len(tokens), e.dim, progress, errs,
 		func(out *C.float, status *C.lclip_status, messages **C.char, progress C.uintptr_t) C.golclip_result {
 			return C.golclip_text_encode_tokens_ex(h, (*C.int32_t)(unsafe.Pointer(&ids[0])), C.size_t(len(tokens)),

@@ -93,7 +93,8 @@ func TestTokenizeCases(t *testing.T) {
 	}
 }
 
-// EncodeBatch is one lclip_text_encode_batch call, as clip-embed makes.
+// EncodeBatch is one lclip_text_encode_batch_ex call without callbacks,
+// which is lclip_text_encode_batch, the call clip-embed makes.
 func TestEncodeBatchMatchesCAPI(t *testing.T) {
 	dir, m := fixtures(t)
 	clipEmbed(t)

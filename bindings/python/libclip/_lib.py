@@ -72,7 +72,9 @@ class Options(ctypes.Structure):
         ("max_text_bytes", ctypes.c_uint64),
         ("max_image_pixels", ctypes.c_uint64),
         ("exif_orientation", ctypes.c_int),
-        # 0.2.0
+        # 0.2.0; on 32-bit targets the header keeps these fields past the
+        # padding that may end 0.1.0's struct.
+        *([("reserved_ilp32", ctypes.c_int32)] if ctypes.sizeof(ctypes.c_void_p) == 4 else []),
         ("log", LogFn),
         ("log_user", ctypes.c_void_p),
     ]

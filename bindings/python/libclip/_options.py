@@ -14,7 +14,7 @@ from typing import Any, Union
 
 from . import _lib
 
-__all__ = ["PathArg", "fs_path", "build_options", "COMMON_OPTIONS", "IMAGE_OPTIONS", "TEXT_OPTIONS"]
+__all__ = ["NulError", "PathArg", "fs_path", "build_options", "COMMON_OPTIONS", "IMAGE_OPTIONS", "TEXT_OPTIONS"]
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -32,6 +32,11 @@ TEXT_OPTIONS = COMMON_OPTIONS | {"max_text_bytes", "vocab_path", "truncate_text"
 _C_TYPES = {name: ctype for name, ctype in _lib.Options._fields_}
 
 
+class NulError(ValueError):
+    """A path or text holds a NUL character, which C strings cannot hold:
+    the call's ValueError, or in ``encode_each`` that input's error."""
+
+
 def fs_path(path: Any, what: str) -> bytes:
     """``path`` (str or os.PathLike) as the bytes the C library expects.
 
@@ -41,7 +46,7 @@ def fs_path(path: Any, what: str) -> bytes:
         raise TypeError(f"{what} must be a str or os.PathLike, not {type(path).__name__}")
     raw = os.fsencode(path)
     if b"\0" in raw:
-        raise ValueError(f"{what} contains a NUL character: {path!r}")
+        raise NulError(f"{what} contains a NUL character: {path!r}")
     return raw
 
 

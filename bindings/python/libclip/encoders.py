@@ -7,16 +7,16 @@ Design notes:
   API forbids closing a handle while it is in use) and makes later calls
   raise ``ValueError``, as Python's closed files do. A finaliser frees the
   handle of an encoder that is garbage-collected without being closed.
-* Batches go to the batched C functions (``lclip_image_encode_files``,
-  ``lclip_text_encode_batch``), which run one pass through the tower for all
-  inputs instead of one per input.
+* Batches go to the ``_ex`` batch functions (``lclip_image_encode_files_ex``,
+  ``lclip_text_encode_batch_ex``, ``lclip_text_encode_tokens_ex``): one C
+  call per batch, which runs the inputs through the tower in passes of
+  several inputs instead of one pass per input. Their callbacks report
+  progress, let a Python exception (Ctrl-C included) stop the call between
+  passes, and give ``encode_each`` its per-input results.
 * A single input returns one vector (shape ``(dim,)``); a list, tuple or other
   iterable returns a matrix (shape ``(n, dim)``), even with one element.
 * ctypes releases the GIL for the duration of each C call, so several Python
   threads can encode on one encoder at the same time.
-* Batch calls go through the ``_ex`` functions with a progress callback, so
-  that a Python exception (Ctrl-C included) can stop them between passes; the
-  same calls with per-input results back ``encode_each``.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ import ctypes
 import os
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Self, Union
 
 from . import _compat, _lib
-from ._callbacks import BatchCall, LogCallback, ProgressCallback, c_log_callback, log_to_logging, sigint
+from ._callbacks import BatchCall, LogCallback, ProgressCallback, c_log_callback, log_to_logging
 from ._errors import ClipError
 from ._lib import check, lib
-from ._options import IMAGE_OPTIONS, TEXT_OPTIONS, PathArg, build_options, fs_path
+from ._options import IMAGE_OPTIONS, TEXT_OPTIONS, NulError, PathArg, build_options, fs_path
 from ._rows import Rows
 
 __all__ = ["BatchResult", "ImageEncoder", "TextEncoder"]
@@ -48,7 +48,7 @@ _INT_MAX = 2 ** (8 * ctypes.sizeof(ctypes.c_int) - 1) - 1
 
 
 class BatchResult(NamedTuple):
-    """What ``encode_each`` returns."""
+    """What ``encode_each`` and ``encode_tokens_each`` return."""
 
     #: ``(n, dim)`` float32 (lists without numpy), a row per input in input
     #: order; the rows of failed inputs are NaN.
@@ -59,32 +59,59 @@ class BatchResult(NamedTuple):
 
 class _Handle:
     """A C handle with "in use" accounting, so that close() never frees it
-    under a call running on another thread."""
+    under a call running on another thread, nor waits for a call that its
+    own thread is making (from a callback of that call)."""
 
-    def __init__(self, address: int, closer: Callable[[int], None], kind: str, keep_alive: object) -> None:
-        self._address: Optional[int] = address
+    def __init__(self, kind: str, closer: Callable[[int], None]) -> None:
+        # The open call writes the address here itself: an exception raised
+        # once C has returned cannot leave the handle without an owner.
+        self._ptr = ctypes.c_void_p()
         self._closer = closer
         self._kind = kind
         # What C holds a pointer to while the handle lives (the log callback).
-        self._keep_alive = keep_alive
+        self._keep_alive: object = None
+        self._closing = False
         self._users = 0
-        self._freed = False
+        # Threads in a call or callback of the handle: ident -> depth.
+        self._threads: dict[int, int] = {}
         self._cond = threading.Condition()
+
+    def open(self, open_fn: Any, path: bytes, opts: _lib.Options, log: Optional[LogCallback]) -> None:
+        """Calls an ``lclip_*_open`` function into this handle."""
+        self._keep_alive = c_log_callback(log, self.inside)
+        if self._keep_alive is not None:
+            opts.log = self._keep_alive
+        with self.inside():
+            check(open_fn(path, ctypes.byref(opts), ctypes.byref(self._ptr)))
 
     @property
     def closed(self) -> bool:
-        return self._address is None
+        return self._closing or self._ptr.value is None
+
+    @contextmanager
+    def inside(self) -> Iterator[None]:
+        """Marks the calling thread as in a call or callback of the handle."""
+        ident = threading.get_ident()
+        with self._cond:
+            self._threads[ident] = self._threads.get(ident, 0) + 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._threads[ident] -= 1
+                if not self._threads[ident]:
+                    del self._threads[ident]
 
     @contextmanager
     def use(self) -> Iterator[int]:
         """Yields the handle's address; ValueError if it is closed."""
         with self._cond:
-            if self._address is None:
+            if self.closed:
                 raise ValueError(f"operation on a closed {self._kind}")
             self._users += 1
-            address = self._address
         try:
-            yield address
+            with self.inside():
+                yield self._ptr.value
         finally:
             with self._cond:
                 self._users -= 1
@@ -95,41 +122,40 @@ class _Handle:
         """Frees the handle once no call uses it. Idempotent; a concurrent
         second close() also returns only after the handle has been freed."""
         with self._cond:
-            address, self._address = self._address, None
-            if address is None:
-                while not self._freed:
-                    self._cond.wait()
-                return
+            if threading.get_ident() in self._threads:
+                raise RuntimeError(
+                    f"close() of a {self._kind} inside one of its own calls (from a progress, "
+                    f"per-input error or log callback) would wait for that call forever; "
+                    f"close it once the call has returned"
+                )
+            self._closing = True
             while self._users:
                 self._cond.wait()
-            self._closer(address)
+            address, self._ptr.value = self._ptr.value, None
+            if address is not None:
+                self._closer(address)
             self._keep_alive = None
-            self._freed = True
-            self._cond.notify_all()
-
-
-def _open(open_fn: Any, model_path: PathArg, opts: _lib.Options, log: Optional[LogCallback]) -> tuple[int, Any]:
-    """Calls an ``lclip_*_open`` function; returns the new handle's address
-    and the C log callback, which must live as long as the handle."""
-    path = fs_path(model_path, "model_path")
-    log_fn = c_log_callback(log)
-    if log_fn is not None:
-        opts.log = log_fn
-    out = ctypes.c_void_p()
-    with sigint.deferred():
-        check(open_fn(path, ctypes.byref(opts), ctypes.byref(out)))
-    assert out.value is not None
-    return out.value, log_fn
 
 
 class _Encoder:
     """What both encoders share: the handle, close() and the context manager."""
 
-    def __init__(self, address: int, closer: Callable[[int], None], model_path: PathArg, log_fn: Any) -> None:
-        self._handle = _Handle(address, closer, type(self).__name__, log_fn)
+    def __init__(
+        self, open_fn: Any, closer: Callable[[int], None], model_path: PathArg, opts: _lib.Options,
+        log: Optional[LogCallback],
+    ) -> None:
+        path = fs_path(model_path, "model_path")
         self._model_path = os.fsdecode(model_path)
-        # Runs close() if the encoder is collected (or at exit) while open.
+        self._handle = _Handle(type(self).__name__, closer)
+        # Runs close() if the encoder is collected (or at exit) while open;
+        # registered before the open, so that it also covers an open that
+        # succeeded in C but is interrupted before __init__ returns.
         self._finalizer = weakref.finalize(self, self._handle.close)
+        try:
+            self._handle.open(open_fn, path, opts, log)
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def model_path(self) -> str:
@@ -145,9 +171,14 @@ class _Encoder:
         """Frees the C handle and unmaps the model now rather than at garbage
         collection. Waits for calls in progress on other threads; calling it
         again is a no-op; any later encode call raises ValueError. Metadata
-        (``dim``, ``logit_scale``, ...) stays readable."""
-        self._finalizer.detach()
+        (``dim``, ``logit_scale``, ...) stays readable.
+
+        Raises:
+            RuntimeError: called from a callback (``progress``, ``log``) of
+                a call on this encoder, which close() would wait for forever.
+        """
         self._handle.close()
+        self._finalizer.detach()
 
     def __enter__(self) -> Self:
         self._ensure_open()
@@ -163,13 +194,6 @@ class _Encoder:
     def _ensure_open(self) -> None:
         with self._handle.use():
             pass
-
-    @contextmanager
-    def _calling(self) -> Iterator[int]:
-        """The handle's address for C calls that may run Python callbacks
-        (log, progress), with SIGINT deferred meanwhile (see _callbacks)."""
-        with self._handle.use() as h, sigint.deferred():
-            yield h
 
 
 class ImageEncoder(_Encoder):
@@ -205,12 +229,12 @@ class ImageEncoder(_Encoder):
         **options: Any,
     ) -> None:
         opts, keep_alive = build_options(IMAGE_OPTIONS, threads, normalize, **options)
-        address, log_fn = _open(lib.lclip_image_encoder_open, model_path, opts, log)
+        super().__init__(lib.lclip_image_encoder_open, lib.lclip_image_encoder_close, model_path, opts, log)
         del keep_alive
-        super().__init__(address, lib.lclip_image_encoder_close, model_path, log_fn)
-        self._dim = int(lib.lclip_image_encoder_dim(address))
-        self._image_size = int(lib.lclip_image_encoder_image_size(address))
-        self._logit_scale = float(lib.lclip_image_encoder_logit_scale(address))
+        with self._handle.use() as h:
+            self._dim = int(lib.lclip_image_encoder_dim(h))
+            self._image_size = int(lib.lclip_image_encoder_image_size(h))
+            self._logit_scale = float(lib.lclip_image_encoder_logit_scale(h))
 
     @property
     def dim(self) -> int:
@@ -236,15 +260,16 @@ class ImageEncoder(_Encoder):
         An item is a path (``str`` or ``os.PathLike``) of a PNG or JPEG file,
         the encoded file's content (``bytes``, ``bytearray``, ``memoryview``),
         or decoded pixels as a ``H x W x 3`` ``uint8`` numpy array in RGB
-        order. Paths are encoded in one batched pass; bytes and arrays one
-        call each (the C API has no batch form for them).
+        order. The paths of a call go to one batched C call, which runs them
+        through the tower in passes of several images; bytes and arrays are
+        encoded one call each (the C API has no batch form for them).
 
         Args:
             progress: ``progress(done, total)`` is called on this thread
                 after each pass through the tower (and after each bytes or
-                array item). An exception it raises stops the call and is
-                re-raised; a true return value stops it with ClipError
-                LCLIP_E_CANCELLED.
+                array item); its return value is ignored. An exception it
+                raises stops the call after that pass and is raised by
+                ``encode`` once C has returned.
 
         Returns:
             For a single item, one vector: a float32 ndarray of shape
@@ -265,19 +290,20 @@ class ImageEncoder(_Encoder):
         self, items: Iterable[ImageItem], *, progress: Optional[ProgressCallback] = None
     ) -> BatchResult:
         """Embeds a batch of images as :meth:`encode` does, except that an
-        image that cannot be read or decoded does not fail the call: its row
-        is NaN and its ClipError (with ``index``) is in ``errors``.
+        image that cannot be read or decoded, or a path with a NUL character,
+        does not fail the call: its row is NaN and its ClipError (with
+        ``index``; LCLIP_E_INVALID_ARGUMENT for the NUL) is in ``errors``.
 
-        Failures that are not one image's (out of memory for the batch,
-        cancellation) still raise, as do the TypeError and ValueError of
-        :meth:`encode` for items of the wrong type, dtype or shape.
+        Failures that are not one image's (out of memory for the batch, an
+        exception from ``progress``, Ctrl-C) still raise, as do the
+        TypeError and ValueError of :meth:`encode` for items of the wrong
+        type, dtype or shape.
         """
         batch, single = self._items(items, "encode_each")
         if single:
             raise TypeError("encode_each() takes an iterable of images; use encode() for one image")
         call = BatchCall(progress, len(batch), each=True)
-        rows = self._encode_batch(batch, call)
-        return BatchResult(rows.matrix(), sorted(call.errors, key=lambda e: e.index))
+        return _result(self._encode_batch(batch, call), call)
 
     def encode_rgb(self, pixels: Union[bytes, bytearray, memoryview], width: int, height: int, stride: int = 0) -> Any:
         """Embeds raw 8-bit RGB pixels without numpy: row ``r`` starts at byte
@@ -292,7 +318,7 @@ class ImageEncoder(_Encoder):
         if size < needed:
             raise ValueError(f"{size} bytes of pixels are fewer than the {needed} that {width}x{height} RGB needs")
         rows = Rows(1, self._dim)
-        with self._calling() as h:
+        with self._handle.use() as h:
             check(lib.lclip_image_encode_rgb(h, buffer, width, height, stride, rows.ptr()))
         return rows.vector()
 
@@ -304,7 +330,7 @@ class ImageEncoder(_Encoder):
         raw = fs_path(path, "path")
         size = self._image_size
         rows = Rows(1, 3 * size * size)
-        with self._calling() as h:
+        with self._handle.use() as h:
             check(lib.lclip_image_preprocess_file(h, raw, rows.ptr()))
         return rows.tensor((3, size, size))
 
@@ -333,25 +359,26 @@ class ImageEncoder(_Encoder):
         # bad item fails fast instead of after an expensive batch.
         paths: list[tuple[int, bytes]] = []
         others: list[tuple[int, Any]] = []
+        refused: list[tuple[int, NulError]] = []
         for i, item in enumerate(items):
             if isinstance(item, (str, os.PathLike)):
-                paths.append((i, fs_path(item, f"image {i}")))
+                try:
+                    paths.append((i, fs_path(item, f"image {i}")))
+                except NulError as e:
+                    if not call.each:
+                        raise
+                    refused.append((i, e))
             elif isinstance(item, _BytesLike):
                 others.append((i, _c_buffer(item)))
             else:
                 others.append((i, _rgb_array(item, i)))
-        out = Rows(len(items), self._dim)
-        with self._calling() as h:
+        out = _refuse(Rows(len(items), self._dim), refused, call)
+        with self._handle.use() as h:
             if paths:
                 names = (ctypes.c_char_p * len(paths))(*(p for _, p in paths))
-                whole = len(paths) == len(items)
-                target = out if whole else Rows(len(paths), self._dim)
-                with call.options(None if whole else [i for i, _ in paths]) as batch:
-                    call.check(lib.lclip_image_encode_files_ex(h, names, len(paths), target.ptr(), batch))
-                if not whole:
-                    for k, (i, _) in enumerate(paths):
-                        out.copy_row_from(i, target, k)
-            for done, (i, prepared) in enumerate(others, len(paths) + 1):
+                _run_ex(call, out, [i for i, _ in paths],
+                        lambda rows, batch: lib.lclip_image_encode_files_ex(h, names, len(paths), rows.ptr(), batch))
+            for i, prepared in others:
                 try:
                     if isinstance(prepared, tuple):
                         buffer, size = prepared
@@ -366,7 +393,7 @@ class ImageEncoder(_Encoder):
                     # A single-input call's failure is that input's.
                     call.failed(i, e)
                     out.fill_nan(i)
-                call.progressed(done)
+                call.progressed()
         return out
 
 
@@ -401,12 +428,12 @@ class TextEncoder(_Encoder):
         opts, keep_alive = build_options(
             TEXT_OPTIONS, threads, normalize, vocab_path=vocab_path, truncate_text=truncate, **options
         )
-        address, log_fn = _open(lib.lclip_text_encoder_open, model_path, opts, log)
+        super().__init__(lib.lclip_text_encoder_open, lib.lclip_text_encoder_close, model_path, opts, log)
         del keep_alive  # the library copied vocab_path at open
-        super().__init__(address, lib.lclip_text_encoder_close, model_path, log_fn)
-        self._dim = int(lib.lclip_text_encoder_dim(address))
-        self._context_length = int(lib.lclip_text_encoder_context_length(address))
-        self._logit_scale = float(lib.lclip_text_encoder_logit_scale(address))
+        with self._handle.use() as h:
+            self._dim = int(lib.lclip_text_encoder_dim(h))
+            self._context_length = int(lib.lclip_text_encoder_context_length(h))
+            self._logit_scale = float(lib.lclip_text_encoder_logit_scale(h))
 
     @property
     def dim(self) -> int:
@@ -424,7 +451,8 @@ class TextEncoder(_Encoder):
         return self._logit_scale
 
     def encode(self, texts: Union[str, Iterable[str]], *, progress: Optional[ProgressCallback] = None) -> Any:
-        """Embeds one text or a batch of texts (one batched C call).
+        """Embeds one text or a batch of texts (one batched C call, which runs
+        the texts through the tower in passes).
 
         Args:
             progress: as for :meth:`ImageEncoder.encode`, called after each
@@ -443,29 +471,30 @@ class TextEncoder(_Encoder):
                 long with ``truncate=False``), LCLIP_E_UNSUPPORTED (no vocabulary).
         """
         if isinstance(texts, str):
-            return self._encode_batch([_utf8(texts, None)], BatchCall(progress, 1, each=False)).vector()
+            return self._encode_batch([texts], BatchCall(progress, 1, each=False), single=True).vector()
         if isinstance(texts, _BytesLike) or not isinstance(texts, Iterable):
             raise TypeError(f"encode() takes a str or an iterable of str, not {type(texts).__name__}")
-        raw = [_utf8(t, i) for i, t in enumerate(texts)]
-        return self._encode_batch(raw, BatchCall(progress, len(raw), each=False)).matrix()
+        texts = list(texts)
+        return self._encode_batch(texts, BatchCall(progress, len(texts), each=False)).matrix()
 
     def encode_each(self, texts: Iterable[str], *, progress: Optional[ProgressCallback] = None) -> BatchResult:
         """Embeds a batch of texts as :meth:`encode` does, except that a text
         the library refuses (LCLIP_E_TOO_LARGE: over ``max_text_bytes``, or
-        too long with ``truncate=False``) does not fail the call: its row is
-        NaN and its ClipError (with ``index``) is in ``errors``. On an encoder
-        without a vocabulary, every text fails so (LCLIP_E_UNSUPPORTED).
+        too long with ``truncate=False``) or that contains a NUL character
+        (LCLIP_E_INVALID_ARGUMENT) does not fail the call: its row is NaN and
+        its ClipError (with ``index``) is in ``errors``.
 
-        Failures that are not one text's still raise, as do the TypeError,
-        ValueError and UnicodeEncodeError of :meth:`encode`, raised before
-        any text is encoded.
+        Failures that are not one text's still raise: ClipError
+        LCLIP_E_UNSUPPORTED on an encoder opened without a vocabulary, an
+        exception from ``progress``, Ctrl-C, and the TypeError and
+        UnicodeEncodeError of :meth:`encode`, raised before any text is
+        encoded.
         """
         if isinstance(texts, (str,) + _BytesLike) or not isinstance(texts, Iterable):
             raise TypeError(f"encode_each() takes an iterable of str, not {type(texts).__name__}")
-        raw = [_utf8(t, i) for i, t in enumerate(texts)]
-        call = BatchCall(progress, len(raw), each=True)
-        rows = self._encode_batch(raw, call)
-        return BatchResult(rows.matrix(), call.errors)
+        texts = list(texts)
+        call = BatchCall(progress, len(texts), each=True)
+        return _result(self._encode_batch(texts, call), call)
 
     def tokenize(self, text: str) -> list[int]:
         """The token ids of ``text`` exactly as the reference ``clip.tokenize``:
@@ -483,12 +512,38 @@ class TextEncoder(_Encoder):
         ids as :meth:`tokenize` returns it (gives a ``(dim,)`` vector), or a
         sequence / 2-D array of such rows (gives ``(n, dim)``). Works also
         when the encoder was opened without a vocabulary. ``progress`` as
-        for :meth:`encode`."""
+        for :meth:`encode`.
+
+        Raises:
+            TypeError, ValueError: a row of the wrong length, an id that is
+                not an int or does not fit int32.
+            ClipError: LCLIP_E_INVALID_ARGUMENT for an id outside the
+                vocabulary.
+        """
+        ids, n, single = self._token_ids(tokens)
+        out = self._encode_tokens(ids, n, BatchCall(progress, n, each=False))
+        return out.vector() if single else out.matrix()
+
+    def encode_tokens_each(self, tokens: Any, *, progress: Optional[ProgressCallback] = None) -> BatchResult:
+        """Embeds rows of token ids as :meth:`encode_tokens` does, except
+        that a row with an id outside the vocabulary does not fail the call:
+        its embedding is NaN and its ClipError (LCLIP_E_INVALID_ARGUMENT,
+        with ``index``) is in ``errors``. Malformed rows (wrong length, ids
+        that are not int32) still raise before anything is encoded."""
+        ids, n, single = self._token_ids(tokens)
+        if single:
+            raise TypeError("encode_tokens_each() takes rows of token ids; use encode_tokens() for one row")
+        call = BatchCall(progress, n, each=True)
+        return _result(self._encode_tokens(ids, n, call), call)
+
+    def _token_ids(self, tokens: Any) -> tuple[Any, int, bool]:
+        """The rows of ``tokens`` as one int32 array, their number, and
+        whether ``tokens`` was a single row."""
         rows = tokens.tolist() if hasattr(tokens, "tolist") else list(tokens)
         single = bool(rows) and not isinstance(rows[0], Iterable)
         if single:
             rows = [rows]
-        n, ctx = len(rows), self._context_length
+        ctx = self._context_length
         flat: list[int] = []
         for i, row in enumerate(rows):
             row = list(row)
@@ -500,23 +555,65 @@ class TextEncoder(_Encoder):
                 if not -(2**31) <= t < 2**31:
                     raise ValueError(f"token id {t} does not fit int32")
             flat.extend(row)
-        ids = (ctypes.c_int32 * max(len(flat), 1))(*flat)
-        out = Rows(n, self._dim)
-        call = BatchCall(progress, n, each=False)
-        with self._calling() as h:
-            if n:
-                with call.options() as batch:
-                    call.check(lib.lclip_text_encode_tokens_ex(h, ids, n, out.ptr(), batch))
-        return out.vector() if single else out.matrix()
+        return (ctypes.c_int32 * max(len(flat), 1))(*flat), len(rows), single
 
-    def _encode_batch(self, raw: list[bytes], call: BatchCall) -> Rows:
-        out = Rows(len(raw), self._dim)
-        array = (ctypes.c_char_p * max(len(raw), 1))(*raw)
-        with self._calling() as h:
-            if raw:
-                with call.options() as batch:
-                    call.check(lib.lclip_text_encode_batch_ex(h, array, len(raw), out.ptr(), batch))
+    def _encode_tokens(self, ids: Any, n: int, call: BatchCall) -> Rows:
+        out = Rows(n, self._dim)
+        with self._handle.use() as h:
+            if n:
+                _run_ex(call, out, range(n),
+                        lambda rows, batch: lib.lclip_text_encode_tokens_ex(h, ids, n, rows.ptr(), batch))
         return out
+
+    def _encode_batch(self, texts: list[Any], call: BatchCall, single: bool = False) -> Rows:
+        """Encodes texts into an (n, dim) block in one batched call; with
+        ``call.each``, a text with a NUL character is that text's error."""
+        raw: list[tuple[int, bytes]] = []
+        refused: list[tuple[int, NulError]] = []
+        for i, text in enumerate(texts):
+            try:
+                raw.append((i, _utf8(text, None if single else i)))
+            except NulError as e:
+                if not call.each:
+                    raise
+                refused.append((i, e))
+        out = _refuse(Rows(len(texts), self._dim), refused, call)
+        array = (ctypes.c_char_p * max(len(raw), 1))(*(r for _, r in raw))
+        with self._handle.use() as h:
+            if raw:
+                _run_ex(call, out, [i for i, _ in raw],
+                        lambda rows, batch: lib.lclip_text_encode_batch_ex(h, array, len(raw), rows.ptr(), batch))
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Batch helpers.
+
+
+def _run_ex(call: BatchCall, out: Rows, picked: Sequence[int], run: Callable[[Rows, Any], int]) -> None:
+    """Makes one ``_ex`` call over the inputs ``picked`` (in order) of the
+    Python call, whose rows are out's: ``run(rows, batch)`` calls the C
+    function with output rows and batch options."""
+    whole = len(picked) == out.n
+    rows = out if whole else Rows(len(picked), out.width)
+    with call.options(picked) as batch:
+        call.check(run(rows, batch))
+    if not whole:
+        for k, i in enumerate(picked):
+            out.copy_row_from(i, rows, k)
+
+
+def _refuse(out: Rows, refused: list[tuple[int, NulError]], call: BatchCall) -> Rows:
+    """Records the inputs of ``encode_each`` that cannot be passed to C as
+    their errors, with NaN rows in ``out``; returns ``out``."""
+    for i, error in refused:
+        call.refused(i, error)
+        out.fill_nan(i)
+    return out
+
+
+def _result(out: Rows, call: BatchCall) -> BatchResult:
+    return BatchResult(out.matrix(), sorted(call.errors, key=lambda e: e.index))
 
 
 # ---------------------------------------------------------------------------
@@ -600,5 +697,5 @@ def _utf8(text: Any, index: Optional[int]) -> bytes:
         e.add_note(f"libclip: {where} contains a lone surrogate and has no UTF-8 form")
         raise
     if b"\0" in raw:
-        raise ValueError(f"{where} contains a NUL character, which C strings cannot hold")
+        raise NulError(f"{where} contains a NUL character, which C strings cannot hold")
     return raw

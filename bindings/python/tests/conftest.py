@@ -125,6 +125,17 @@ def assert_within_embedding_tolerance(actual: np.ndarray, golden: np.ndarray, to
 
 
 @pytest.fixture
+def warning_jpeg(fixtures: Path, tmp_path: Path) -> Path:
+    """A fixture JPEG with bytes inserted before its EOI marker: libjpeg
+    decodes it and warns about extraneous bytes."""
+    data = (fixtures / "images" / "photo_chelsea_451x300_q90_420.jpg").read_bytes()
+    assert data.endswith(b"\xff\xd9")
+    path = tmp_path / "extraneous.jpg"
+    path.write_bytes(data[:-2] + b"garbage!" + data[-2:])
+    return path
+
+
+@pytest.fixture
 def no_numpy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Makes the package behave as if numpy were not installed."""
     monkeypatch.setattr(_compat, "numpy", None)
@@ -135,9 +146,12 @@ def no_numpy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def run_python() -> Any:
     """Runs a Python script in a child interpreter that imports this source
     tree's package and the library under test; returns the CompletedProcess
-    (asserting success unless check=False)."""
+    (asserting success unless check=False). timeout (seconds) fails a child
+    that hangs."""
 
-    def run(script: str, env: dict[str, str | None] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        script: str, env: dict[str, str | None] | None = None, check: bool = True, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
         child_env = dict(os.environ)
         child_env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), child_env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         child_env.setdefault("LIBCLIP_PATH", libclip.library_path)
@@ -146,7 +160,9 @@ def run_python() -> Any:
                 child_env.pop(key, None)
             else:
                 child_env[key] = value
-        result = subprocess.run([sys.executable, "-c", script], env=child_env, capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-c", script], env=child_env, capture_output=True, text=True, timeout=timeout
+        )
         if check:
             assert result.returncode == 0, result.stderr
         return result

@@ -13,6 +13,7 @@ import pytest
 
 import libclip
 from conftest import model_path
+from libclip import _lib, encoders
 
 
 def test_missing_model_is_io_error(tmp_path):
@@ -160,7 +161,16 @@ def test_close_waits_for_running_calls(fixtures, image_paths):
 def test_concurrent_close_calls_return_after_the_free(fixtures):
     enc = libclip.ImageEncoder(model_path(fixtures, "tiny-gelu", "hf"))
     in_call = threading.Event()
+    freed: list[int] = []
     freed_when_returned: list[bool] = []
+    close_handle = enc._handle._closer
+
+    def slow_close(address: int) -> None:
+        threading.Event().wait(0.2)
+        close_handle(address)
+        freed.append(address)
+
+    enc._handle._closer = slow_close
 
     def encode() -> None:
         with enc._handle.use():  # hold the handle as a long encode call does
@@ -170,7 +180,7 @@ def test_concurrent_close_calls_return_after_the_free(fixtures):
     def close() -> None:
         in_call.wait()
         enc.close()
-        freed_when_returned.append(enc._handle._freed)
+        freed_when_returned.append(len(freed) == 1)
 
     threads = [threading.Thread(target=encode)] + [threading.Thread(target=close) for _ in range(2)]
     for t in threads:
@@ -178,3 +188,22 @@ def test_concurrent_close_calls_return_after_the_free(fixtures):
     for t in threads:
         t.join(timeout=60)
     assert freed_when_returned == [True, True]
+
+
+@pytest.mark.parametrize("cls", [libclip.ImageEncoder, libclip.TextEncoder])
+def test_open_interrupted_after_c_returned_does_not_leak(fixtures, monkeypatch, cls):
+    """An exception raised once the C open has returned a handle (Ctrl-C
+    between two bytecodes) must not lose the handle: the encoder closes it."""
+    closed: list[int] = []
+    name = "lclip_image_encoder_close" if cls is libclip.ImageEncoder else "lclip_text_encoder_close"
+    c_close = getattr(_lib.lib, name)
+    monkeypatch.setattr(_lib.lib, name, lambda address: (closed.append(address), c_close(address)))
+
+    def interrupted(status: int) -> None:
+        assert status == 0
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(encoders, "check", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cls(model_path(fixtures, "tiny-gelu", "hf"))
+    assert len(closed) == 1 and closed[0]
