@@ -59,9 +59,9 @@ typedef struct struct_kind {
 } struct_kind;
 
 static const struct_kind options_kind = {"lclip_options", options_sizes,
-                                               sizeof options_sizes / sizeof *options_sizes};
+                                         sizeof options_sizes / sizeof *options_sizes};
 static const struct_kind batch_options_kind = {"lclip_batch_options", batch_options_sizes,
-                                                     sizeof batch_options_sizes / sizeof *batch_options_sizes};
+                                               sizeof batch_options_sizes / sizeof *batch_options_sizes};
 
 static size_t known_size(const struct_kind *kind)
 {
@@ -108,25 +108,26 @@ static void set_defaults(lclip_options *o)
 
 /* Fills the first size bytes of a caller's struct (of a known release's size,
  * or larger) with the defaults, and zeroes what this library does not know. */
-static void init_prefix(void *user, size_t size, const void *defaults, size_t known)
+static lclip_status init_sized(const struct_kind *kind, void *user, size_t size, const void *defaults)
 {
+    if (!user)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "%s_init_sized: the struct is NULL", kind->name);
+    lclip_status s = check_struct_size(kind, NULL, size);
+    if (s != LCLIP_OK)
+        return s;
+    size_t known = known_size(kind);
     memcpy(user, defaults, size < known ? size : known);
     if (size > known)
         memset((unsigned char *)user + known, 0, size - known);
     memcpy(user, &size, sizeof size); /* struct_size is every struct's first field */
+    return LCLIP_OK;
 }
 
 LCLIP_API lclip_status lclip_options_init_sized(lclip_options *opts, size_t size)
 {
-    if (!opts)
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_options_init_sized: opts is NULL");
-    lclip_status s = check_struct_size(&options_kind, NULL, size);
-    if (s != LCLIP_OK)
-        return s;
     lclip_options defaults;
     set_defaults(&defaults);
-    init_prefix(opts, size, &defaults, sizeof defaults);
-    return LCLIP_OK;
+    return init_sized(&options_kind, opts, size, &defaults);
 }
 
 /* The 0.1.0 symbol: the header's macro of the same name hides it from new
@@ -140,14 +141,8 @@ LCLIP_API void lclip_options_init(lclip_options *opts)
 
 LCLIP_API lclip_status lclip_batch_options_init_sized(lclip_batch_options *batch, size_t size)
 {
-    if (!batch)
-        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "lclip_batch_options_init_sized: batch is NULL");
-    lclip_status s = check_struct_size(&batch_options_kind, NULL, size);
-    if (s != LCLIP_OK)
-        return s;
     lclip_batch_options defaults = {sizeof defaults, NULL, NULL, NULL, NULL};
-    init_prefix(batch, size, &defaults, sizeof defaults);
-    return LCLIP_OK;
+    return init_sized(&batch_options_kind, batch, size, &defaults);
 }
 
 static lclip_status validate(lclip_options *o)
