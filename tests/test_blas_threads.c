@@ -77,6 +77,7 @@ static blas_calls blas_of_this_process(void)
 }
 
 typedef struct seen {
+    pthread_mutex_t lock; /* the log callback runs on several threads at once */
     const blas_calls *blas;
     int count_during_call; /* the calling thread's count, from the progress callback */
     int process_wide_lines;
@@ -96,9 +97,11 @@ static int look_during_call(void *user, size_t done, size_t total)
 static void count_lines(void *user, lclip_log_level level, const char *message)
 {
     seen *s = user;
+    pthread_mutex_lock(&s->lock);
     s->process_wide_lines += level == LCLIP_LOG_INFO && strstr(message, "process-wide thread count set") != NULL;
     if (strstr(message, "JPEG warning") && !pthread_equal(pthread_self(), s->caller))
         s->helper_count = get_count(s->blas);
+    pthread_mutex_unlock(&s->lock);
 }
 
 static int encode_once(const char *model, int n_threads, seen *s)
@@ -206,7 +209,7 @@ static void test_n_threads_and_the_blas_count(void **state)
     tiny_spec spec = tiny_spec_default();
     tiny_write_hf(dir, &spec, "F32");
 
-    seen s = {&blas, 0, 0, pthread_self(), -1};
+    seen s = {PTHREAD_MUTEX_INITIALIZER, &blas, 0, 0, pthread_self(), -1};
     set_count(&blas, 2);
     assert_int_equal(encode_once(dir, 0, &s), LCLIP_OK);
     assert_int_equal(s.count_during_call, 2); /* n_threads 0 leaves the BLAS alone */
