@@ -6,7 +6,7 @@
 #include "image/decode.h"
 #include "image/image_input.h"
 #include "image/preprocess.h"
-#include "load/file.h"
+#include "common/file.h"
 
 /* An encoded image bigger than this is refused before it is read: it is far
  * beyond any photograph, and the decoded-size limit applies anyway. */

@@ -12,7 +12,7 @@
 
 #include "common/log.h"
 #include "libclip.h"
-#include "load/config.h"
+#include "image/vision_config.h"
 
 typedef struct lclip_image_input_options {
     uint64_t max_pixels;  /* width * height above this: LCLIP_E_TOO_LARGE, before allocating pixels */

@@ -5,7 +5,7 @@
 #define LCLIP_IMAGE_PREPROCESS_H
 
 #include "image/pixels.h"
-#include "load/config.h"
+#include "image/vision_config.h"
 
 /* Writes out_chw[3 * crop * crop]. May rewrite px's owned pixels in place
  * (alpha premultiplication), so px is spent afterwards; borrowed pixels

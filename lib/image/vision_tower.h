@@ -4,7 +4,19 @@
 #define LCLIP_IMAGE_VISION_TOWER_H
 
 #include "common/team.h"
-#include "load/model.h"
+#include "image/vision_config.h"
+#include "libclip.h"
+#include "transformer/weights.h"
+
+typedef struct lclip_vision_tower {
+    lclip_vision_config cfg;
+    const float *patch_weight;       /* [width][3][patch][patch], the conv kernel */
+    const float *class_embedding;    /* [width] */
+    const float *position_embedding; /* [grid*grid + 1][width], row 0 = class token */
+    lclip_layer_norm ln_pre, ln_post;
+    lclip_transformer_weights transformer;
+    lclip_linear projection; /* [embed_dim][width], no bias */
+} lclip_vision_tower;
 
 /* pixels: n preprocessed images [3][size][size]; out: n raw embeddings [embed_dim].
  * Every step runs on team (NULL: on the calling thread). */

@@ -4,7 +4,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
-#include "load/file.h"
+#include "common/file.h"
 
 /* dir/name if that file exists; *out stays NULL otherwise. 0 only on OOM. */
 static int find_beside(const char *dir, const char *name, char **out)

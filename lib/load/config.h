@@ -4,33 +4,10 @@
 #ifndef LCLIP_LOAD_CONFIG_H
 #define LCLIP_LOAD_CONFIG_H
 
+#include "image/vision_config.h"
 #include "libclip.h"
 #include "load/safetensors.h"
-
-typedef enum lclip_activation {
-    LCLIP_ACT_QUICK_GELU, /* x * sigmoid(1.702 x), OpenAI checkpoints */
-    LCLIP_ACT_GELU        /* exact erf GELU */
-} lclip_activation;
-
-typedef struct lclip_transformer_config {
-    int width, layers, heads, mlp_width;
-    float ln_eps;
-    lclip_activation act;
-} lclip_transformer_config;
-
-typedef struct lclip_vision_config {
-    lclip_transformer_config tf;
-    int image_size, patch_size;
-    /* Preprocessing: resize the shorter side to resize_size, centre-crop
-     * crop_size (== image_size), normalise with mean/std. */
-    int resize_size, crop_size;
-    float mean[3], std[3];
-} lclip_vision_config;
-
-typedef struct lclip_text_config {
-    lclip_transformer_config tf;
-    int vocab_size, context_length;
-} lclip_text_config;
+#include "text/text_config.h"
 
 typedef struct lclip_clip_config {
     int embed_dim;

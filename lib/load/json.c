@@ -5,7 +5,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
-#include "load/file.h"
+#include "common/file.h"
 
 #define MAX_CONFIG_BYTES (16u * 1024u * 1024u)
 

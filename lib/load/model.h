@@ -1,55 +1,17 @@
 /* The one internal description of a loaded CLIP model, whatever layout it
- * came from. Weights are float32, row-major, with every linear layer stored
- * as [out_features][in_features] (y = x W^T + b) and attention as separate
- * q/k/v projections: OpenAI's fused in_proj is split by row blocks (no copy)
- * and OpenAI's [in][out] projections are transposed once at load. Pointers
- * refer either into the read-only mapping or to buffers the model owns. */
+ * came from: its config and the towers (compute-layer structs) bound to its
+ * tensors. Attention is stored as separate q/k/v projections: OpenAI's fused
+ * in_proj is split by row blocks (no copy) and OpenAI's [in][out]
+ * projections are transposed once at load. Pointers refer either into the
+ * read-only mapping or to buffers the model owns. */
 #ifndef LCLIP_LOAD_MODEL_H
 #define LCLIP_LOAD_MODEL_H
 
 #include "common/options.h"
+#include "image/vision_tower.h"
 #include "load/config.h"
 #include "load/safetensors.h"
-
-typedef struct lclip_linear {
-    const float *weight; /* [out][in] */
-    const float *bias;   /* [out], or NULL */
-    int out, in;
-} lclip_linear;
-
-typedef struct lclip_layer_norm {
-    const float *gamma, *beta; /* [width] */
-} lclip_layer_norm;
-
-typedef struct lclip_block_weights {
-    lclip_layer_norm ln1, ln2;
-    lclip_linear q, k, v, attn_out;
-    lclip_linear fc1, fc2;
-} lclip_block_weights;
-
-typedef struct lclip_transformer_weights {
-    lclip_transformer_config cfg;
-    lclip_block_weights *blocks; /* cfg.layers of them */
-} lclip_transformer_weights;
-
-typedef struct lclip_vision_tower {
-    lclip_vision_config cfg;
-    const float *patch_weight;       /* [width][3][patch][patch], the conv kernel */
-    const float *class_embedding;    /* [width] */
-    const float *position_embedding; /* [grid*grid + 1][width], row 0 = class token */
-    lclip_layer_norm ln_pre, ln_post;
-    lclip_transformer_weights transformer;
-    lclip_linear projection; /* [embed_dim][width], no bias */
-} lclip_vision_tower;
-
-typedef struct lclip_text_tower {
-    lclip_text_config cfg;
-    const float *token_embedding;    /* [vocab][width] */
-    const float *position_embedding; /* [context][width] */
-    lclip_transformer_weights transformer;
-    lclip_layer_norm ln_final;
-    lclip_linear projection; /* [embed_dim][width], no bias */
-} lclip_text_tower;
+#include "text/text_tower.h"
 
 typedef enum lclip_layout {
     LCLIP_LAYOUT_HF,    /* transformers' CLIPModel names */

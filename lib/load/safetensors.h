@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "libclip.h"
-#include "load/file.h"
+#include "common/file.h"
 
 #define LCLIP_MAX_DIMS 8
 

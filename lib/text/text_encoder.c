@@ -10,7 +10,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/options.h"
-#include "load/file.h"
+#include "common/file.h"
 #include "load/model.h"
 #include "text/text_tower.h"
 #include "text/tokenizer.h"

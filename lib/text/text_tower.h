@@ -6,7 +6,18 @@
 #include <stdint.h>
 
 #include "common/team.h"
-#include "load/model.h"
+#include "libclip.h"
+#include "text/text_config.h"
+#include "transformer/weights.h"
+
+typedef struct lclip_text_tower {
+    lclip_text_config cfg;
+    const float *token_embedding;    /* [vocab][width] */
+    const float *position_embedding; /* [context][width] */
+    lclip_transformer_weights transformer;
+    lclip_layer_norm ln_final;
+    lclip_linear projection; /* [embed_dim][width], no bias */
+} lclip_text_tower;
 
 /* tokens: n texts of context_length ids; out: n raw embeddings [embed_dim].
  * Ids outside the vocabulary are LCLIP_E_INVALID_ARGUMENT (callers check

@@ -8,7 +8,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
-#include "load/file.h"
+#include "common/file.h"
 #include "text/bpe.h"
 #include "text/codepoints.h"
 #include "text/pretokenize.h"

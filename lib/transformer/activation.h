@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-#include "load/config.h"
+#include "transformer/weights.h"
 
 /* In place over n floats: QuickGELU or the exact (erf) GELU. */
 void lclip_activation_apply(lclip_activation act, float *x, size_t n);

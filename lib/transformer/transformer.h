@@ -14,7 +14,7 @@
 
 #include "common/team.h"
 #include "libclip.h"
-#include "load/model.h"
+#include "transformer/weights.h"
 
 /* Where each packed sequence lives: rows [start, start + length). */
 typedef struct lclip_sequence {

@@ -2,7 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
-#include "load/file.h"
+#include "common/file.h"
 
 #include <errno.h>
 #include <stdio.h>

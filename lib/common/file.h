@@ -1,7 +1,8 @@
-/* Read-only file access for model files: memory mapping for weights (shared
- * page cache, zero copy) and whole-file reads for small JSON/text files. */
-#ifndef LCLIP_LOAD_FILE_H
-#define LCLIP_LOAD_FILE_H
+/* Read-only file access, the OS layer for files: memory mapping for weights
+ * (shared page cache, zero copy) and whole-file reads for small JSON and
+ * text files. */
+#ifndef LCLIP_COMMON_FILE_H
+#define LCLIP_COMMON_FILE_H
 
 #include <stddef.h>
 
