@@ -46,9 +46,9 @@ extern "C" {
 
 /* The single source of the version number: CMake reads these three lines. */
 #define LCLIP_VERSION_MAJOR 0
-#define LCLIP_VERSION_MINOR 2
+#define LCLIP_VERSION_MINOR 3
 #define LCLIP_VERSION_PATCH 0
-/* MAJOR * 10000 + MINOR * 100 + PATCH: 200 for 0.2.0. Compare it with
+/* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0. Compare it with
  * lclip_version_number() to learn which library was actually loaded. */
 #define LCLIP_VERSION_NUMBER (LCLIP_VERSION_MAJOR * 10000 + LCLIP_VERSION_MINOR * 100 + LCLIP_VERSION_PATCH)
 
@@ -71,6 +71,7 @@ extern "C" {
  * lclip_options_init macro, a 0.2 function. docs/api.md, "ABI rules", says
  * how the ABI may grow. */
 #define LCLIP_AVAILABLE_IN_0_2 LCLIP_API
+#define LCLIP_AVAILABLE_IN_0_3 LCLIP_API
 
 /* ------------------------------------------------------------------------ */
 /* Status codes. Values are part of the ABI and are never renumbered; new
@@ -108,7 +109,8 @@ LCLIP_AVAILABLE_IN_0_2 unsigned lclip_version_number(void);
  *   version=0.2.0; blas=OpenBLAS; blas_config=OpenBLAS 0.3.21 DYNAMIC_ARCH
  *   NO_AFFINITY SkylakeX MAX_THREADS=64; blas_threading=pthreads;
  *   engines=cblas; simd=sse2; compiler=gcc 12.2.0
- * blas_threading is pthreads, openmp, serial or unknown. Keys may be added;
+ * blas_threading is pthreads, openmp, serial or unknown; engines lists the
+ * lclip_engine values built in (cblas, onednn). Keys may be added;
  * none is removed. Thread-safe; built at the first call, then static.
  * Never NULL. */
 LCLIP_AVAILABLE_IN_0_2 const char *lclip_build_info(void);
@@ -126,8 +128,8 @@ LCLIP_AVAILABLE_IN_0_2 const char *lclip_build_info(void);
  *
  * Layout rules (docs/api.md, "ABI rules"): fields are only appended; each
  * release appends whole 8-byte units without implicit padding, so every
- * release has a distinct struct_size (on LP64: 0.1.0 72 bytes, 0.2.0 88); a
- * field added after 0.1.0 means "default" when zero. */
+ * release has a distinct struct_size (on LP64: 0.1.0 72 bytes, 0.2.0 88,
+ * 0.3.0 96); a field added after 0.1.0 means "default" when zero. */
 #define LCLIP_MAX_THREADS 256 /* the most n_threads may ask for */
 
 /* Levels of lclip_options.log, most severe first; a later release may add
@@ -141,6 +143,21 @@ typedef enum lclip_log_level {
 /* A log callback: message is one line without a trailing newline, valid
  * during the call. See lclip_options.log for the threads it runs on. */
 typedef void (*lclip_log_fn)(void *user, lclip_log_level level, const char *message);
+
+/* What runs the matrix products of the linear layers (since 0.3.0). */
+typedef enum lclip_engine {
+    LCLIP_ENGINE_AUTO = 0,  /* oneDNN when built in and it has a JIT kernel for this CPU, else CBLAS */
+    LCLIP_ENGINE_CBLAS = 1, /* the CBLAS libclip is built against, on the F32 weights in place */
+    LCLIP_ENGINE_ONEDNN = 2 /* oneDNN, weights packed once at open (LCLIP_E_UNSUPPORTED if not built in) */
+} lclip_engine;
+
+/* The numbers the linear layers' products run in (since 0.3.0). */
+typedef enum lclip_precision {
+    LCLIP_PRECISION_F32 = 0, /* float32 throughout: the reference's results to the tested tolerances */
+    LCLIP_PRECISION_BF16 = 1 /* weights stored and products' inputs rounded to bfloat16, float32
+                              * accumulation, everything else float32; oneDNN on a CPU with
+                              * native bf16 (AVX512-BF16 or AMX), else LCLIP_E_UNSUPPORTED */
+} lclip_precision;
 
 typedef struct lclip_options {
     size_t struct_size; /* set by lclip_options_init() to the caller's sizeof(lclip_options) */
@@ -219,6 +236,15 @@ typedef struct lclip_options {
 #endif
     lclip_log_fn log;
     void *log_user;
+
+    /* --- 0.3.0 --------------------------------------------------------- */
+
+    /* LCLIP_ENGINE_* (default AUTO) and LCLIP_PRECISION_* (default F32).
+     * lclip_image_encoder_describe() says what an encoder got. Packed
+     * weights (oneDNN) are the encoder's own memory, not the shared page
+     * cache of the mapped file. */
+    int engine;
+    int precision;
 } lclip_options;
 
 /* Fills the caller's struct with the defaults: size is the caller's
@@ -245,9 +271,11 @@ LCLIP_API void lclip_options_init(lclip_options *opts);
  *    hyperparameters are inferred from the tensor shapes as OpenAI's
  *    build_model does), or a directory holding open_clip_model.safetensors.
  *
- * The weights file is memory-mapped read-only: F32 tensors are used in place
- * (shared page cache between processes), F16/BF16 tensors are converted once
- * at open. An image encoder reads only the vision tower's tensors and
+ * The weights file is memory-mapped read-only. With the CBLAS engine, F32
+ * tensors are used in place (shared page cache between processes) and
+ * F16/BF16 tensors are converted once at open; the oneDNN engine packs the
+ * linear layers' weights into its own memory at open and releases their
+ * mapped pages. An image encoder reads only the vision tower's tensors and
  * logit_scale; a text encoder only the text tower's.
  *
  * opts may be NULL (defaults). On success *out receives a handle the caller
@@ -271,6 +299,12 @@ LCLIP_API int lclip_image_encoder_image_size(const lclip_image_encoder *enc);
 /* exp(logit_scale): the multiplier of cosine similarities for zero-shot
  * logits (100 for trained OpenAI models); NaN for NULL. */
 LCLIP_API float lclip_image_encoder_logit_scale(const lclip_image_encoder *enc);
+/* What the encoder runs on, as space-separated key=value fields, e.g.
+ * "engine=onednn isa=avx512_core_bf16 precision=bf16 threads=2
+ * packed_bytes=176160768" or "engine=cblas precision=f32 blas=OpenBLAS
+ * kernels=Haswell threads=0". Valid until the encoder is closed; "" for
+ * NULL. */
+LCLIP_AVAILABLE_IN_0_3 const char *lclip_image_encoder_describe(const lclip_image_encoder *enc);
 
 LCLIP_API lclip_status lclip_text_encoder_open(const char *model_path, const lclip_options *opts,
                                                lclip_text_encoder **out);
@@ -282,6 +316,8 @@ LCLIP_API size_t lclip_text_encoder_dim(const lclip_text_encoder *enc);
 LCLIP_API int lclip_text_encoder_context_length(const lclip_text_encoder *enc);
 /* exp(logit_scale), as for the image encoder; NaN for NULL. */
 LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc);
+/* As lclip_image_encoder_describe(). */
+LCLIP_AVAILABLE_IN_0_3 const char *lclip_text_encoder_describe(const lclip_text_encoder *enc);
 
 /* ------------------------------------------------------------------------ */
 /* Batch calls with per-input results and progress (since 0.2.0).

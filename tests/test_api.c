@@ -114,10 +114,17 @@ static void test_options_init_sized_stays_inside_the_struct(void **state)
     assert_int_equal(buf.opts.normalize, 1);
     for (size_t i = size_0_1; i < sizeof buf; i++)
         assert_int_equal(((unsigned char *)&buf)[i], 0xab);
+    /* 0.2.0's size: up to log_user. */
+    size_t size_0_2 = offsetof(lclip_options, engine);
+    memset(&buf, 0xab, sizeof buf);
+    assert_int_equal(lclip_options_init_sized(&buf.opts, size_0_2), LCLIP_OK);
+    assert_null(buf.opts.log_user);
+    for (size_t i = size_0_2; i < sizeof buf; i++)
+        assert_int_equal(((unsigned char *)&buf)[i], 0xab);
     /* Sizes no release had. */
     assert_int_equal(lclip_options_init_sized(&buf.opts, size_0_1 - 4), LCLIP_E_INVALID_ARGUMENT);
     assert_true(strstr(lclip_last_error(), "not the size of any release") != NULL);
-    assert_int_equal(lclip_options_init_sized(&buf.opts, sizeof buf.opts - 8), LCLIP_E_INVALID_ARGUMENT);
+    assert_int_equal(lclip_options_init_sized(&buf.opts, size_0_2 - 8), LCLIP_E_INVALID_ARGUMENT);
     assert_int_equal(lclip_options_init_sized(&buf.opts, 0), LCLIP_E_INVALID_ARGUMENT);
 }
 

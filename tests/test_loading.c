@@ -74,7 +74,7 @@ static void same_model(const lclip_model *a, const lclip_model *b)
     assert_memory_equal(&va->cfg, &vb->cfg, sizeof va->cfg);
     size_t w = (size_t)va->cfg.tf.width, p = (size_t)va->cfg.patch_size;
     size_t grid = (size_t)(va->cfg.image_size / va->cfg.patch_size);
-    same_floats(va->patch_weight, vb->patch_weight, w * 3 * p * p, "patch");
+    same_floats(va->patch_embedding.weight, vb->patch_embedding.weight, w * 3 * p * p, "patch");
     same_floats(va->class_embedding, vb->class_embedding, w, "class");
     same_floats(va->position_embedding, vb->position_embedding, (grid * grid + 1) * w, "vision positions");
     same_norm(&va->ln_pre, &vb->ln_pre, (int)w, "ln_pre");

@@ -31,6 +31,7 @@ typedef struct blas_facts {
     int (*omp_get_max_threads)(void); /* its OpenMP runtime's, or NULL if not found */
     void (*omp_set_num_threads)(int);
     char description[512]; /* "blas=...; blas_config=...; blas_threading=..." */
+    char kernels[64];      /* the kernels the BLAS picked for this CPU ("Haswell"), or "unknown" */
 } blas_facts;
 
 static blas_facts facts;
@@ -76,15 +77,18 @@ static void find_facts(void)
 #endif
     snprintf(facts.description, sizeof facts.description, "blas=%s; blas_config=%s; blas_threading=%s",
              LCLIP_BLAS_NAME, openblas_get_config(), threading);
+    snprintf(facts.kernels, sizeof facts.kernels, "%s", openblas_get_corename());
 #elif defined(LCLIP_HAVE_BLI_THREAD_SET_NUM_THREADS)
     const char *threading = bli_info_get_enable_openmp()     ? "openmp"
                             : bli_info_get_enable_pthreads() ? "pthreads"
                                                              : "serial";
     snprintf(facts.description, sizeof facts.description, "blas=%s; blas_config=BLIS %s; blas_threading=%s",
              LCLIP_BLAS_NAME, bli_info_get_version_str(), threading);
+    snprintf(facts.kernels, sizeof facts.kernels, "%s", bli_arch_string(bli_arch_query_id()));
 #else
     snprintf(facts.description, sizeof facts.description, "blas=%s; blas_config=unknown; blas_threading=unknown",
              LCLIP_BLAS_NAME);
+    snprintf(facts.kernels, sizeof facts.kernels, "unknown");
 #endif
 }
 
@@ -97,6 +101,16 @@ static const blas_facts *get_facts(void)
 const char *lclip_blas_description(void)
 {
     return get_facts()->description;
+}
+
+const char *lclip_blas_name(void)
+{
+    return LCLIP_BLAS_NAME;
+}
+
+const char *lclip_blas_kernels(void)
+{
+    return get_facts()->kernels;
 }
 
 /* A process-wide count (pthreads OpenBLAS, BLIS): set to 1 unless it is. */

@@ -35,5 +35,9 @@ void lclip_blas_leave(const lclip_blas_scope *scope);
 
 /* "blas=...; blas_config=...; blas_threading=...", found once per process. */
 const char *lclip_blas_description(void);
+/* The CBLAS built against ("OpenBLAS"), and the kernels it picked for this
+ * CPU ("Haswell"; "unknown" where it does not say). */
+const char *lclip_blas_name(void);
+const char *lclip_blas_kernels(void);
 
 #endif

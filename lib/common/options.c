@@ -29,6 +29,16 @@ typedef struct options_0_1 {
     int exif_orientation;
 } options_0_1;
 
+/* 0.2.0's, frozen likewise. */
+typedef struct options_0_2 {
+    options_0_1 v0_1;
+#if UINTPTR_MAX == UINT32_MAX
+    int32_t reserved_ilp32;
+#endif
+    lclip_log_fn log;
+    void *log_user;
+} options_0_2;
+
 /* The layout rules of libclip.h, checked for every release: each release's
  * fields start at or beyond the previous release's size (never in its tail
  * padding), so struct_size tells every release apart. */
@@ -38,17 +48,25 @@ static_assert(SAME_FIELD(n_threads) && SAME_FIELD(normalize) && SAME_FIELD(max_h
                   SAME_FIELD(max_text_bytes) && SAME_FIELD(max_image_pixels) && SAME_FIELD(exif_orientation),
               "lclip_options: a 0.1.0 field moved");
 static_assert(offsetof(lclip_options, log) >= sizeof(options_0_1), "lclip_options: 0.2.0 starts in 0.1.0's tail");
+static_assert(offsetof(options_0_2, log) == offsetof(lclip_options, log) &&
+                  offsetof(options_0_2, log_user) == offsetof(lclip_options, log_user),
+              "lclip_options: a 0.2.0 field moved");
+static_assert(offsetof(lclip_options, engine) >= sizeof(options_0_2), "lclip_options: 0.3.0 starts in 0.2.0's tail");
 #if UINTPTR_MAX == UINT64_MAX
 /* LP64: whole 8-byte units, no padding inside a release's block. */
-static_assert(sizeof(options_0_1) == 72 && sizeof(lclip_options) == 88, "lclip_options: LP64 sizes in libclip.h");
+static_assert(sizeof(options_0_1) == 72 && sizeof(options_0_2) == 88 && sizeof(lclip_options) == 96,
+              "lclip_options: LP64 sizes in libclip.h");
 static_assert(offsetof(lclip_options, log) == 72 &&
-                  sizeof(lclip_options) - sizeof(options_0_1) == sizeof(lclip_log_fn) + sizeof(void *),
+                  sizeof(options_0_2) - sizeof(options_0_1) == sizeof(lclip_log_fn) + sizeof(void *),
               "lclip_options: 0.2.0's block has padding");
+static_assert(offsetof(lclip_options, engine) == 88 &&
+                  sizeof(lclip_options) - sizeof(options_0_2) == 2 * sizeof(int),
+              "lclip_options: 0.3.0's block has padding");
 static_assert(sizeof(lclip_batch_options) == 40, "lclip_batch_options: LP64 size");
 #endif
 
 /* Every size lclip_options has had, oldest first; the last is this one's. */
-static const size_t options_sizes[] = {sizeof(options_0_1), sizeof(lclip_options)};
+static const size_t options_sizes[] = {sizeof(options_0_1), sizeof(options_0_2), sizeof(lclip_options)};
 static const size_t batch_options_sizes[] = {sizeof(lclip_batch_options)};
 
 /* A versioned struct: its name in messages and the sizes of its releases. */
@@ -158,6 +176,11 @@ static lclip_status validate(lclip_options *o)
     if (o->exif_orientation != 0 && o->exif_orientation != 1)
         return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: exif_orientation must be 0 or 1, not %d",
                           o->exif_orientation);
+    if (o->engine != LCLIP_ENGINE_AUTO && o->engine != LCLIP_ENGINE_CBLAS && o->engine != LCLIP_ENGINE_ONEDNN)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: engine %d is not an LCLIP_ENGINE_ value", o->engine);
+    if (o->precision != LCLIP_PRECISION_F32 && o->precision != LCLIP_PRECISION_BF16)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "options: precision %d is not an LCLIP_PRECISION_ value",
+                          o->precision);
     if (o->max_header_bytes == 0)
         o->max_header_bytes = DEFAULT_MAX_HEADER_BYTES;
     if (o->max_tensor_count == 0)

@@ -56,6 +56,12 @@ static const char simd_list[] = ""
 #define COMPILER "unknown"
 #endif
 
+#ifdef LCLIP_HAVE_ONEDNN
+#define ENGINES "cblas,onednn"
+#else
+#define ENGINES "cblas"
+#endif
+
 /* Built once: the BLAS part is read at run time (which BLAS the loader
  * picked, and its kernels for this CPU), and never changes afterwards. */
 static char build_info[1024];
@@ -64,8 +70,9 @@ static pthread_once_t build_info_once = PTHREAD_ONCE_INIT;
 static void make_build_info(void)
 {
     size_t simd_len = strlen(simd_list);
-    snprintf(build_info, sizeof build_info, "version=%s; %s; engines=cblas; simd=%.*s; compiler=%s", VERSION_STRING,
-             lclip_blas_description(), simd_len ? (int)simd_len - 1 : 4, simd_len ? simd_list : "none", COMPILER);
+    snprintf(build_info, sizeof build_info, "version=%s; %s; engines=%s; simd=%.*s; compiler=%s", VERSION_STRING,
+             lclip_blas_description(), ENGINES, simd_len ? (int)simd_len - 1 : 4, simd_len ? simd_list : "none",
+             COMPILER);
 }
 
 LCLIP_API const char *lclip_build_info(void)

@@ -57,6 +57,11 @@ LCLIP_API float lclip_image_encoder_logit_scale(const lclip_image_encoder *enc)
     return enc ? enc->model->logit_scale : NAN;
 }
 
+LCLIP_API const char *lclip_image_encoder_describe(const lclip_image_encoder *enc)
+{
+    return enc ? lclip_gemm_describe(enc->model->gemm) : "";
+}
+
 /* What the prepare steps read: the model and the caller's inputs. */
 typedef struct image_job {
     const lclip_model *model;

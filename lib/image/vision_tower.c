@@ -81,11 +81,12 @@ lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tow
     lclip_status s = LCLIP_OK;
     if (!unfolded || !embedded || !x || !pooled || !sequences)
         s = lclip_fail(LCLIP_E_NOMEM, "out of memory encoding %d images", n);
+    embed_step embed = {t, pixels, n, unfolded, embedded, x};
     if (s == LCLIP_OK) {
-        lclip_linear patch_projection = {t->patch_weight, NULL, width, patch_len};
-        embed_step embed = {t, pixels, n, unfolded, embedded, x};
         lclip_team_run(team, unfold_task, &embed);
-        lclip_linear_forward(team, &patch_projection, unfolded, embedded, n * (tokens - 1));
+        s = lclip_linear_forward(team, &t->patch_embedding, unfolded, embedded, n * (tokens - 1));
+    }
+    if (s == LCLIP_OK) {
         lclip_team_run(team, assemble_task, &embed);
         lclip_layer_norm_forward(team, &t->ln_pre, t->cfg.tf.ln_eps, x, x, rows, width);
         for (int i = 0; i < n; i++)
@@ -96,7 +97,7 @@ lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tow
         for (int i = 0; i < n; i++)
             lclip_layer_norm_rows(&t->ln_post, t->cfg.tf.ln_eps, x + (size_t)i * (size_t)tokens * (size_t)width,
                                   pooled + (size_t)i * (size_t)width, 1, width);
-        lclip_linear_forward(team, &t->projection, pooled, out, n);
+        s = lclip_linear_forward(team, &t->projection, pooled, out, n);
     }
     lclip_free(sequences);
     lclip_free(pooled);

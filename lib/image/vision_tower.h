@@ -10,7 +10,9 @@
 
 typedef struct lclip_vision_tower {
     lclip_vision_config cfg;
-    const float *patch_weight;       /* [width][3][patch][patch], the conv kernel */
+    /* The patch convolution as a linear layer over unfolded patches: weight
+     * [width][3 * patch * patch] is the kernel [width][3][patch][patch]. */
+    lclip_linear patch_embedding;
     const float *class_embedding;    /* [width] */
     const float *position_embedding; /* [grid*grid + 1][width], row 0 = class token */
     lclip_layer_norm ln_pre, ln_post;

@@ -37,6 +37,36 @@ static const char *config_label(const lclip_model *m, const lclip_checkpoint_fil
     return files->open_clip_config ? files->open_clip_config : files->weights;
 }
 
+/* Every linear layer of the loaded towers, for the engine. */
+static lclip_status bind_engine_layers(lclip_model *m, lclip_transformer_weights *tf, lclip_linear *extra[2])
+{
+    lclip_status s = LCLIP_OK;
+    for (int i = 0; i < tf->cfg.layers && s == LCLIP_OK; i++) {
+        lclip_block_weights *b = &tf->blocks[i];
+        lclip_linear *layers[6] = {&b->q, &b->k, &b->v, &b->attn_out, &b->fc1, &b->fc2};
+        for (int l = 0; l < 6 && s == LCLIP_OK; l++)
+            s = lclip_gemm_bind(m->gemm, layers[l]);
+    }
+    for (int l = 0; l < 2 && extra[l] && s == LCLIP_OK; l++)
+        s = lclip_gemm_bind(m->gemm, extra[l]);
+    return s;
+}
+
+static lclip_status bind_engine(lclip_model *m)
+{
+    lclip_logger log = lclip_logger_of(&m->options);
+    lclip_status s = lclip_gemm_open(m->options.engine, m->options.precision, m->options.n_threads, &log, &m->gemm);
+    if (s == LCLIP_OK && (m->towers & LCLIP_TOWER_VISION)) {
+        lclip_linear *extra[2] = {&m->vision.patch_embedding, &m->vision.projection};
+        s = bind_engine_layers(m, &m->vision.transformer, extra);
+    }
+    if (s == LCLIP_OK && (m->towers & LCLIP_TOWER_TEXT)) {
+        lclip_linear *extra[2] = {&m->text.projection, NULL};
+        s = bind_engine_layers(m, &m->text.transformer, extra);
+    }
+    return s;
+}
+
 static lclip_status load(lclip_model *m, const char *model_path)
 {
     lclip_checkpoint_files files;
@@ -59,6 +89,8 @@ static lclip_status load(lclip_model *m, const char *model_path)
         s = lclip_bind_text_tower(m);
     if (s == LCLIP_OK)
         s = lclip_bind_logit_scale(m);
+    if (s == LCLIP_OK)
+        s = bind_engine(m);
     if (s == LCLIP_OK && m->converted_bytes) {
         lclip_logger log = lclip_logger_of(&m->options);
         lclip_log(&log, LCLIP_LOG_INFO, "%s: 16-bit weights converted to F32 at open (%.1f MiB held in memory)",
@@ -99,6 +131,7 @@ void lclip_model_close(lclip_model *m)
 {
     if (!m)
         return;
+    lclip_gemm_close(m->gemm);
     lclip_free(m->vision.transformer.blocks);
     lclip_free(m->text.transformer.blocks);
     lclip_owned_free_all(&m->owned);

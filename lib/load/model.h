@@ -8,6 +8,7 @@
 #define LCLIP_LOAD_MODEL_H
 
 #include "common/options.h"
+#include "gemm/gemm.h"
 #include "image/vision_tower.h"
 #include "load/config.h"
 #include "load/safetensors.h"
@@ -27,6 +28,7 @@ typedef struct lclip_model {
     char *directory;       /* holds the weights, and tokenizer files if any */
     lclip_safetensors *weights;
     lclip_owned_buffer *owned; /* converted or transposed tensors */
+    lclip_gemm *gemm;          /* the engine of the linear layers, holding their packed weights */
     uint64_t converted_bytes;  /* of owned: F32 made from F16/BF16 tensors */
     lclip_clip_config config;
     unsigned towers;       /* LCLIP_TOWER_* bits that were loaded */

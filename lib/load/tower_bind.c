@@ -120,7 +120,8 @@ static lclip_status bind_fused_qkv(lclip_model *m, const naming *nm, const char 
     lclip_linear *parts[3] = {&b->q, &b->k, &b->v};
     size_t block = (size_t)width * (size_t)width;
     for (size_t i = 0; i < 3; i++)
-        *parts[i] = (lclip_linear){weight + i * block, bias + i * (size_t)width, width, width};
+        *parts[i] = (lclip_linear){.weight = weight + i * block, .bias = bias + i * (size_t)width, .out = width,
+                                   .in = width};
     return LCLIP_OK;
 }
 
@@ -174,7 +175,7 @@ static lclip_status bind_transformer(lclip_model *m, const char *block_prefix,
 static lclip_status bind_projection(lclip_model *m, const char *name, int embed_dim, int width,
                                     lclip_linear *lin)
 {
-    *lin = (lclip_linear){NULL, NULL, embed_dim, width};
+    *lin = (lclip_linear){.out = embed_dim, .in = width};
     if (naming_of(m)->projection_is_in_out)
         return lclip_bind_f32_transposed(m, name, width, embed_dim, &lin->weight);
     int64_t shape[2] = {embed_dim, width};
@@ -192,7 +193,8 @@ lclip_status lclip_bind_vision_tower(lclip_model *m)
     if (m->layout == LCLIP_LAYOUT_HF && lclip_has_tensor(m, "vision_model.embeddings.patch_embedding.bias"))
         return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: a patch embedding with a bias is not a CLIP vision tower",
                           m->weights->label);
-    lclip_status s = lclip_bind_f32(m, nm->patch, 4, patch_shape, &v->patch_weight);
+    v->patch_embedding = (lclip_linear){.out = w, .in = 3 * p * p};
+    lclip_status s = lclip_bind_f32(m, nm->patch, 4, patch_shape, &v->patch_embedding.weight);
     if (s == LCLIP_OK)
         s = lclip_bind_f32(m, nm->class_embedding, 1, class_shape, &v->class_embedding);
     if (s == LCLIP_OK)

@@ -101,6 +101,11 @@ LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc)
     return enc ? enc->model->logit_scale : NAN;
 }
 
+LCLIP_API const char *lclip_text_encoder_describe(const lclip_text_encoder *enc)
+{
+    return enc ? lclip_gemm_describe(enc->model->gemm) : "";
+}
+
 static lclip_status no_vocabulary(const lclip_text_encoder *enc)
 {
     return lclip_fail(LCLIP_E_UNSUPPORTED,

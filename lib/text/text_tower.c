@@ -83,7 +83,7 @@ lclip_status lclip_text_tower_forward(lclip_team *team, const lclip_text_tower *
             lclip_layer_norm_rows(&t->ln_final, t->cfg.tf.ln_eps, last, pooled + (size_t)i * (size_t)width, 1,
                                   width);
         }
-        lclip_linear_forward(team, &t->projection, pooled, out, n);
+        s = lclip_linear_forward(team, &t->projection, pooled, out, n);
     }
     lclip_free(x);
     lclip_free(pooled);

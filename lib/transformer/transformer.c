@@ -51,15 +51,32 @@ typedef struct block_pass {
     workspace *ws;
 } block_pass;
 
+/* q, k and v in one team step: each member does its columns of all three. */
 static void qkv_task(void *ctx, int part, int parts)
 {
-    const block_pass *p = ctx;
+    const lclip_linear_step *steps = ctx;
+    (void)parts;
+    for (int i = 0; i < 3; i++)
+        lclip_linear_part(&steps[i], part);
+}
+
+static lclip_status run_qkv(lclip_team *team, const block_pass *p)
+{
     const lclip_linear *projections[3] = {&p->b->q, &p->b->k, &p->b->v};
     float *outputs[3] = {p->ws->q, p->ws->k, p->ws->v};
-    for (int i = 0; i < 3; i++) {
-        lclip_linear_step step = {.lin = projections[i], .x = p->ws->normed, .y = outputs[i], .rows = p->rows};
-        lclip_linear_part(&step, part, parts);
+    lclip_linear_step steps[3];
+    lclip_status s = LCLIP_OK;
+    int begun = 0;
+    while (begun < 3 && s == LCLIP_OK) {
+        steps[begun] = (lclip_linear_step){.lin = projections[begun], .x = p->ws->normed, .y = outputs[begun],
+                                           .rows = p->rows};
+        s = lclip_linear_begin(&steps[begun++], lclip_team_size(team));
     }
+    if (s == LCLIP_OK)
+        lclip_team_run(team, qkv_task, steps);
+    while (begun > 0)
+        lclip_linear_end(&steps[--begun]);
+    return s;
 }
 
 /* The (sequence, head) pairs are shared out; each member has its own scores. */
@@ -75,7 +92,7 @@ static void attention_task(void *ctx, int part, int parts)
                              (int)(pair % (size_t)heads), &p->sequences[pair / (size_t)heads], p->causal, scores);
 }
 
-static void block_forward(lclip_team *team, const block_pass *p)
+static lclip_status block_forward(lclip_team *team, const block_pass *p)
 {
     const lclip_transformer_config *cfg = p->cfg;
     workspace *ws = p->ws;
@@ -86,12 +103,18 @@ static void block_forward(lclip_team *team, const block_pass *p)
     lclip_linear_step mlp_out = {
         .lin = &p->b->fc2, .x = ws->hidden, .y = ws->normed, .rows = p->rows, .residual = p->x};
     lclip_layer_norm_forward(team, &p->b->ln1, cfg->ln_eps, p->x, ws->normed, p->rows, cfg->width);
-    lclip_team_run(team, qkv_task, (void *)p);
-    lclip_team_run(team, attention_task, (void *)p);
-    lclip_linear_run(team, &attention_out); /* x += attention */
-    lclip_layer_norm_forward(team, &p->b->ln2, cfg->ln_eps, p->x, ws->normed, p->rows, cfg->width);
-    lclip_linear_run(team, &mlp_in);
-    lclip_linear_run(team, &mlp_out); /* x += mlp */
+    lclip_status s = run_qkv(team, p);
+    if (s == LCLIP_OK) {
+        lclip_team_run(team, attention_task, (void *)p);
+        s = lclip_linear_run(team, &attention_out); /* x += attention */
+    }
+    if (s == LCLIP_OK) {
+        lclip_layer_norm_forward(team, &p->b->ln2, cfg->ln_eps, p->x, ws->normed, p->rows, cfg->width);
+        s = lclip_linear_run(team, &mlp_in);
+    }
+    if (s == LCLIP_OK)
+        s = lclip_linear_run(team, &mlp_out); /* x += mlp */
+    return s;
 }
 
 lclip_status lclip_transformer_forward(lclip_team *team, const lclip_transformer_weights *tf, float *x, int rows,
@@ -104,10 +127,10 @@ lclip_status lclip_transformer_forward(lclip_team *team, const lclip_transformer
     lclip_status status = workspace_alloc(&ws, &tf->cfg, rows, longest, lclip_team_size(team));
     if (status != LCLIP_OK)
         return status;
-    for (int layer = 0; layer < tf->cfg.layers; layer++) {
+    for (int layer = 0; layer < tf->cfg.layers && status == LCLIP_OK; layer++) {
         block_pass p = {&tf->blocks[layer], &tf->cfg, x, rows, sequences, n_sequences, causal, longest, &ws};
-        block_forward(team, &p);
+        status = block_forward(team, &p);
     }
     workspace_free(&ws);
-    return LCLIP_OK;
+    return status;
 }

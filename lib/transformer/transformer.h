@@ -32,8 +32,9 @@ void lclip_layer_norm_rows(const lclip_layer_norm *ln, float eps, const float *x
 void lclip_layer_norm_forward(lclip_team *team, const lclip_layer_norm *ln, float eps, const float *x, float *y,
                               int rows, int width);
 
-/* y = x W^T + b for rows rows: x [rows][in], y [rows][out]. */
-void lclip_linear_forward(lclip_team *team, const lclip_linear *lin, const float *x, float *y, int rows);
+/* y = x W^T + b for rows rows: x [rows][in], y [rows][out]. Fails only when
+ * the engine cannot set up the product (out of memory). */
+lclip_status lclip_linear_forward(lclip_team *team, const lclip_linear *lin, const float *x, float *y, int rows);
 
 /* A linear layer, y = x W^T + b, and what each member then does to its
  * block of output columns, row by row: the activation in place, then
@@ -45,12 +46,17 @@ typedef struct lclip_linear_step {
     int rows;
     int activate;
     lclip_activation act;
-    float *residual; /* [rows][out] or NULL */
+    float *residual;      /* [rows][out] or NULL */
+    lclip_gemm_step gemm; /* set by lclip_linear_begin */
 } lclip_linear_step;
 
-/* This member's share of step: its columns [begin, end) of y. */
-void lclip_linear_part(const lclip_linear_step *step, int part, int parts);
-/* The whole step, shared out over team. */
-void lclip_linear_run(lclip_team *team, const lclip_linear_step *step);
+/* Before a step runs on a team of parts members: what can fail. Every
+ * begun step is ended, whether it ran or not. */
+lclip_status lclip_linear_begin(lclip_linear_step *step, int parts);
+void lclip_linear_end(lclip_linear_step *step);
+/* This member's share of a begun step: its block of columns of y. */
+void lclip_linear_part(const lclip_linear_step *step, int part);
+/* begin, the whole step shared out over team, end. */
+lclip_status lclip_linear_run(lclip_team *team, lclip_linear_step *step);
 
 #endif

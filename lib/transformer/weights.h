@@ -5,6 +5,8 @@
 #ifndef LCLIP_TRANSFORMER_WEIGHTS_H
 #define LCLIP_TRANSFORMER_WEIGHTS_H
 
+#include "gemm/gemm.h" /* lclip_linear */
+
 typedef enum lclip_activation {
     LCLIP_ACT_QUICK_GELU, /* x * sigmoid(1.702 x), OpenAI checkpoints */
     LCLIP_ACT_GELU        /* exact erf GELU */
@@ -15,12 +17,6 @@ typedef struct lclip_transformer_config {
     float ln_eps;
     lclip_activation act;
 } lclip_transformer_config;
-
-typedef struct lclip_linear {
-    const float *weight; /* [out][in] */
-    const float *bias;   /* [out], or NULL */
-    int out, in;
-} lclip_linear;
 
 typedef struct lclip_layer_norm {
     const float *gamma, *beta; /* [width] */

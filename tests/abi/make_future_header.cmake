@@ -4,7 +4,7 @@
 # release will append its own (whole 8-byte units, "default" when zero).
 file(READ "${IN}" text)
 foreach(_struct_and_fields
-        "lclip_options|    /* --- a later release (tests/abi) --- */\n    int engine;\n    int precision;\n"
+        "lclip_options|    /* --- a later release (tests/abi) --- */\n    int future_a;\n    int future_b;\n"
         "lclip_batch_options|    void *later; /* a later release (tests/abi) */\n")
   string(FIND "${_struct_and_fields}" "|" _bar)
   string(SUBSTRING "${_struct_and_fields}" 0 ${_bar} _struct)

@@ -1,6 +1,6 @@
 /* A program built against a later release's libclip.h, run on this library:
  * compiled with a header generated from include/libclip.h with fields
- * appended to lclip_options (engine, precision) and lclip_batch_options
+ * appended to lclip_options (future_a, future_b) and lclip_batch_options
  * (later), as the next release will append its own. The library must accept
  * those fields at their default (zero) and refuse, naming the byte, any it
  * cannot honour: never ignore a setting, never write past the struct. */
@@ -69,12 +69,12 @@ static void test_init_zeroes_the_unknown_fields(void **state)
     memset(&buf, 0xa5, sizeof buf);
     assert_int_equal(lclip_options_init(&buf.opts), LCLIP_OK);
     assert_int_equal(buf.opts.struct_size, sizeof buf.opts);
-#if UINTPTR_MAX == UINT64_MAX && LCLIP_VERSION_NUMBER == 200
-    assert_int_equal(offsetof(lclip_options, engine), 88); /* 0.2.0's size, where the new fields start */
-    assert_int_equal(sizeof buf.opts, 96);
+#if UINTPTR_MAX == UINT64_MAX && LCLIP_VERSION_NUMBER == 300
+    assert_int_equal(offsetof(lclip_options, future_a), 96); /* 0.3.0's size, where the new fields start */
+    assert_int_equal(sizeof buf.opts, 104);
 #endif
-    assert_int_equal(buf.opts.engine, 0);
-    assert_int_equal(buf.opts.precision, 0);
+    assert_int_equal(buf.opts.future_a, 0);
+    assert_int_equal(buf.opts.future_b, 0);
     assert_int_equal(buf.opts.normalize, 1);
     for (size_t i = 0; i < sizeof buf.guard; i++)
         assert_int_equal(buf.guard[i], 0xa5);
@@ -113,19 +113,19 @@ static void test_a_new_field_set_fails_the_open(void **state)
     fixture *f = *state;
     lclip_options opts;
     lclip_options_init(&opts);
-    opts.engine = -1; /* every byte set, whatever the byte order */
+    opts.future_a = -1; /* every byte set, whatever the byte order */
     lclip_image_encoder *image = (lclip_image_encoder *)&image;
     assert_int_equal(lclip_image_encoder_open(f->dir, &opts, &image), LCLIP_E_INVALID_ARGUMENT);
     assert_null(image);
-    assert_error_names_byte(offsetof(lclip_options, engine));
+    assert_error_names_byte(offsetof(lclip_options, future_a));
     assert_non_null(strstr(lclip_last_error(), "lclip_options"));
 
-    opts.engine = 0;
-    opts.precision = -1;
+    opts.future_a = 0;
+    opts.future_b = -1;
     lclip_text_encoder *text = (lclip_text_encoder *)&text;
     assert_int_equal(lclip_text_encoder_open(f->dir, &opts, &text), LCLIP_E_INVALID_ARGUMENT);
     assert_null(text);
-    assert_error_names_byte(offsetof(lclip_options, precision));
+    assert_error_names_byte(offsetof(lclip_options, future_b));
 }
 
 /* The same for the batch options: refused before anything is written. */

@@ -65,26 +65,26 @@ static void test_linear_steps_split_by_columns(void **state)
     fill(w, OUT * IN, 2);
     fill(b, OUT, 3);
     fill(residual, ROWS * OUT, 4);
-    lclip_linear lin = {w, b, OUT, IN};
+    lclip_linear lin = {.weight = w, .bias = b, .out = OUT, .in = IN};
     for (int members = 1; members <= 5; members++) {
         lclip_team *team = lclip_team_start(members);
         assert_int_equal(lclip_team_size(team), members);
 
-        lclip_linear_forward(team, &lin, x, y, ROWS);
+        assert_int_equal(lclip_linear_forward(team, &lin, x, y, ROWS), LCLIP_OK);
         linear_reference(x, w, b, 0, NULL, want);
         assert_near(y, want, ROWS * OUT, "y = x W^T + b", members);
 
         /* the epilogues, as the MLP's fc1 and the residual projections use them */
         lclip_linear_step activated = {.lin = &lin, .x = x, .y = y, .rows = ROWS, .activate = 1,
                                        .act = LCLIP_ACT_QUICK_GELU};
-        lclip_linear_run(team, &activated);
+        assert_int_equal(lclip_linear_run(team, &activated), LCLIP_OK);
         linear_reference(x, w, b, 1, NULL, want);
         assert_near(y, want, ROWS * OUT, "y = quick_gelu(x W^T + b)", members);
 
         for (size_t i = 0; i < ROWS * OUT; i++)
             sum[i] = residual[i];
         lclip_linear_step added = {.lin = &lin, .x = x, .y = y, .rows = ROWS, .residual = sum};
-        lclip_linear_run(team, &added);
+        assert_int_equal(lclip_linear_run(team, &added), LCLIP_OK);
         linear_reference(x, w, b, 0, residual, want);
         assert_near(sum, want, ROWS * OUT, "residual += x W^T + b", members);
         lclip_team_stop(team);

@@ -1,0 +1,149 @@
+/* Engine choice and dispatch: a layer with packed weights belongs to the
+ * oneDNN engine, any other runs on the CBLAS. */
+#include "gemm/gemm.h"
+
+#include <stdio.h>
+
+#include "common/alloc.h"
+#include "common/blas_runtime.h"
+#include "common/error.h"
+#include "gemm/gemm_engines.h"
+
+struct lclip_gemm {
+    int engine; /* LCLIP_ENGINE_CBLAS or LCLIP_ENGINE_ONEDNN: what AUTO became */
+    int precision, n_threads;
+#ifdef LCLIP_HAVE_ONEDNN
+    lclip_onednn *onednn;
+#endif
+    char description[256];
+};
+
+#ifdef LCLIP_HAVE_ONEDNN
+/* One column block per team member, so that each runs single-threaded on
+ * its own packed block; one block for oneDNN's own threads. */
+static lclip_status open_onednn(lclip_gemm *g)
+{
+    int slices = g->n_threads > 0 ? g->n_threads : 1;
+    return lclip_onednn_open(g->precision == LCLIP_PRECISION_BF16, slices, &g->onednn);
+}
+#endif
+
+static lclip_status choose_engine(lclip_gemm *g, int engine, const lclip_logger *log)
+{
+#ifdef LCLIP_HAVE_ONEDNN
+    if (engine == LCLIP_ENGINE_ONEDNN || engine == LCLIP_ENGINE_AUTO) {
+        lclip_status s = open_onednn(g);
+        if (s == LCLIP_OK || engine == LCLIP_ENGINE_ONEDNN || g->precision == LCLIP_PRECISION_BF16) {
+            g->engine = LCLIP_ENGINE_ONEDNN;
+            return s;
+        }
+        lclip_log(log, LCLIP_LOG_INFO, "engine AUTO: oneDNN is not usable here (%s); using the CBLAS",
+                  lclip_last_error());
+    }
+#else
+    (void)log;
+    if (engine == LCLIP_ENGINE_ONEDNN || g->precision == LCLIP_PRECISION_BF16)
+        return lclip_fail(LCLIP_E_UNSUPPORTED, "%s needs the oneDNN engine, and this libclip was built without "
+                          "oneDNN (CMake: LIBCLIP_ONEDNN, Debian: libdnnl-dev)",
+                          engine == LCLIP_ENGINE_ONEDNN ? "engine ONEDNN" : "precision BF16");
+#endif
+    if (g->precision == LCLIP_PRECISION_BF16)
+        return lclip_fail(LCLIP_E_UNSUPPORTED, "precision BF16 runs on the oneDNN engine only, not on the CBLAS");
+    g->engine = LCLIP_ENGINE_CBLAS;
+    return LCLIP_OK;
+}
+
+static void describe(lclip_gemm *g)
+{
+#ifdef LCLIP_HAVE_ONEDNN
+    if (g->onednn) {
+        char engine[200];
+        lclip_onednn_describe(g->onednn, engine, sizeof engine);
+        snprintf(g->description, sizeof g->description, "%s threads=%d", engine, g->n_threads);
+        return;
+    }
+#endif
+    snprintf(g->description, sizeof g->description, "engine=cblas precision=f32 blas=%s kernels=%s threads=%d",
+             lclip_blas_name(), lclip_blas_kernels(), g->n_threads);
+}
+
+lclip_status lclip_gemm_open(int engine, int precision, int n_threads, const lclip_logger *log, lclip_gemm **out)
+{
+    *out = NULL;
+    lclip_gemm *g = lclip_calloc(1, sizeof *g);
+    if (!g)
+        return lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    g->precision = precision;
+    g->n_threads = n_threads;
+    lclip_status s = choose_engine(g, engine, log);
+    if (s != LCLIP_OK) {
+        lclip_gemm_close(g);
+        return s;
+    }
+    describe(g);
+    *out = g;
+    return LCLIP_OK;
+}
+
+void lclip_gemm_close(lclip_gemm *g)
+{
+    if (!g)
+        return;
+#ifdef LCLIP_HAVE_ONEDNN
+    lclip_onednn_close(g->onednn);
+#endif
+    lclip_free(g);
+}
+
+lclip_status lclip_gemm_bind(lclip_gemm *g, lclip_linear *lin)
+{
+    lin->packed = NULL;
+#ifdef LCLIP_HAVE_ONEDNN
+    if (g->onednn) {
+        lclip_status s = lclip_onednn_pack(g->onednn, lin, &lin->packed);
+        if (s == LCLIP_OK)
+            describe(g); /* packed_bytes grew */
+        return s;
+    }
+#else
+    (void)g;
+#endif
+    return LCLIP_OK;
+}
+
+const char *lclip_gemm_describe(const lclip_gemm *g)
+{
+    return g->description;
+}
+
+lclip_status lclip_gemm_step_begin(lclip_gemm_step *step, const lclip_linear *lin, int rows, int parts)
+{
+    *step = (lclip_gemm_step){lin, rows, parts, NULL};
+#ifdef LCLIP_HAVE_ONEDNN
+    if (lin->packed)
+        return lclip_onednn_step_begin(step);
+#endif
+    return LCLIP_OK;
+}
+
+void lclip_gemm_step_part(const lclip_gemm_step *step, const float *x, float *y, int part, size_t *begin,
+                          size_t *end)
+{
+#ifdef LCLIP_HAVE_ONEDNN
+    if (step->lin->packed) {
+        lclip_onednn_step_part(step, x, y, part, begin, end);
+        return;
+    }
+#endif
+    lclip_gemm_cblas_part(step->lin, x, step->rows, y, part, step->parts, begin, end);
+}
+
+void lclip_gemm_step_end(lclip_gemm_step *step)
+{
+#ifdef LCLIP_HAVE_ONEDNN
+    if (step->lin->packed)
+        lclip_onednn_step_end(step);
+#else
+    (void)step;
+#endif
+}

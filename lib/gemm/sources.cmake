@@ -1,0 +1,5 @@
+# The engine layer under the linear layers (gemm.h).
+list(APPEND LIBCLIP_SOURCES
+  gemm/gemm.c
+  gemm/gemm_cblas.c
+)
