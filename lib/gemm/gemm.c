@@ -116,9 +116,10 @@ const char *lclip_gemm_describe(const lclip_gemm *g)
     return g->description;
 }
 
-lclip_status lclip_gemm_step_begin(lclip_gemm_step *step, const lclip_linear *lin, int rows, int parts)
+lclip_status lclip_gemm_step_begin(lclip_gemm_step *step, const lclip_linear *lin, const float *x, float *y,
+                                   int rows, int parts)
 {
-    *step = (lclip_gemm_step){lin, rows, parts, NULL};
+    *step = (lclip_gemm_step){lin, x, y, rows, parts, NULL};
 #ifdef LCLIP_HAVE_ONEDNN
     if (lin->packed)
         return lclip_onednn_step_begin(step);
@@ -126,16 +127,49 @@ lclip_status lclip_gemm_step_begin(lclip_gemm_step *step, const lclip_linear *li
     return LCLIP_OK;
 }
 
-void lclip_gemm_step_part(const lclip_gemm_step *step, const float *x, float *y, int part, size_t *begin,
-                          size_t *end)
+int lclip_gemm_step_converts(const lclip_gemm_step *step)
+{
+#ifdef LCLIP_HAVE_ONEDNN
+    if (step->lin->packed)
+        return lclip_onednn_step_converts(step);
+#else
+    (void)step;
+#endif
+    return 0;
+}
+
+void lclip_gemm_step_convert_part(const lclip_gemm_step *step, int part)
+{
+#ifdef LCLIP_HAVE_ONEDNN
+    if (step->lin->packed)
+        lclip_onednn_step_convert_part(step, part);
+#else
+    (void)step;
+    (void)part;
+#endif
+}
+
+void lclip_gemm_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last)
 {
 #ifdef LCLIP_HAVE_ONEDNN
     if (step->lin->packed) {
-        lclip_onednn_step_part(step, x, y, part, begin, end);
+        lclip_onednn_step_blocks(step, part, first, last);
         return;
     }
 #endif
-    lclip_gemm_cblas_part(step->lin, x, step->rows, y, part, step->parts, begin, end);
+    *first = part; /* one block per member */
+    *last = part + 1;
+}
+
+void lclip_gemm_step_run(const lclip_gemm_step *step, int block, lclip_gemm_block *out)
+{
+#ifdef LCLIP_HAVE_ONEDNN
+    if (step->lin->packed) {
+        lclip_onednn_step_run(step, block, out);
+        return;
+    }
+#endif
+    lclip_gemm_cblas_run(step, block, out);
 }
 
 void lclip_gemm_step_end(lclip_gemm_step *step)

@@ -42,17 +42,37 @@ lclip_status lclip_gemm_bind(lclip_gemm *gemm, lclip_linear *lin);
  * precision=bf16 packed_bytes=176160768"; valid until lclip_gemm_close. */
 const char *lclip_gemm_describe(const lclip_gemm *gemm);
 
-/* One layer's product over rows rows, for a team of parts members. */
+/* One layer's product y[rows][out] = x[rows][in] W^T + b, for a team of
+ * parts members. */
 typedef struct lclip_gemm_step {
     const lclip_linear *lin;
+    const float *x;
+    float *y;
     int rows, parts;
     void *engine_state; /* the engine's per-step objects, or NULL */
 } lclip_gemm_step;
 
-lclip_status lclip_gemm_step_begin(lclip_gemm_step *step, const lclip_linear *lin, int rows, int parts);
-/* Member part's columns [*begin, *end) of y[rows][out] = x[rows][in] W^T + b. */
-void lclip_gemm_step_part(const lclip_gemm_step *step, const float *x, float *y, int part, size_t *begin,
-                          size_t *end);
+/* Sets up the step; every begun step is ended, whether it ran or not. */
+lclip_status lclip_gemm_step_begin(lclip_gemm_step *step, const lclip_linear *lin, const float *x, float *y,
+                                   int rows, int parts);
 void lclip_gemm_step_end(lclip_gemm_step *step);
+/* Whether the engine first converts x (BF16): then every member runs
+ * lclip_gemm_step_convert_part, as a team step of its own, before any
+ * member runs a block. */
+int lclip_gemm_step_converts(const lclip_gemm_step *step);
+void lclip_gemm_step_convert_part(const lclip_gemm_step *step, int part);
+
+/* A block of y's columns [begin, end), as the engine computed it: row r at
+ * data + r * ld, either in y itself or in the engine's scratch (oneDNN's
+ * fast kernels write dense rows only), which the caller may overwrite. */
+typedef struct lclip_gemm_block {
+    size_t begin, end;
+    float *data;
+    size_t ld;
+} lclip_gemm_block;
+
+/* The blocks member part computes: [*first, *last). */
+void lclip_gemm_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last);
+void lclip_gemm_step_run(const lclip_gemm_step *step, int block, lclip_gemm_block *out);
 
 #endif

@@ -1,5 +1,5 @@
 /* The cblas engine: each member's share of output columns is one
- * cblas_sgemm on the checkpoint's weights in place. */
+ * cblas_sgemm on the checkpoint's weights in place, written into y. */
 #include <cblas.h>
 #include <string.h>
 
@@ -10,23 +10,25 @@
  * members share at most one cache line of each row of y. */
 #define COLUMN_ALIGN 16
 
-void lclip_gemm_cblas_part(const lclip_linear *lin, const float *x, int rows, float *y, int part, int parts,
-                           size_t *begin, size_t *end)
+void lclip_gemm_cblas_run(const lclip_gemm_step *step, int block, lclip_gemm_block *out)
 {
-    size_t out = (size_t)lin->out;
-    lclip_team_share(out, COLUMN_ALIGN, part, parts, begin, end);
-    if (*begin == *end)
+    const lclip_linear *lin = step->lin;
+    size_t ld = (size_t)lin->out;
+    lclip_team_share(ld, COLUMN_ALIGN, block, step->parts, &out->begin, &out->end);
+    out->data = step->y + out->begin;
+    out->ld = ld;
+    if (out->begin == out->end)
         return;
-    size_t columns = *end - *begin;
-    float *slice = y + *begin, beta = 0.0f;
+    size_t columns = out->end - out->begin;
+    float beta = 0.0f;
     if (lin->bias) {
         /* Start from the bias and let the GEMM accumulate onto it (adding it
          * afterwards instead costs OpenBLAS a pass zeroing y for beta = 0). */
-        for (int r = 0; r < rows; r++)
-            memcpy(slice + (size_t)r * out, lin->bias + *begin, columns * sizeof *slice);
+        for (int r = 0; r < step->rows; r++)
+            memcpy(out->data + (size_t)r * ld, lin->bias + out->begin, columns * sizeof *out->data);
         beta = 1.0f;
     }
     /* This member's columns of y are its rows of W: a contiguous slice. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, (int)columns, lin->in, 1.0f, x, lin->in,
-                lin->weight + *begin * (size_t)lin->in, lin->in, beta, slice, (int)out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, step->rows, (int)columns, lin->in, 1.0f, step->x, lin->in,
+                lin->weight + out->begin * (size_t)lin->in, lin->in, beta, out->data, (int)ld);
 }

@@ -4,8 +4,8 @@
 
 #include "gemm/gemm.h"
 
-void lclip_gemm_cblas_part(const lclip_linear *lin, const float *x, int rows, float *y, int part, int parts,
-                           size_t *begin, size_t *end);
+/* Block b is member b's share of the columns, computed in y. */
+void lclip_gemm_cblas_run(const lclip_gemm_step *step, int block, lclip_gemm_block *out);
 
 #ifdef LCLIP_HAVE_ONEDNN
 typedef struct lclip_onednn lclip_onednn;
@@ -19,9 +19,12 @@ lclip_status lclip_onednn_pack(lclip_onednn *e, const lclip_linear *lin, const l
 void lclip_onednn_describe(const lclip_onednn *e, char *buf, size_t size);
 
 lclip_status lclip_onednn_step_begin(lclip_gemm_step *step);
-void lclip_onednn_step_part(const lclip_gemm_step *step, const float *x, float *y, int part, size_t *begin,
-                            size_t *end);
 void lclip_onednn_step_end(lclip_gemm_step *step);
+int lclip_onednn_step_converts(const lclip_gemm_step *step);
+void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part);
+/* Blocks are the packed slices, shared out among the members. */
+void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last);
+void lclip_onednn_step_run(const lclip_gemm_step *step, int slice, lclip_gemm_block *out);
 #endif
 
 #endif

@@ -3,3 +3,6 @@ list(APPEND LIBCLIP_SOURCES
   gemm/gemm.c
   gemm/gemm_cblas.c
 )
+if(LIBCLIP_HAVE_ONEDNN)
+  list(APPEND LIBCLIP_SOURCES gemm/gemm_onednn.c)
+endif()

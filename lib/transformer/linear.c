@@ -1,9 +1,11 @@
+#include <string.h>
+
 #include "transformer/activation.h"
 #include "transformer/transformer.h"
 
 lclip_status lclip_linear_begin(lclip_linear_step *step, int parts)
 {
-    return lclip_gemm_step_begin(&step->gemm, step->lin, step->rows, parts);
+    return lclip_gemm_step_begin(&step->gemm, step->lin, step->x, step->y, step->rows, parts);
 }
 
 void lclip_linear_end(lclip_linear_step *step)
@@ -11,22 +13,46 @@ void lclip_linear_end(lclip_linear_step *step)
     lclip_gemm_step_end(&step->gemm);
 }
 
-void lclip_linear_part(const lclip_linear_step *step, int part)
+/* A computed block, finished row by row while each row is still in cache
+ * rather than in separate passes over the whole matrix: the activation in
+ * place, then into y, or added to the residual. */
+static void finish_block(const lclip_linear_step *step, const lclip_gemm_block *block)
 {
-    size_t begin, end, out = (size_t)step->lin->out;
-    lclip_gemm_step_part(&step->gemm, step->x, step->y, part, &begin, &end);
-    /* Finish the member's own columns row by row, while each row is still
-     * in cache, rather than in separate passes over the whole matrix. */
-    for (int r = 0; r < step->rows && begin < end && (step->activate || step->residual); r++) {
-        float *row = step->y + (size_t)r * out + begin;
+    size_t out = (size_t)step->lin->out, columns = block->end - block->begin;
+    for (int r = 0; r < step->rows && columns > 0; r++) {
+        float *row = block->data + (size_t)r * block->ld, *y = step->y + (size_t)r * out + block->begin;
         if (step->activate)
-            lclip_activation_apply(step->act, row, end - begin);
+            lclip_activation_apply(step->act, row, columns);
         if (step->residual) {
-            float *sum = step->residual + (size_t)r * out + begin;
-            for (size_t c = 0; c < end - begin; c++)
+            float *sum = step->residual + (size_t)r * out + block->begin;
+            for (size_t c = 0; c < columns; c++)
                 sum[c] += row[c];
+        } else if (row != y) {
+            memcpy(y, row, columns * sizeof *y);
         }
     }
+}
+
+void lclip_linear_part(const lclip_linear_step *step, int part)
+{
+    int first, last;
+    lclip_gemm_step_blocks(&step->gemm, part, &first, &last);
+    for (int b = first; b < last; b++) {
+        lclip_gemm_block block;
+        lclip_gemm_step_run(&step->gemm, b, &block);
+        finish_block(step, &block);
+    }
+}
+
+void lclip_linear_convert_part(const lclip_linear_step *step, int part)
+{
+    lclip_gemm_step_convert_part(&step->gemm, part);
+}
+
+static void convert_task(void *ctx, int part, int parts)
+{
+    (void)parts;
+    lclip_linear_convert_part(ctx, part);
 }
 
 static void linear_task(void *ctx, int part, int parts)
@@ -35,9 +61,16 @@ static void linear_task(void *ctx, int part, int parts)
     lclip_linear_part(ctx, part);
 }
 
+int lclip_linear_converts(const lclip_linear_step *step)
+{
+    return lclip_gemm_step_converts(&step->gemm);
+}
+
 lclip_status lclip_linear_run(lclip_team *team, lclip_linear_step *step)
 {
     lclip_status s = lclip_linear_begin(step, lclip_team_size(team));
+    if (s == LCLIP_OK && lclip_linear_converts(step))
+        lclip_team_run(team, convert_task, step);
     if (s == LCLIP_OK)
         lclip_team_run(team, linear_task, step);
     lclip_linear_end(step);

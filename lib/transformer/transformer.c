@@ -51,13 +51,22 @@ typedef struct block_pass {
     workspace *ws;
 } block_pass;
 
-/* q, k and v in one team step: each member does its columns of all three. */
+/* q, k and v in one team step: each member does its columns of all three
+ * (after converting its rows of the shared input, where the engine does). */
 static void qkv_task(void *ctx, int part, int parts)
 {
     const lclip_linear_step *steps = ctx;
     (void)parts;
     for (int i = 0; i < 3; i++)
         lclip_linear_part(&steps[i], part);
+}
+
+static void qkv_convert_task(void *ctx, int part, int parts)
+{
+    const lclip_linear_step *steps = ctx;
+    (void)parts;
+    for (int i = 0; i < 3; i++)
+        lclip_linear_convert_part(&steps[i], part);
 }
 
 static lclip_status run_qkv(lclip_team *team, const block_pass *p)
@@ -72,6 +81,8 @@ static lclip_status run_qkv(lclip_team *team, const block_pass *p)
                                            .rows = p->rows};
         s = lclip_linear_begin(&steps[begun++], lclip_team_size(team));
     }
+    if (s == LCLIP_OK && lclip_linear_converts(&steps[0]))
+        lclip_team_run(team, qkv_convert_task, steps);
     if (s == LCLIP_OK)
         lclip_team_run(team, qkv_task, steps);
     while (begun > 0)

@@ -37,8 +37,9 @@ void lclip_layer_norm_forward(lclip_team *team, const lclip_layer_norm *ln, floa
 lclip_status lclip_linear_forward(lclip_team *team, const lclip_linear *lin, const float *x, float *y, int rows);
 
 /* A linear layer, y = x W^T + b, and what each member then does to its
- * block of output columns, row by row: the activation in place, then
- * residual += y. */
+ * block of output columns, row by row: the activation, then, with a
+ * residual, residual += y instead of storing y (y is then scratch whose
+ * contents are unspecified). */
 typedef struct lclip_linear_step {
     const lclip_linear *lin;
     const float *x;
@@ -54,8 +55,12 @@ typedef struct lclip_linear_step {
  * begun step is ended, whether it ran or not. */
 lclip_status lclip_linear_begin(lclip_linear_step *step, int parts);
 void lclip_linear_end(lclip_linear_step *step);
-/* This member's share of a begun step: its block of columns of y. */
+/* This member's share of a begun step: its block of columns of y. Where
+ * the engine converts x first (lclip_linear_converts), every member runs
+ * lclip_linear_convert_part as a team step before any runs its part. */
 void lclip_linear_part(const lclip_linear_step *step, int part);
+int lclip_linear_converts(const lclip_linear_step *step);
+void lclip_linear_convert_part(const lclip_linear_step *step, int part);
 /* begin, the whole step shared out over team, end. */
 lclip_status lclip_linear_run(lclip_team *team, lclip_linear_step *step);
 
