@@ -1,6 +1,9 @@
 /* The engine options as an application sees them: values checked, what an
  * encoder runs on described, requests the build or the CPU cannot meet
- * refused with a message, and every engine giving the same embeddings. */
+ * refused with a message, every engine giving the same embeddings in F32,
+ * and BF16 within its documented tolerance of the reference.
+ * LIBCLIP_EXPECT_BF16=unsupported (a ctest run with oneDNN limited to AVX2)
+ * asks for the refusal instead. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@
 #include <cmocka.h>
 
 #include "libclip.h"
+#include "support/golden.h"
 #include "support/test_util.h"
 #include "support/tiny_model.h"
 
@@ -21,7 +25,12 @@
 typedef struct fixture {
     char *dir; /* a self-made HF checkpoint */
     int onednn_built;
+    int bf16; /* this machine runs BF16 (oneDNN built, native bf16) */
 } fixture;
+
+/* BF16's tolerance, per row against the F32 reference: measured 0.99994 at
+ * worst on the fixtures' models (docs/api.md). */
+#define BF16_MIN_COSINE 0.9999
 
 static int setup(void **state)
 {
@@ -30,6 +39,12 @@ static int setup(void **state)
     tiny_spec spec = tiny_spec_default();
     tiny_write_hf(f->dir, &spec, "F32");
     f->onednn_built = strstr(lclip_build_info(), "engines=cblas,onednn") != NULL;
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.precision = LCLIP_PRECISION_BF16;
+    lclip_image_encoder *enc;
+    f->bf16 = lclip_image_encoder_open(f->dir, &opts, &enc) == LCLIP_OK;
+    lclip_image_encoder_close(f->bf16 ? enc : NULL);
     *state = f;
     return 0;
 }
@@ -138,6 +153,102 @@ static void test_engines_agree(void **state)
         }
 }
 
+/* Per-row cosine of got against ref, both [rows][dim]: the worst. */
+static double worst_cosine(const float *got, const float *ref, size_t rows, size_t dim)
+{
+    double worst = 1.0;
+    for (size_t r = 0; r < rows; r++) {
+        double dot = 0, gg = 0, rr = 0;
+        for (size_t d = 0; d < dim; d++) {
+            dot += (double)got[r * dim + d] * ref[r * dim + d];
+            gg += (double)got[r * dim + d] * got[r * dim + d];
+            rr += (double)ref[r * dim + d] * ref[r * dim + d];
+        }
+        worst = fmin(worst, dot / sqrt(gg * rr));
+    }
+    return worst;
+}
+
+/* BF16 where the CPU has it, refused with the reason where it has not. */
+static void test_bf16_runs_or_says_why_not(void **state)
+{
+    fixture *f = *state;
+    const char *expect = getenv("LIBCLIP_EXPECT_BF16");
+    if (expect && strcmp(expect, "unsupported") == 0 && f->bf16)
+        fail_msg("BF16 opened, but this run expects it refused: %s", lclip_build_info());
+    lclip_image_encoder *enc;
+    lclip_status s = open_image(f->dir, LCLIP_ENGINE_AUTO, LCLIP_PRECISION_BF16, 0, &enc);
+    if (!f->bf16) {
+        assert_int_equal(s, LCLIP_E_UNSUPPORTED);
+        print_message("  BF16 refused: %s\n", lclip_last_error());
+        assert_true(strstr(lclip_last_error(), "AVX512-BF16") || strstr(lclip_last_error(), "oneDNN"));
+        return;
+    }
+    assert_int_equal(s, LCLIP_OK);
+    const char *about = lclip_image_encoder_describe(enc);
+    assert_non_null(strstr(about, "engine=onednn"));
+    assert_non_null(strstr(about, "precision=bf16"));
+    enum { N = 5 };
+    float want[N * MAX_DIM], got[N * MAX_DIM];
+    size_t dim = lclip_image_encoder_dim(enc);
+    encode_pixels(enc, got, N);
+    lclip_image_encoder_close(enc);
+    assert_int_equal(open_image(f->dir, LCLIP_ENGINE_CBLAS, LCLIP_PRECISION_F32, 0, &enc), LCLIP_OK);
+    encode_pixels(enc, want, N);
+    lclip_image_encoder_close(enc);
+    double worst = worst_cosine(got, want, N, dim);
+    print_message("  BF16 self-made model: worst cosine %.6f\n", worst);
+    assert_true(worst >= BF16_MIN_COSINE);
+}
+
+/* The fixtures' models in BF16 against the reference's embeddings, images
+ * and texts, through a team and without. */
+static void test_bf16_against_the_reference(void **state)
+{
+    fixture *f = *state;
+    const char *fixtures = fixtures_dir();
+    if (!f->bf16 || !fixtures)
+        skip();
+    const char *models[2] = {"tiny-quickgelu", "tiny-gelu"};
+    size_t n_images;
+    float *pixels = golden_pixels(fixtures, 32, &n_images);
+    int32_t *tokens = golden_text_tokens(fixtures);
+    for (int m = 0; m < 2; m++)
+        for (int threads = 0; threads <= 2; threads += 2) {
+            char path[1024], relative[256];
+            snprintf(path, sizeof path, "%s/models/%s/hf", fixtures, models[m]);
+            lclip_options opts;
+            lclip_options_init(&opts);
+            opts.precision = LCLIP_PRECISION_BF16;
+            opts.n_threads = threads;
+            opts.normalize = 0;
+            lclip_image_encoder *image;
+            lclip_text_encoder *text;
+            assert_int_equal(lclip_image_encoder_open(path, &opts, &image), LCLIP_OK);
+            assert_int_equal(lclip_text_encoder_open(path, &opts, &text), LCLIP_OK);
+            size_t dim = lclip_image_encoder_dim(image);
+            float *got = malloc(GOLDEN_TEXTS * dim * sizeof *got);
+            assert_int_equal(lclip_image_encode_pixels(image, pixels, n_images, got), LCLIP_OK);
+            snprintf(relative, sizeof relative, "golden/%s/image_embeds.f32", models[m]);
+            float *ref = golden_read(fixtures, relative, n_images * dim, sizeof(float));
+            double worst_image = worst_cosine(got, ref, n_images, dim);
+            free(ref);
+            assert_int_equal(lclip_text_encode_tokens(text, tokens, GOLDEN_TEXTS, got), LCLIP_OK);
+            snprintf(relative, sizeof relative, "golden/%s/text_embeds.f32", models[m]);
+            ref = golden_read(fixtures, relative, GOLDEN_TEXTS * dim, sizeof(float));
+            double worst_text = worst_cosine(got, ref, GOLDEN_TEXTS, dim);
+            free(ref);
+            print_message("  %s, %d threads, BF16: worst cosine to the reference: images %.6f, texts %.6f\n",
+                          models[m], threads, worst_image, worst_text);
+            assert_true(worst_image >= BF16_MIN_COSINE && worst_text >= BF16_MIN_COSINE);
+            free(got);
+            lclip_text_encoder_close(text);
+            lclip_image_encoder_close(image);
+        }
+    free(tokens);
+    free(pixels);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +256,8 @@ int main(void)
         cmocka_unit_test(test_describe_says_what_runs),
         cmocka_unit_test(test_requests_the_build_cannot_meet),
         cmocka_unit_test(test_engines_agree),
+        cmocka_unit_test(test_bf16_runs_or_says_why_not),
+        cmocka_unit_test(test_bf16_against_the_reference),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

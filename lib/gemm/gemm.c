@@ -32,8 +32,10 @@ static lclip_status choose_engine(lclip_gemm *g, int engine, const lclip_logger 
 {
 #ifdef LCLIP_HAVE_ONEDNN
     if (engine == LCLIP_ENGINE_ONEDNN || engine == LCLIP_ENGINE_AUTO) {
+        /* AUTO falls back on the CBLAS only where oneDNN cannot serve this
+         * CPU, never to hide a failure (out of memory). */
         lclip_status s = open_onednn(g);
-        if (s == LCLIP_OK || engine == LCLIP_ENGINE_ONEDNN || g->precision == LCLIP_PRECISION_BF16) {
+        if (s != LCLIP_E_UNSUPPORTED || engine == LCLIP_ENGINE_ONEDNN || g->precision == LCLIP_PRECISION_BF16) {
             g->engine = LCLIP_ENGINE_ONEDNN;
             return s;
         }
