@@ -1,6 +1,6 @@
 /* clip-embed: the command-line face of libclip.
  *
- *   clip-embed --model PATH [--threads N] [--raw] [--out FILE] [--format f32|txt]
+ *   clip-embed --model PATH [--threads N] [--engine E] [--precision P] [--raw] [--out FILE] [--format f32|txt]
  *              (--text STRING... | --text-file FILE | --image FILE...)
  *   clip-embed --model PATH --tokenize (--text STRING... | --text-file FILE)
  *   clip-embed --model PATH --preprocess --image FILE --out FILE
@@ -17,25 +17,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_flags.h"
 #include "libclip.h"
 
 typedef struct args {
     const char *model, *out, *format, *text_file;
     const char **texts, **images;
     size_t n_texts, n_images;
-    int threads, raw, tokenize, preprocess;
+    int threads, engine, precision, raw, tokenize, preprocess;
 } args;
 
 static int usage(FILE *to)
 {
     fprintf(to,
-            "usage: clip-embed --model PATH [--threads N] [--raw] [--out FILE] [--format f32|txt]\n"
+            "usage: clip-embed --model PATH [--threads N] [--engine E] [--precision P] [--raw] [--out FILE]\n"
+            "                  [--format f32|txt]\n"
             "                  (--text STRING... | --text-file FILE | --image FILE...)\n"
             "       clip-embed --model PATH --tokenize (--text STRING... | --text-file FILE)\n"
             "       clip-embed --model PATH --preprocess --image FILE --out FILE\n"
             "Writes one embedding per input in input order (txt: one line of %%.9g values per row;\n"
             "f32: little-endian float32 rows). --raw: unnormalised. --tokenize: print token ids.\n"
-            "--preprocess: write the model's float32 CHW input tensor of the image.\n");
+            "--preprocess: write the model's float32 CHW input tensor of the image.\n" ENGINE_FLAGS_USAGE);
     return to == stdout ? 0 : 2;
 }
 
@@ -74,6 +76,10 @@ static int parse(int argc, char **argv, args *a)
             a->format = argv[++i];
         else if (strcmp(o, "--threads") == 0 && has_value)
             a->threads = atoi(argv[++i]);
+        else if (strcmp(o, "--engine") == 0 && has_value && parse_engine(argv[i + 1], &a->engine) == 0)
+            i++;
+        else if (strcmp(o, "--precision") == 0 && has_value && parse_precision(argv[i + 1], &a->precision) == 0)
+            i++;
         else if (strcmp(o, "--text-file") == 0 && has_value)
             a->text_file = argv[++i];
         else if (strcmp(o, "--raw") == 0)
@@ -215,6 +221,8 @@ int main(int argc, char **argv)
     lclip_options opts;
     lclip_options_init(&opts);
     opts.n_threads = a.threads;
+    opts.engine = a.engine;
+    opts.precision = a.precision;
     opts.normalize = !a.raw;
     if (a.n_images)
         return run_image(&a, &opts);

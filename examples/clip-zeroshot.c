@@ -1,6 +1,7 @@
 /* clip-zeroshot: label an image with the most likely of the given labels.
  *
  *   clip-zeroshot --model PATH IMAGE LABEL... [--template "a photo of a {}."] [--top K]
+ *                 [--engine auto|cblas|onednn] [--precision f32|bf16]
  *
  * Each label becomes a prompt through the template; the image and the
  * prompts are embedded, logits = logit_scale * cosine, and a softmax over the
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_flags.h"
 #include "libclip.h"
 
 typedef struct ranked {
@@ -21,7 +23,8 @@ typedef struct ranked {
 static int usage(FILE *to)
 {
     fprintf(to, "usage: clip-zeroshot --model PATH IMAGE LABEL... [--template \"a photo of a {}.\"] [--top K]\n"
-                "Prints the labels ranked by probability that they describe IMAGE.\n");
+                "                     [--engine E] [--precision P]\n"
+                "Prints the labels ranked by probability that they describe IMAGE.\n" ENGINE_FLAGS_USAGE);
     return to == stdout ? 0 : 2;
 }
 
@@ -50,13 +53,14 @@ static int by_probability(const void *a, const void *b)
     return (pa < pb) - (pa > pb);
 }
 
-static int label(const char *model, const char *image_path, char **labels, int n, const char *template, int top)
+static int label(const char *model, const lclip_options *opts, const char *image_path, char **labels, int n,
+                 const char *template, int top)
 {
     lclip_image_encoder *image = NULL;
     lclip_text_encoder *text = NULL;
-    lclip_status s = lclip_image_encoder_open(model, NULL, &image);
+    lclip_status s = lclip_image_encoder_open(model, opts, &image);
     if (s == LCLIP_OK)
-        s = lclip_text_encoder_open(model, NULL, &text);
+        s = lclip_text_encoder_open(model, opts, &text);
     if (s != LCLIP_OK) {
         lclip_image_encoder_close(image);
         return fail(model, s);
@@ -105,6 +109,8 @@ int main(int argc, char **argv)
     const char *model = NULL, *template = "a photo of a {}.";
     char **positional = calloc((size_t)argc, sizeof *positional);
     int n_positional = 0, top = argc;
+    lclip_options opts;
+    lclip_options_init(&opts);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return free(positional), usage(stdout);
@@ -114,6 +120,11 @@ int main(int argc, char **argv)
             template = argv[++i];
         else if (strcmp(argv[i], "--top") == 0 && i + 1 < argc)
             top = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--engine") == 0 && i + 1 < argc && parse_engine(argv[i + 1], &opts.engine) == 0)
+            i++;
+        else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc &&
+                 parse_precision(argv[i + 1], &opts.precision) == 0)
+            i++;
         else if (strncmp(argv[i], "--", 2) == 0)
             return free(positional), usage(stderr);
         else
@@ -121,7 +132,7 @@ int main(int argc, char **argv)
     }
     if (!model || n_positional < 2 || top < 1)
         return free(positional), usage(stderr);
-    int rc = label(model, positional[0], positional + 1, n_positional - 1, template, top);
+    int rc = label(model, &opts, positional[0], positional + 1, n_positional - 1, template, top);
     free(positional);
     return rc;
 }

@@ -42,6 +42,17 @@ check "clip-embed --text writes 3 rows of 32" \
     --image "$images/synth_gray_300x200.png" "$images/photo_rocket_640x427_q92_444.jpg"
 check "clip-embed --image --format f32 writes 2 x 32 floats" test "$(wc -c < "$tmp/images.f32")" = 256
 
+# --engine: the CBLAS and oneDNN (when built in) give the same embeddings;
+# a word that names no engine is a usage error
+"$bin/clip-embed" --model "$model" --engine cblas --text "a photo of a cat" "a diagram" > "$tmp/cblas.txt"
+"$bin/clip-embed" --model "$model" --engine auto --text "a photo of a cat" "a diagram" > "$tmp/auto.txt"
+check "clip-embed --engine auto and --engine cblas agree to 1e-5" \
+    awk 'NR == FNR { for (i = 1; i <= NF; i++) a[FNR, i] = $i; next }
+         { for (i = 1; i <= NF; i++) if ((a[FNR, i] - $i) ^ 2 > 1e-10) exit 1 }' "$tmp/cblas.txt" "$tmp/auto.txt"
+status=0
+"$bin/clip-embed" --model "$model" --engine gpu --text "a" > /dev/null 2>&1 || status=$?
+check "clip-embed --engine gpu is a usage error (exit 2)" test "$status" = 2
+
 # zero-shot: every label printed once with a percentage, summing to 100
 "$bin/clip-zeroshot" --model "$model" "$images/photo_astronaut_512x512.png" astronaut cat dog > "$tmp/zs.txt"
 check "clip-zeroshot ranks 3 labels with probabilities summing to 100%" \

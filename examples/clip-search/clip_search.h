@@ -10,6 +10,7 @@ typedef struct search_args {
     const char *dir;          /* index: the directory to embed */
     const char *text, *image; /* query: exactly one is set */
     int threads;              /* 0: leave OpenBLAS's thread count alone */
+    int engine, precision;    /* lclip_options.engine / precision */
     size_t batch;             /* index: images per lclip_image_encode_files() call */
     size_t top;               /* query: matches to print */
 } search_args;

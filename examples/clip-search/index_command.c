@@ -263,6 +263,8 @@ int run_index(const search_args *a)
     lclip_options options;
     lclip_options_init(&options);
     options.n_threads = a->threads;
+    options.engine = a->engine;
+    options.precision = a->precision;
     lclip_image_encoder *encoder;
     lclip_status s = lclip_image_encoder_open(a->model, &options, &encoder);
     if (s != LCLIP_OK) {

@@ -3,6 +3,7 @@
  *
  *   clip-search index --model PATH DIR --index FILE [--threads N] [--batch N]
  *   clip-search query --model PATH --index FILE (--text STRING | --image FILE) [--top K]
+ *   (both also take --engine auto|cblas|onednn and --precision f32|bf16)
  *
  * The index format and the tool's behaviour are specified in docs/tools.md.
  * Exit codes: 0 success, 1 failure (message on stderr), 2 usage error,
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "clip_search.h"
+#include "engine_flags.h"
 
 enum { DEFAULT_BATCH = 16, MAX_BATCH = 4096, DEFAULT_TOP = 10 };
 
@@ -29,7 +31,8 @@ static int usage(FILE *to)
             "       images already in FILE are not embedded again.\n"
             "query: prints the K best matches (default %d) as \"score  path\", best first; the score is\n"
             "       the cosine similarity.\n"
-            "--threads N: threads per encode call (default: one, with OpenBLAS's own threads).\n",
+            "--threads N: threads per encode call (default: one, with OpenBLAS's own threads).\n"
+            ENGINE_FLAGS_USAGE,
             DEFAULT_BATCH, DEFAULT_TOP);
     return to == stdout ? 0 : 2;
 }
@@ -69,6 +72,10 @@ static int parse_option(int argc, char **argv, int *i, search_args *a)
         a->index = value;
     else if (strcmp(option, "--threads") == 0 && parse_number(value, 0, 1024, &number) == 0)
         a->threads = (int)number;
+    else if (strcmp(option, "--engine") == 0 && parse_engine(value, &a->engine) == 0)
+        ;
+    else if (strcmp(option, "--precision") == 0 && parse_precision(value, &a->precision) == 0)
+        ;
     else if (is_index && strcmp(option, "--batch") == 0 && parse_number(value, 1, MAX_BATCH, &number) == 0)
         a->batch = (size_t)number;
     else if (!is_index && strcmp(option, "--text") == 0 && !a->text)

@@ -109,6 +109,8 @@ static float *embed_query(const search_args *a, size_t *dim)
     lclip_options options;
     lclip_options_init(&options);
     options.n_threads = a->threads;
+    options.engine = a->engine;
+    options.precision = a->precision;
     float *vector = NULL;
     lclip_status s;
     if (a->text) {
