@@ -17,6 +17,10 @@ typedef struct lclip_mapped_file {
 /* Maps path read-only. An empty file is LCLIP_E_FORMAT. */
 lclip_status lclip_map_file(const char *path, lclip_mapped_file *out);
 void lclip_unmap_file(lclip_mapped_file *file);
+/* Gives the pages of [addr, addr + len) back to the OS, where they lie in
+ * file's mapping (a tensor packed elsewhere): reading them again would map
+ * them in again from the file, so this only saves memory. */
+void lclip_mapped_release(const lclip_mapped_file *file, const void *addr, size_t len);
 
 /* Reads a whole file of at most max_bytes into a NUL-terminated heap buffer
  * (free with lclip_free). Larger files are LCLIP_E_TOO_LARGE. */

@@ -4,6 +4,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "load/checkpoint.h"
 #include "load/tensor_bind.h"
@@ -37,6 +38,16 @@ static const char *config_label(const lclip_model *m, const lclip_checkpoint_fil
     return files->open_clip_config ? files->open_clip_config : files->weights;
 }
 
+/* A layer the engine packed no longer needs its mapped pages: memory holds
+ * the packed copy, not both. */
+static lclip_status bind_layer(lclip_model *m, lclip_linear *lin)
+{
+    lclip_status s = lclip_gemm_bind(m->gemm, lin);
+    if (s == LCLIP_OK && lin->packed)
+        lclip_mapped_release(&m->weights->file, lin->weight, (size_t)lin->out * (size_t)lin->in * sizeof(float));
+    return s;
+}
+
 /* Every linear layer of the loaded towers, for the engine. */
 static lclip_status bind_engine_layers(lclip_model *m, lclip_transformer_weights *tf, lclip_linear *extra[2])
 {
@@ -45,10 +56,10 @@ static lclip_status bind_engine_layers(lclip_model *m, lclip_transformer_weights
         lclip_block_weights *b = &tf->blocks[i];
         lclip_linear *layers[6] = {&b->q, &b->k, &b->v, &b->attn_out, &b->fc1, &b->fc2};
         for (int l = 0; l < 6 && s == LCLIP_OK; l++)
-            s = lclip_gemm_bind(m->gemm, layers[l]);
+            s = bind_layer(m, layers[l]);
     }
     for (int l = 0; l < 2 && extra[l] && s == LCLIP_OK; l++)
-        s = lclip_gemm_bind(m->gemm, extra[l]);
+        s = bind_layer(m, extra[l]);
     return s;
 }
 
