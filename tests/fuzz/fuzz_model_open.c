@@ -118,6 +118,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lclip_options opts;
     lclip_options_init(&opts);
     opts.n_threads = 0; /* never touch the process's BLAS threads from a fuzzer */
+    /* The loader is what is fuzzed; packing for oneDNN would only slow each
+     * run (the engine's own inputs are the validated tensors). */
+    opts.engine = LCLIP_ENGINE_CBLAS;
     run_image(&opts);
     run_text(&opts);
     return 0;
