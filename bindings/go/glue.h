@@ -14,9 +14,10 @@
 #include <libclip.h>
 
 /* The binding uses the sized initialisers, the log callback and the _ex
- * batch calls of 0.2.0: say so instead of failing on the first of them. */
-#if !defined(LCLIP_VERSION_NUMBER) || LCLIP_VERSION_NUMBER < 200
-#error "the Go binding needs libclip.h 0.2.0 or later (pkg-config found an older libclip)"
+ * batch calls of 0.2.0, and the engine options and describe functions of
+ * 0.3.0: say so instead of failing on the first of them. */
+#if !defined(LCLIP_VERSION_NUMBER) || LCLIP_VERSION_NUMBER < 300
+#error "the Go binding needs libclip.h 0.3.0 or later (pkg-config found an older libclip)"
 #endif
 
 /* status is an lclip_status; msg is NULL on success, otherwise a malloc'ed

@@ -187,19 +187,20 @@ func readI32(t testing.TB, path string) []int32 {
 }
 
 // inChildProcess runs the calling test alone in a child process (this test
-// binary) and tells the caller whether it is that child, which does the work;
-// the parent only checks that the child passed. For tests that set
-// Options.Threads > 0: libclip then sets OpenBLAS's process-wide thread
-// count to 1, and the bit-for-bit comparisons with clip-embed in the other
-// tests need the process's default.
-func inChildProcess(t *testing.T) bool {
+// binary), with env ("KEY=value") added to its environment, and tells the
+// caller whether it is that child, which does the work; the parent only
+// checks that the child passed. For tests that set Options.Threads > 0:
+// libclip then sets OpenBLAS's process-wide thread count to 1, and the
+// bit-for-bit comparisons with clip-embed in the other tests need the
+// process's default; and for tests that need an environment read once.
+func inChildProcess(t *testing.T, env ...string) bool {
 	t.Helper()
-	const env = "LIBCLIP_GO_TEST_CHILD"
-	if os.Getenv(env) == t.Name() {
+	const child = "LIBCLIP_GO_TEST_CHILD"
+	if os.Getenv(child) == t.Name() {
 		return true
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), env+"="+t.Name())
+	cmd.Env = append(append(os.Environ(), child+"="+t.Name()), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s in a child process: %v\n%s", t.Name(), err, out)

@@ -17,14 +17,15 @@ import (
 // ImageEncoder turns images into embeddings with the vision tower of a CLIP
 // model. It is safe for concurrent use by several goroutines.
 type ImageEncoder struct {
-	mu        sync.RWMutex // read-held by calls into C, write-held by Close
-	h         *C.lclip_image_encoder
-	dim       int
-	size      int
-	scale     float32
-	maxPixels uint64
-	log       cgo.Handle // Options.Log's, or 0; deleted by Close
-	logs      *logger    // its target, or nil
+	mu          sync.RWMutex // read-held by calls into C, write-held by Close
+	h           *C.lclip_image_encoder
+	dim         int
+	size        int
+	scale       float32
+	description string
+	maxPixels   uint64
+	log         cgo.Handle // Options.Log's, or 0; deleted by Close
+	logs        *logger    // its target, or nil
 }
 
 // OpenImageEncoder opens the vision tower of the CLIP model at path: a Hugging
@@ -51,13 +52,14 @@ func OpenImageEncoder(path string, opts *Options) (*ImageEncoder, error) {
 		return nil, err
 	}
 	e := &ImageEncoder{
-		h:         h,
-		dim:       int(C.lclip_image_encoder_dim(h)),
-		size:      int(C.lclip_image_encoder_image_size(h)),
-		scale:     float32(C.lclip_image_encoder_logit_scale(h)),
-		maxPixels: uint64(co.opts.max_image_pixels),
-		log:       co.log,
-		logs:      co.logs,
+		h:           h,
+		dim:         int(C.lclip_image_encoder_dim(h)),
+		size:        int(C.lclip_image_encoder_image_size(h)),
+		scale:       float32(C.lclip_image_encoder_logit_scale(h)),
+		description: C.GoString(C.lclip_image_encoder_describe(h)),
+		maxPixels:   uint64(co.opts.max_image_pixels),
+		log:         co.log,
+		logs:        co.logs,
 	}
 	co.log = 0
 	if logged != nil {
@@ -80,6 +82,15 @@ func (e *ImageEncoder) ImageSize() int { return e.size }
 // for zero-shot logits (100 for trained OpenAI models). It stays valid after
 // Close.
 func (e *ImageEncoder) LogitScale() float32 { return e.scale }
+
+// Describe returns what the encoder runs on (lclip_image_encoder_describe),
+// as space-separated key=value fields, e.g. "engine=onednn
+// isa=avx512_core_bf16 precision=bf16 packed_bytes=176160768 threads=0" or
+// "engine=cblas precision=f32 blas=OpenBLAS kernels=Haswell threads=0".
+// engine (cblas or onednn, what EngineAuto became) and precision are always
+// there; the other keys depend on the engine, and later releases may add
+// keys. It is read at open and stays valid after Close.
+func (e *ImageEncoder) Describe() string { return e.description }
 
 // Close frees the C encoder and unmaps the model, after waiting for calls in
 // flight on e to return. Later calls return ErrClosed; closing again is a

@@ -13,8 +13,14 @@ import (
 	"unsafe"
 )
 
-// Compile-time check that the LogLevel constants equal the C header's.
-var _ = [1]struct{}{}[(LogWarning-C.LCLIP_LOG_WARNING)|(LogInfo-C.LCLIP_LOG_INFO)]
+// Compile-time check that the LogLevel, Engine and Precision constants equal
+// the C header's.
+var (
+	_ = [1]struct{}{}[(LogWarning-C.LCLIP_LOG_WARNING)|(LogInfo-C.LCLIP_LOG_INFO)]
+	_ = [1]struct{}{}[(EngineAuto-C.LCLIP_ENGINE_AUTO)|(EngineCBLAS-C.LCLIP_ENGINE_CBLAS)|
+		(EngineOneDNN-C.LCLIP_ENGINE_ONEDNN)]
+	_ = [1]struct{}{}[(PrecisionF32-C.LCLIP_PRECISION_F32)|(PrecisionBF16-C.LCLIP_PRECISION_BF16)]
+)
 
 // LogLevel is the severity of a message to Options.Log (lclip_log_level).
 type LogLevel int
@@ -39,6 +45,65 @@ func (l LogLevel) String() string {
 		return "info"
 	}
 	return "LogLevel(" + strconv.Itoa(int(l)) + ")"
+}
+
+// Engine is what runs the matrix products of the linear layers
+// (lclip_engine).
+type Engine int
+
+// The engines of the C API (LCLIP_ENGINE_*).
+const (
+	// EngineAuto (the default) is oneDNN when the library is built with it
+	// and oneDNN has a JIT kernel for this CPU, else CBLAS.
+	EngineAuto Engine = 0
+	// EngineCBLAS is the CBLAS libclip is built against, on the float32
+	// weights in place.
+	EngineCBLAS Engine = 1
+	// EngineOneDNN is oneDNN, with the weights packed once at open into the
+	// encoder's own memory; ErrUnsupported when the library is built
+	// without it.
+	EngineOneDNN Engine = 2
+)
+
+// String returns "auto", "cblas", "onednn" (the names of the engine= field
+// of Describe), or "Engine(N)" for a value this package does not know.
+func (e Engine) String() string {
+	switch e {
+	case EngineAuto:
+		return "auto"
+	case EngineCBLAS:
+		return "cblas"
+	case EngineOneDNN:
+		return "onednn"
+	}
+	return "Engine(" + strconv.Itoa(int(e)) + ")"
+}
+
+// Precision is the numbers the linear layers' products run in
+// (lclip_precision).
+type Precision int
+
+// The precisions of the C API (LCLIP_PRECISION_*).
+const (
+	// PrecisionF32 (the default) is float32 throughout.
+	PrecisionF32 Precision = 0
+	// PrecisionBF16 rounds the weights and the products' inputs to
+	// bfloat16 and accumulates in float32. It runs on oneDNN with a CPU
+	// that has native bfloat16 instructions (AVX512-BF16 or AMX) only,
+	// else the open fails with ErrUnsupported.
+	PrecisionBF16 Precision = 1
+)
+
+// String returns "f32", "bf16" (the names of the precision= field of
+// Describe), or "Precision(N)" for a value this package does not know.
+func (p Precision) String() string {
+	switch p {
+	case PrecisionF32:
+		return "f32"
+	case PrecisionBF16:
+		return "bf16"
+	}
+	return "Precision(" + strconv.Itoa(int(p)) + ")"
 }
 
 // Options configures an encoder when it is opened. The zero value (and a nil
@@ -87,6 +152,14 @@ type Options struct {
 	// MaxTensorCount is the most tensors accepted in one model file
 	// (0: the default, 65536).
 	MaxTensorCount uint64
+
+	// Engine is what runs the matrix products (default EngineAuto), and
+	// Precision the numbers they run in (default PrecisionF32). What the
+	// library or the CPU cannot do fails the open with ErrUnsupported;
+	// values that are not constants of this package, with
+	// ErrInvalidArgument. The encoders' Describe says what they got.
+	Engine    Engine
+	Precision Precision
 
 	// Log receives diagnostics that are not errors: warnings (a JPEG or PNG
 	// with corrupt data, a text encoder without a vocabulary) and choices
@@ -153,9 +226,14 @@ func newCOptions(op string, o *Options) (*cOptions, error) {
 	if o == nil {
 		o = &Options{}
 	}
-	if o.Threads > math.MaxInt32 || o.Threads < math.MinInt32 {
-		return nil, &Error{Op: op, Status: ErrInvalidArgument,
-			Message: "options: Threads " + strconv.Itoa(o.Threads) + " is out of range"}
+	for _, f := range []struct {
+		name  string
+		value int
+	}{{"Threads", o.Threads}, {"Engine", int(o.Engine)}, {"Precision", int(o.Precision)}} {
+		if f.value > math.MaxInt32 || f.value < math.MinInt32 {
+			return nil, &Error{Op: op, Status: ErrInvalidArgument,
+				Message: "options: " + f.name + " " + strconv.Itoa(f.value) + " is out of range"}
+		}
 	}
 	if strings.IndexByte(o.VocabPath, 0) >= 0 {
 		return nil, nulError(op, "options: VocabPath")
@@ -170,6 +248,8 @@ func newCOptions(op string, o *Options) (*cOptions, error) {
 		return nil, err
 	}
 	c.opts.n_threads = C.int(o.Threads)
+	c.opts.engine = C.int(o.Engine)
+	c.opts.precision = C.int(o.Precision)
 	if o.RawOutput {
 		c.opts.normalize = 0
 	}

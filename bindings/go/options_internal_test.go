@@ -21,23 +21,25 @@ func TestCOptionsSizedInit(t *testing.T) {
 	if uintptr(co.opts.struct_size) != size {
 		t.Errorf("struct_size %d, sizeof(lclip_options) %d", co.opts.struct_size, size)
 	}
-	if unsafe.Sizeof(uintptr(0)) == 8 && size != 88 {
-		t.Errorf("sizeof(lclip_options) %d, want 0.2.0's 88 on LP64", size)
+	if unsafe.Sizeof(uintptr(0)) == 8 && size != 96 {
+		t.Errorf("sizeof(lclip_options) %d, want 0.3.0's 96 on LP64", size)
 	}
 	if co.opts.normalize != 1 || co.opts.truncate_text != 1 || co.opts.max_image_pixels != 178956970 ||
-		co.opts.log != nil || co.opts.log_user != nil || co.log != 0 {
+		co.opts.log != nil || co.opts.log_user != nil || co.log != 0 ||
+		co.opts.engine != 0 || co.opts.precision != 0 {
 		t.Errorf("not the C defaults: %+v", *co.opts)
 	}
 
 	co2, err := newCOptions("test", &Options{Threads: 2, RawOutput: true, VocabPath: "v.txt.gz",
-		MaxImagePixels: 7, Log: func(LogLevel, string) {}})
+		MaxImagePixels: 7, Log: func(LogLevel, string) {}, Engine: EngineOneDNN, Precision: PrecisionBF16})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer co2.free()
 	if co2.opts.n_threads != 2 || co2.opts.normalize != 0 || co2.opts.max_image_pixels != 7 ||
 		co2.opts.vocab_path == nil || co2.opts.log == nil || co2.log == 0 ||
-		uintptr(co2.opts.log_user) != uintptr(co2.log) {
+		uintptr(co2.opts.log_user) != uintptr(co2.log) ||
+		int(co2.opts.engine) != int(EngineOneDNN) || int(co2.opts.precision) != int(PrecisionBF16) {
 		t.Errorf("Options not applied: %+v", *co2.opts)
 	}
 }

@@ -15,13 +15,14 @@ import (
 // TextEncoder turns texts into embeddings with the text tower of a CLIP
 // model. It is safe for concurrent use by several goroutines.
 type TextEncoder struct {
-	mu      sync.RWMutex // read-held by calls into C, write-held by Close
-	h       *C.lclip_text_encoder
-	dim     int
-	context int
-	scale   float32
-	log     cgo.Handle // Options.Log's, or 0; deleted by Close
-	logs    *logger    // its target, or nil
+	mu          sync.RWMutex // read-held by calls into C, write-held by Close
+	h           *C.lclip_text_encoder
+	dim         int
+	context     int
+	scale       float32
+	description string
+	log         cgo.Handle // Options.Log's, or 0; deleted by Close
+	logs        *logger    // its target, or nil
 }
 
 // OpenTextEncoder opens the text tower of the CLIP model at path (see
@@ -51,12 +52,13 @@ func OpenTextEncoder(path string, opts *Options) (*TextEncoder, error) {
 		return nil, err
 	}
 	e := &TextEncoder{
-		h:       h,
-		dim:     int(C.lclip_text_encoder_dim(h)),
-		context: int(C.lclip_text_encoder_context_length(h)),
-		scale:   float32(C.lclip_text_encoder_logit_scale(h)),
-		log:     co.log,
-		logs:    co.logs,
+		h:           h,
+		dim:         int(C.lclip_text_encoder_dim(h)),
+		context:     int(C.lclip_text_encoder_context_length(h)),
+		scale:       float32(C.lclip_text_encoder_logit_scale(h)),
+		description: C.GoString(C.lclip_text_encoder_describe(h)),
+		log:         co.log,
+		logs:        co.logs,
 	}
 	co.log = 0
 	if logged != nil {
@@ -79,6 +81,10 @@ func (e *TextEncoder) ContextLength() int { return e.context }
 // for zero-shot logits (100 for trained OpenAI models). It stays valid after
 // Close.
 func (e *TextEncoder) LogitScale() float32 { return e.scale }
+
+// Describe returns what the encoder runs on (lclip_text_encoder_describe),
+// as ImageEncoder.Describe does. It stays valid after Close.
+func (e *TextEncoder) Describe() string { return e.description }
 
 // Close frees the C encoder and unmaps the model, after waiting for calls in
 // flight on e to return. Later calls return ErrClosed; closing again is a

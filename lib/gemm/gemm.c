@@ -158,6 +158,8 @@ void lclip_gemm_step_blocks(const lclip_gemm_step *step, int part, int *first, i
         lclip_onednn_step_blocks(step, part, first, last);
         return;
     }
+#else
+    (void)step;
 #endif
     *first = part; /* one block per member */
     *last = part + 1;

@@ -20,14 +20,17 @@ from __future__ import annotations
 from . import _lib
 from ._callbacks import LogLevel, log_to_logging
 from ._errors import ClipError, Status
+from ._options import Engine, Precision
 from .encoders import BatchResult, ImageEncoder, TextEncoder
 from .zeroshot import zero_shot
 
 __all__ = [
     "BatchResult",
     "ClipError",
+    "Engine",
     "ImageEncoder",
     "LogLevel",
+    "Precision",
     "Status",
     "TextEncoder",
     "build_info",
@@ -40,7 +43,7 @@ __all__ = [
     "__version__",
 ]
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 #: The file the shared library was loaded from (or the name the loader resolved).
 library_path: str = _lib.library_path
@@ -53,7 +56,7 @@ def library_version() -> str:
 
 def version_number() -> int:
     """``lclip_version_number()``: MAJOR * 10000 + MINOR * 100 + PATCH of the
-    loaded shared library (200 for 0.2.0)."""
+    loaded shared library (300 for 0.3.0)."""
     return _lib.version_number()
 
 
@@ -64,8 +67,8 @@ def build_info_string() -> str:
 
 
 def build_info() -> dict[str, str]:
-    """:func:`build_info_string` as a dict, e.g. ``{"version": "0.2.0",
-    "blas": "OpenBLAS", "blas_threading": "pthreads", ...}``. Keys may be
-    added by newer libraries; none is removed."""
-    fields = (field.partition("=") for field in build_info_string().split("; "))
-    return {key: value for key, _, value in fields}
+    """:func:`build_info_string` as a dict, e.g. ``{"version": "0.3.0",
+    "blas": "OpenBLAS", "blas_threading": "pthreads", "engines":
+    "cblas,onednn", ...}``. Keys may be added by newer libraries; none is
+    removed."""
+    return _lib.key_values(build_info_string(), "; ")

@@ -77,6 +77,9 @@ class Options(ctypes.Structure):
         *([("reserved_ilp32", ctypes.c_int32)] if ctypes.sizeof(ctypes.c_void_p) == 4 else []),
         ("log", LogFn),
         ("log_user", ctypes.c_void_p),
+        # 0.3.0
+        ("engine", ctypes.c_int),
+        ("precision", ctypes.c_int),
     ]
 
 
@@ -142,8 +145,9 @@ def _load() -> tuple[ctypes.CDLL, str]:
 
 
 #: lclip_version_number() of the oldest library this binding works with:
-#: it uses the sized initialisers, the _ex batch functions and the log callback.
-MIN_VERSION_NUMBER = 200
+#: it uses the sized initialisers, the _ex batch functions and the log
+#: callback of 0.2.0, and the engine options and describe functions of 0.3.0.
+MIN_VERSION_NUMBER = 300
 
 _status = ctypes.c_int
 _vp = ctypes.c_void_p
@@ -190,6 +194,12 @@ PROTOS_0_2: dict[str, tuple[object, list[object]]] = {
     "lclip_image_encode_pixels_ex": (_status, [_vp, _c_float_p, ctypes.c_size_t, _c_float_p, _batch_p]),
 }
 
+#: The functions added in 0.3.0.
+PROTOS_0_3: dict[str, tuple[object, list[object]]] = {
+    "lclip_image_encoder_describe": (ctypes.c_char_p, [_vp]),
+    "lclip_text_encoder_describe": (ctypes.c_char_p, [_vp]),
+}
+
 
 def _bind(cdll: ctypes.CDLL, protos: dict[str, tuple[object, list[object]]]) -> None:
     for name, (restype, argtypes) in protos.items():
@@ -218,10 +228,11 @@ def _declare(cdll: ctypes.CDLL) -> None:
         number = int(number_fn())
     if number is None or number < MIN_VERSION_NUMBER:
         raise ImportError(
-            f"libclip: {library_path} is libclip {found}, but this binding needs libclip 0.2.0 or later; "
+            f"libclip: {library_path} is libclip {found}, but this binding needs libclip 0.3.0 or later; "
             f"build a newer libclip and point {ENV_VAR} at it"
         )
     _bind(cdll, PROTOS_0_2)
+    _bind(cdll, PROTOS_0_3)
 
 
 lib, library_path = _load()
@@ -278,3 +289,9 @@ def version_number() -> int:
 def build_info() -> str:
     """``lclip_build_info``: "key=value; key=value" about the loaded library."""
     return lib.lclip_build_info().decode("utf-8", "replace")
+
+
+def key_values(text: str, separator: str) -> dict[str, str]:
+    """The "key=value" fields of ``text``, separated by ``separator``, as a dict."""
+    fields = (field.partition("=") for field in text.split(separator) if field)
+    return {key: value for key, _, value in fields}

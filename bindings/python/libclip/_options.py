@@ -3,18 +3,31 @@
 ctypes silently wraps integers that do not fit a C field, so every value is
 range-checked here; semantic checks (negative thread counts, flags other than
 0/1) are left to the library, which reports them as LCLIP_E_INVALID_ARGUMENT.
+The engine and precision are names (:class:`Engine`, :class:`Precision`),
+checked here against the values the binding knows.
 """
 
 from __future__ import annotations
 
 import ctypes
+import enum
 import operator
 import os
 from typing import Any, Union
 
 from . import _lib
 
-__all__ = ["NulError", "PathArg", "fs_path", "build_options", "COMMON_OPTIONS", "IMAGE_OPTIONS", "TEXT_OPTIONS"]
+__all__ = [
+    "Engine",
+    "NulError",
+    "PathArg",
+    "Precision",
+    "fs_path",
+    "build_options",
+    "COMMON_OPTIONS",
+    "IMAGE_OPTIONS",
+    "TEXT_OPTIONS",
+]
 
 PathArg = Union[str, "os.PathLike[str]"]
 
@@ -30,6 +43,34 @@ IMAGE_OPTIONS = COMMON_OPTIONS | {"max_image_pixels", "exif_orientation"}
 TEXT_OPTIONS = COMMON_OPTIONS | {"max_text_bytes", "vocab_path", "truncate_text"}
 
 _C_TYPES = {name: ctype for name, ctype in _lib.Options._fields_}
+
+
+class Engine(enum.StrEnum):
+    """What runs the matrix products of the linear layers (``lclip_engine``).
+    Members are strings: ``engine="onednn"`` and ``engine=Engine.ONEDNN``
+    are the same."""
+
+    #: oneDNN when the library has it and it has a JIT kernel for this CPU, else CBLAS.
+    AUTO = "auto"
+    #: The CBLAS libclip is built against, on the float32 weights in place.
+    CBLAS = "cblas"
+    #: oneDNN, weights packed once at open (LCLIP_E_UNSUPPORTED if not built in).
+    ONEDNN = "onednn"
+
+
+class Precision(enum.StrEnum):
+    """The numbers the linear layers' products run in (``lclip_precision``)."""
+
+    #: float32 throughout.
+    F32 = "f32"
+    #: bfloat16 weights and product inputs, float32 accumulation; oneDNN on a
+    #: CPU with native bfloat16 only, else LCLIP_E_UNSUPPORTED.
+    BF16 = "bf16"
+
+
+# The C values of the LCLIP_ENGINE_* and LCLIP_PRECISION_* constants.
+_C_ENGINES = {Engine.AUTO: 0, Engine.CBLAS: 1, Engine.ONEDNN: 2}
+_C_PRECISIONS = {Precision.F32: 0, Precision.BF16: 1}
 
 
 class NulError(ValueError):
@@ -65,8 +106,19 @@ def _int_value(name: str, value: Any) -> int:
     return number
 
 
+def _choice(name: str, value: Any, kind: type[enum.StrEnum], c_values: dict[Any, int]) -> int:
+    """The C value of ``value``, a member of ``kind`` or its string."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    try:
+        return c_values[kind(value)]
+    except ValueError:
+        valid = ", ".join(repr(m.value) for m in kind)
+        raise ValueError(f"{name} must be one of {valid}, not {value!r}") from None
+
+
 def build_options(
-    allowed: frozenset[str], threads: int, normalize: bool, **options: Any
+    allowed: frozenset[str], threads: int, normalize: bool, engine: str, precision: str, **options: Any
 ) -> tuple[_lib.Options, list[object]]:
     """An ``lclip_options`` started by ``lclip_options_init`` with the given
     values applied, and the Python objects that must stay alive until the
@@ -75,6 +127,8 @@ def build_options(
     keep_alive: list[object] = []
     opts.n_threads = _int_value("n_threads", threads)
     opts.normalize = _int_value("normalize", normalize)
+    opts.engine = _choice("engine", engine, Engine, _C_ENGINES)
+    opts.precision = _choice("precision", precision, Precision, _C_PRECISIONS)
     for name, value in options.items():
         if name in ("n_threads", "normalize", "struct_size"):
             hint = {"n_threads": "threads=", "normalize": "normalize="}.get(name)

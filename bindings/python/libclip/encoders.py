@@ -33,7 +33,7 @@ from . import _compat, _lib
 from ._callbacks import BatchCall, LogCallback, ProgressCallback, c_log_callback, log_to_logging
 from ._errors import ClipError
 from ._lib import check, lib
-from ._options import IMAGE_OPTIONS, TEXT_OPTIONS, NulError, PathArg, build_options, fs_path
+from ._options import IMAGE_OPTIONS, TEXT_OPTIONS, Engine, NulError, PathArg, Precision, build_options, fs_path
 from ._rows import Rows
 
 __all__ = ["BatchResult", "ImageEncoder", "TextEncoder"]
@@ -167,6 +167,23 @@ class _Encoder:
         """True once :meth:`close` has been called."""
         return self._handle.closed
 
+    def describe_string(self) -> str:
+        """``lclip_*_encoder_describe()``: what the encoder runs on, as
+        space-separated "key=value" fields, e.g. ``"engine=onednn
+        isa=avx512_core_bf16 precision=bf16 packed_bytes=176160768
+        threads=0"`` or ``"engine=cblas precision=f32 blas=OpenBLAS
+        kernels=Haswell threads=0"``. Read at open; stays readable after
+        :meth:`close`."""
+        return self._description
+
+    def describe(self) -> dict[str, str]:
+        """:meth:`describe_string` as a dict, e.g. ``{"engine": "cblas",
+        "precision": "f32", "blas": "OpenBLAS", ...}``. ``engine`` and
+        ``precision`` are always there (the values of :class:`Engine` and
+        :class:`Precision` the encoder got; never ``"auto"``); other keys
+        depend on the engine and may be added by newer libraries."""
+        return _lib.key_values(self._description, " ")
+
     def close(self) -> None:
         """Frees the C handle and unmaps the model now rather than at garbage
         collection. Waits for calls in progress on other threads; calling it
@@ -212,12 +229,24 @@ class ImageEncoder(_Encoder):
             not errors (decoder warnings, choices made at open), possibly from
             libclip's threads at once; the default passes them to the
             ``logging`` logger "libclip"; None drops them.
+        engine: what runs the matrix products, an :class:`Engine` or its
+            name: ``"auto"`` (default: oneDNN when the library has it and
+            it runs on this CPU, else CBLAS), ``"cblas"`` or ``"onednn"``.
+            :meth:`describe` tells which one the encoder got.
+        precision: ``"f32"`` (default) or ``"bf16"`` (a :class:`Precision`):
+            bfloat16 weights and product inputs with float32 accumulation,
+            on oneDNN with a CPU that has bfloat16 instructions only.
         **options: further ``lclip_options`` fields that concern images:
             ``max_image_pixels``, ``exif_orientation``, ``max_header_bytes``,
             ``max_tensor_count``.
 
     Raises:
-        ClipError: the model cannot be opened (LCLIP_E_IO, LCLIP_E_FORMAT, ...).
+        ClipError: the model cannot be opened (LCLIP_E_IO, LCLIP_E_FORMAT,
+            ...), or the library cannot run the engine or precision asked
+            for (LCLIP_E_UNSUPPORTED: built without oneDNN, or "bf16" on a
+            CPU without bfloat16 instructions).
+        TypeError, ValueError: an engine or precision that is not one of
+            the names above.
     """
 
     def __init__(
@@ -226,15 +255,19 @@ class ImageEncoder(_Encoder):
         threads: int = 0,
         normalize: bool = True,
         log: Optional[LogCallback] = log_to_logging,
+        *,
+        engine: Union[Engine, str] = Engine.AUTO,
+        precision: Union[Precision, str] = Precision.F32,
         **options: Any,
     ) -> None:
-        opts, keep_alive = build_options(IMAGE_OPTIONS, threads, normalize, **options)
+        opts, keep_alive = build_options(IMAGE_OPTIONS, threads, normalize, engine, precision, **options)
         super().__init__(lib.lclip_image_encoder_open, lib.lclip_image_encoder_close, model_path, opts, log)
         del keep_alive
         with self._handle.use() as h:
             self._dim = int(lib.lclip_image_encoder_dim(h))
             self._image_size = int(lib.lclip_image_encoder_image_size(h))
             self._logit_scale = float(lib.lclip_image_encoder_logit_scale(h))
+            self._description = lib.lclip_image_encoder_describe(h).decode("utf-8", "replace")
 
     @property
     def dim(self) -> int:
@@ -412,6 +445,7 @@ class TextEncoder(_Encoder):
         truncate: cut texts longer than the context as ``clip.tokenize
             (truncate=True)`` does; False makes them LCLIP_E_TOO_LARGE.
         log: as for :class:`ImageEncoder`.
+        engine, precision: as for :class:`ImageEncoder`.
         **options: ``max_text_bytes``, ``max_header_bytes``, ``max_tensor_count``.
     """
 
@@ -423,10 +457,14 @@ class TextEncoder(_Encoder):
         vocab_path: Optional[PathArg] = None,
         truncate: bool = True,
         log: Optional[LogCallback] = log_to_logging,
+        *,
+        engine: Union[Engine, str] = Engine.AUTO,
+        precision: Union[Precision, str] = Precision.F32,
         **options: Any,
     ) -> None:
         opts, keep_alive = build_options(
-            TEXT_OPTIONS, threads, normalize, vocab_path=vocab_path, truncate_text=truncate, **options
+            TEXT_OPTIONS, threads, normalize, engine, precision, vocab_path=vocab_path, truncate_text=truncate,
+            **options,
         )
         super().__init__(lib.lclip_text_encoder_open, lib.lclip_text_encoder_close, model_path, opts, log)
         del keep_alive  # the library copied vocab_path at open
@@ -434,6 +472,7 @@ class TextEncoder(_Encoder):
             self._dim = int(lib.lclip_text_encoder_dim(h))
             self._context_length = int(lib.lclip_text_encoder_context_length(h))
             self._logit_scale = float(lib.lclip_text_encoder_logit_scale(h))
+            self._description = lib.lclip_text_encoder_describe(h).decode("utf-8", "replace")
 
     @property
     def dim(self) -> int:

@@ -307,8 +307,9 @@ def test_handler_installed_in_a_callback_survives(encoders, image_paths):
         signal.signal(signal.SIGINT, original)
 
 
-# A long batch (about 2 s) in a child interpreter, so that a failure cannot
-# interrupt pytest itself; a timer thread sends the signal after 0.2 s.
+# A long batch (some 20 passes) in a child interpreter, so that a failure
+# cannot interrupt pytest itself; a timer thread sends the signal after the
+# time of two passes.
 SIGNAL_DURING_BATCH = """
 import os, signal, sys, threading, time, libclip
 
@@ -327,10 +328,11 @@ if {each!r}:  # a failed input in every pass: its callback comes first after the
 with libclip.ImageEncoder({model!r}) as img:
     start = time.perf_counter()
     img.encode(good[:45])  # warm up, and time one pass
-    full = (time.perf_counter() - start) * len(paths) / 45
+    one_pass = time.perf_counter() - start
+    full = one_pass * len(paths) / 45
     passes = []
     progress = {progress}
-    threading.Timer(0.2, os.kill, (os.getpid(), signal.{signal})).start()
+    threading.Timer(2 * one_pass, os.kill, (os.getpid(), signal.{signal})).start()
     start = time.perf_counter()
     try:
         (img.encode_each if {each!r} else img.encode)(paths, progress=progress)

@@ -47,10 +47,10 @@ def test_not_libclip_is_rejected(run_python):
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler to build a stand-in library")
-@pytest.mark.parametrize("number", [None, 199], ids=["0.1-no-version-number", "version-number-199"])
-def test_library_older_than_0_2_is_refused(tmp_path, run_python, number):
+@pytest.mark.parametrize("number", [None, 299], ids=["0.1-no-version-number", "version-number-299"])
+def test_library_older_than_0_3_is_refused(tmp_path, run_python, number):
     """A library with 0.1.0's functions but no lclip_version_number (or one
-    below 200) is refused at import: the binding calls 0.2 functions."""
+    below 300) is refused at import: the binding calls 0.2 and 0.3 functions."""
     from libclip import _lib
 
     stubs = [f"void {name}(void) {{}}" for name in _lib.PROTOS_0_1 if name != "lclip_version"]
@@ -64,7 +64,7 @@ def test_library_older_than_0_2_is_refused(tmp_path, run_python, number):
     result = run_python("import libclip", env={"LIBCLIP_PATH": str(old)}, check=False)
     assert result.returncode != 0
     assert "ImportError" in result.stderr and "libclip 0.1.9" in result.stderr
-    assert "needs libclip 0.2.0 or later" in result.stderr
+    assert "needs libclip 0.3.0 or later" in result.stderr
 
 
 def _copy_package(tmp_path: Path) -> Path:

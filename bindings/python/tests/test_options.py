@@ -24,7 +24,7 @@ def test_struct_size_is_the_mirrors():
     assert _lib.default_options().struct_size == ctypes.sizeof(_lib.Options)
     assert _lib.default_batch_options().struct_size == ctypes.sizeof(_lib.BatchOptions)
     if ctypes.sizeof(ctypes.c_void_p) == 8:
-        assert (ctypes.sizeof(_lib.Options), ctypes.sizeof(_lib.BatchOptions)) == (88, 40)  # LP64, 0.2.0
+        assert (ctypes.sizeof(_lib.Options), ctypes.sizeof(_lib.BatchOptions)) == (96, 40)  # LP64, 0.3.0
 
 
 def test_defaults_come_from_lclip_options_init():
@@ -36,6 +36,7 @@ def test_defaults_come_from_lclip_options_init():
     assert opts.max_image_pixels == 178956970
     assert opts.vocab_path is None
     assert not opts.log and opts.log_user is None
+    assert (opts.engine, opts.precision) == (0, 0)  # LCLIP_ENGINE_AUTO, LCLIP_PRECISION_F32
     batch = _lib.default_batch_options()
     assert not (batch.item_status or batch.on_item_error or batch.on_progress or batch.user)
 
@@ -88,6 +89,19 @@ def test_options_of_the_0_1_layout(fixtures):
     assert _open_status(opts, model_path(fixtures, "tiny-gelu", "hf")) == (0, "")
 
 
+def test_options_of_the_0_2_layout(fixtures):
+    """The sized initialiser with 0.2.0's size (up to log_user) writes
+    nothing beyond it; such a struct opens with the 0.3 fields' defaults."""
+    opts = _lib.Options()
+    ctypes.memset(ctypes.byref(opts), 0xAB, ctypes.sizeof(opts))
+    size_0_2 = _lib.Options.engine.offset
+    assert _lib.lib.lclip_options_init_sized(ctypes.byref(opts), size_0_2) == 0
+    assert opts.struct_size == size_0_2 and opts.normalize == 1
+    tail = ctypes.string_at(ctypes.addressof(opts) + size_0_2, ctypes.sizeof(opts) - size_0_2)
+    assert tail == b"\xab" * len(tail)
+    assert _open_status(opts, model_path(fixtures, "tiny-gelu", "hf")) == (0, "")
+
+
 def test_sized_init_refuses_sizes_of_no_release():
     opts = _lib.Options()
     for size in (0, 8, _lib.Options.log.offset + 8, 1 << 20):
@@ -133,7 +147,7 @@ def test_version_matches_header():
         ]
         assert libclip.library_version() == ".".join(parts)
     major, minor, patch = (int(p) for p in libclip.library_version().split("."))
-    assert libclip.version_number() == major * 10000 + minor * 100 + patch >= 200
+    assert libclip.version_number() == major * 10000 + minor * 100 + patch >= 300
 
 
 def test_build_info():
