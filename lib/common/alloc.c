@@ -1,5 +1,7 @@
 #include "common/alloc.h"
 
+#include "common/pages.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,6 +97,21 @@ void *lclip_malloc_array(size_t count, size_t size)
     if (!lclip_mul_size(count, size, &total))
         return NULL;
     return lclip_malloc(total);
+}
+
+/* Smaller blocks come from the heap's reused pages, where populating only
+ * costs a system call. */
+#define SCRATCH_POPULATE_MIN ((size_t)1 << 20)
+
+void *lclip_malloc_scratch(size_t count, size_t size)
+{
+    size_t total;
+    if (!lclip_mul_size(count, size, &total))
+        return NULL;
+    void *p = lclip_malloc(total);
+    if (p && total >= SCRATCH_POPULATE_MIN)
+        lclip_pages_populate_write(p, total);
+    return p;
 }
 
 void lclip_free(void *ptr)

@@ -12,6 +12,10 @@ void *lclip_calloc(size_t count, size_t size);
 /* NULL if count * size overflows. */
 void *lclip_malloc_array(size_t count, size_t size);
 void lclip_free(void *ptr);
+/* A scratch buffer of count * size bytes that is about to be written in
+ * full (activations): lclip_malloc_array, with a large block's pages mapped
+ * in at once rather than fault by fault (common/pages.h). */
+void *lclip_malloc_scratch(size_t count, size_t size);
 char *lclip_strdup(const char *s);
 
 #ifdef LCLIP_FAULT_INJECTION

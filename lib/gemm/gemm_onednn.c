@@ -22,6 +22,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/pages.h"
 #include "common/team.h"
 #include "gemm/gemm_engines.h"
 
@@ -201,6 +202,13 @@ static lclip_status pack_slice(lclip_onednn *e, const lclip_linear *lin, lclip_g
         st = dnnl_memory_create(&source, &source_md, e->engine, (void *)(lin->weight + begin * (size_t)lin->in));
     if (st == dnnl_success)
         st = dnnl_memory_create(&w->packed[s], &w->packed_md[s], e->engine, DNNL_MEMORY_ALLOCATE);
+    void *packed = NULL;
+    if (st == dnnl_success)
+        st = dnnl_memory_get_data_handle(w->packed[s], &packed);
+    if (st == dnnl_success) { /* both copies' pages mapped in at once, not fault by fault */
+        lclip_pages_populate_write(packed, dnnl_memory_desc_get_size(&w->packed_md[s]));
+        lclip_pages_populate_read(lin->weight + begin * (size_t)lin->in, columns * (size_t)lin->in * sizeof(float));
+    }
     if (st == dnnl_success)
         st = dnnl_reorder_primitive_desc_create(&reorder_pd, &source_md, e->engine, &w->packed_md[s], e->engine, NULL);
     if (st == dnnl_success)
@@ -356,9 +364,9 @@ lclip_status lclip_onednn_step_begin(lclip_gemm_step *step)
     st->primitives = lclip_calloc((size_t)e->slices, sizeof *st->primitives);
     st->args = lclip_calloc((size_t)e->slices * SLICE_ARGS, sizeof *st->args);
     st->streams = lclip_calloc((size_t)e->slices, sizeof *st->streams);
-    st->results = lclip_malloc_array((size_t)step->rows * (size_t)step->lin->out, sizeof *st->results);
+    st->results = lclip_malloc_scratch((size_t)step->rows * (size_t)step->lin->out, sizeof *st->results);
     if (e->bf16)
-        st->x_bf16 = lclip_malloc_array((size_t)step->rows * (size_t)step->lin->in, sizeof *st->x_bf16);
+        st->x_bf16 = lclip_malloc_scratch((size_t)step->rows * (size_t)step->lin->in, sizeof *st->x_bf16);
     if (!st->primitives || !st->args || !st->streams || !st->results || (e->bf16 && !st->x_bf16))
         return lclip_fail(LCLIP_E_NOMEM, "out of memory for a %d-row product", step->rows);
     return create_slices(step, st);

@@ -73,9 +73,9 @@ lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tow
 {
     int width = t->cfg.tf.width, patch = t->cfg.patch_size, grid = t->cfg.image_size / patch;
     int tokens = grid * grid + 1, rows = n * tokens, patch_len = 3 * patch * patch;
-    float *unfolded = lclip_malloc_array((size_t)n * (size_t)(tokens - 1), (size_t)patch_len * sizeof(float));
-    float *embedded = lclip_malloc_array((size_t)n * (size_t)(tokens - 1), (size_t)width * sizeof(float));
-    float *x = lclip_malloc_array((size_t)rows, (size_t)width * sizeof(float));
+    float *unfolded = lclip_malloc_scratch((size_t)n * (size_t)(tokens - 1), (size_t)patch_len * sizeof(float));
+    float *embedded = lclip_malloc_scratch((size_t)n * (size_t)(tokens - 1), (size_t)width * sizeof(float));
+    float *x = lclip_malloc_scratch((size_t)rows, (size_t)width * sizeof(float));
     float *pooled = lclip_malloc_array((size_t)n, (size_t)width * sizeof(float));
     lclip_sequence *sequences = lclip_malloc_array((size_t)n, sizeof *sequences);
     lclip_status s = LCLIP_OK;

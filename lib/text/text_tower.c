@@ -71,7 +71,7 @@ lclip_status lclip_text_tower_forward(lclip_team *team, const lclip_text_tower *
         s = lclip_fail(LCLIP_E_NOMEM, "out of memory encoding %d texts", n);
     if (s == LCLIP_OK)
         s = pack_texts(t, tokens, n, sequences, &rows);
-    if (s == LCLIP_OK && !(x = lclip_malloc_array((size_t)rows, (size_t)width * sizeof(float))))
+    if (s == LCLIP_OK && !(x = lclip_malloc_scratch((size_t)rows, (size_t)width * sizeof(float))))
         s = lclip_fail(LCLIP_E_NOMEM, "out of memory encoding %d texts", n);
     if (s == LCLIP_OK) {
         embed_tokens(t, tokens, sequences, n, x);

@@ -26,13 +26,13 @@ static lclip_status workspace_alloc(workspace *ws, const lclip_transformer_confi
                                     int longest, int members)
 {
     size_t token_floats = (size_t)rows * (size_t)cfg->width;
-    ws->normed = lclip_malloc_array(token_floats, sizeof(float));
-    ws->q = lclip_malloc_array(token_floats, sizeof(float));
-    ws->k = lclip_malloc_array(token_floats, sizeof(float));
-    ws->v = lclip_malloc_array(token_floats, sizeof(float));
-    ws->attended = lclip_malloc_array(token_floats, sizeof(float));
-    ws->hidden = lclip_malloc_array((size_t)rows * (size_t)cfg->mlp_width, sizeof(float));
-    ws->scores = lclip_malloc_array((size_t)members * (size_t)longest * (size_t)longest, sizeof(float));
+    ws->normed = lclip_malloc_scratch(token_floats, sizeof(float));
+    ws->q = lclip_malloc_scratch(token_floats, sizeof(float));
+    ws->k = lclip_malloc_scratch(token_floats, sizeof(float));
+    ws->v = lclip_malloc_scratch(token_floats, sizeof(float));
+    ws->attended = lclip_malloc_scratch(token_floats, sizeof(float));
+    ws->hidden = lclip_malloc_scratch((size_t)rows * (size_t)cfg->mlp_width, sizeof(float));
+    ws->scores = lclip_malloc_scratch((size_t)members * (size_t)longest * (size_t)longest, sizeof(float));
     if (!ws->normed || !ws->q || !ws->k || !ws->v || !ws->attended || !ws->hidden || !ws->scores) {
         workspace_free(ws);
         return lclip_fail(LCLIP_E_NOMEM, "out of memory for a %d-token forward pass", rows);
