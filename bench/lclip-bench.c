@@ -3,6 +3,8 @@
  *   lclip-bench --model DIR [--mode all|image|text] [--threads 1,2] [--image-batches 1,8,32]
  *               [--text-batches 1,32] [--min-reps 5] [--max-reps 30] [--min-time 2]
  *               [--no-sgemm] [--no-open] [--blas-threading] [--emit-inputs DIR [--emit-only]]
+ *               [--engine auto|cblas|onednn] [--precision f32|bf16]
+ *   lclip-bench --fma-peak [--threads 1,2]
  *
  * For every row (image batch 1/8/32, caption batch 1/32, 77-token text batch
  * 1/32) and thread count it reports ms per item, items/s, the model's GFLOP
@@ -16,13 +18,20 @@
  * --blas-threading, an extra rep in each round runs libclip with n_threads = 0
  * and the BLAS on the row's threads (impl "libclip-blas-threads").
  * Also: open times with a cold and a warm page cache, and the peak RSS of the
- * process. docs/performance.md describes every record. */
+ * process. --engine and --precision go into lclip_options.engine and
+ * precision; every row and open record carries the encoder's
+ * lclip_*_encoder_describe(), what actually ran. --fma-peak times only
+ * a loop of independent FMAs (AVX-512 and AVX2, and AVX512-BF16 dot products
+ * where the CPU has them) on each thread count: the machine's arithmetic
+ * peak, the denominator of a percent-of-peak figure.
+ * docs/performance.md describes every record. */
 #define _GNU_SOURCE
 #include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libclip.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +56,9 @@ typedef struct options {
     int text_batches[MAX_LIST], n_text_batches;
     int min_reps, max_reps;
     double min_time;
-    int sgemm, open_timing, emit_only, blas_threading;
+    int sgemm, open_timing, emit_only, blas_threading, fma_peak;
     const char *emit_inputs;
+    int engine, precision; /* LCLIP_ENGINE_*, LCLIP_PRECISION_* */
 } options;
 
 static double now_s(void)
@@ -119,9 +129,24 @@ static void usage(void)
 {
     fputs("usage: lclip-bench --model DIR [--mode all|image|text] [--threads 1,2] [--image-batches 1,8,32]\n"
           "                   [--text-batches 1,32] [--min-reps N] [--max-reps N] [--min-time SECONDS]\n"
-          "                   [--no-sgemm] [--no-open] [--blas-threading] [--emit-inputs DIR [--emit-only]]\n",
+          "                   [--no-sgemm] [--no-open] [--blas-threading] [--emit-inputs DIR [--emit-only]]\n"
+          "                   [--engine auto|cblas|onednn] [--precision f32|bf16]\n"
+          "       lclip-bench --fma-peak [--threads 1,2]\n",
           stderr);
     exit(2);
+}
+
+/* Indexed by LCLIP_ENGINE_* and LCLIP_PRECISION_*. */
+static const char *const engine_names[] = {"auto", "cblas", "onednn", NULL};
+static const char *const precision_names[] = {"f32", "bf16", NULL};
+
+static int parse_choice(const char *v, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(v, names[i]))
+            return i;
+    die("unknown value", v);
+    return -1;
 }
 
 static options parse_args(int argc, char **argv)
@@ -140,6 +165,8 @@ static options parse_args(int argc, char **argv)
             o.emit_only = 1;
         else if (!strcmp(a, "--blas-threading"))
             o.blas_threading = 1;
+        else if (!strcmp(a, "--fma-peak"))
+            o.fma_peak = 1;
         else if (!v)
             usage();
         else if (!strcmp(a, "--model"))
@@ -160,9 +187,17 @@ static options parse_args(int argc, char **argv)
             o.min_time = atof(v), i++;
         else if (!strcmp(a, "--emit-inputs"))
             o.emit_inputs = v, i++;
+        else if (!strcmp(a, "--engine"))
+            o.engine = parse_choice(v, engine_names), i++;
+        else if (!strcmp(a, "--precision"))
+            o.precision = parse_choice(v, precision_names), i++;
         else
             usage();
     }
+    if (o.fma_peak && o.model)
+        usage();
+    if (o.fma_peak)
+        return o;
     if (o.emit_only && !o.emit_inputs)
         usage();
     if (o.emit_only)
@@ -327,7 +362,8 @@ static void emit_inputs(const options *o, const inputs *in, lclip_image_encoder 
             txt ? lclip_text_encoder_context_length(txt) : 0);
     for (int i = 0; i < BENCH_N_CAPTIONS; i++)
         fprintf(f, "%s\"%s\"", i ? ", " : "", bench_captions[i]); /* plain ASCII, no escapes needed */
-    fprintf(f, "]}\n");
+    fprintf(f, "], \"image_describe\": \"%s\", \"text_describe\": \"%s\"}\n", lclip_image_encoder_describe(img),
+            lclip_text_encoder_describe(txt)); /* key=value words, no escapes needed */
     fclose(f);
     free(out);
 }
@@ -410,8 +446,13 @@ static int alloc_scratch(bench *b, const row *r, bench_scratch *s)
     return bench_scratch_alloc(s, rows, c->text.width, c->text.mlp, longest, 0);
 }
 
+static const char *describe_encoder(const encoders *e, row_kind kind)
+{
+    return kind == ROW_IMAGE ? lclip_image_encoder_describe(e->img) : lclip_text_encoder_describe(e->txt);
+}
+
 /* One libclip row record; ref (the sgemm reference's reps) may be NULL. */
-static void print_row(const row *r, const char *impl, int threads, int lib_blas_threads,
+static void print_row(const row *r, const char *impl, const char *describe, int threads, int lib_blas_threads,
                       double flops, double tokens, const double *lib, const double *ref, int reps)
 {
     double lib_sorted[1024], ref_sorted[1024];
@@ -424,6 +465,8 @@ static void print_row(const row *r, const char *impl, int threads, int lib_blas_
            impl, r->name, r->kind == ROW_IMAGE ? "image" : "text", r->batch, threads, lib_blas_threads,
            r->items, tokens, reps, ms_item, 1e3 * lib_min / r->items, 1e3 / ms_item, flops / r->items / 1e9,
            flops / lib_med / 1e9);
+    printf(",\"describe\":");
+    json_str(describe);
     if (ref) {
         memcpy(ref_sorted, ref, (size_t)reps * sizeof *ref);
         double ref_med = median(ref_sorted, reps);
@@ -521,19 +564,34 @@ static void time_row(bench *b, const row *r, int threads)
         reps++;
     }
     double tokens = average_tokens(b, r);
-    print_row(r, "libclip", threads, lib_blas_threads, flops, tokens, lib, sgemm ? ref : NULL, reps);
+    print_row(r, "libclip", describe_encoder(&b->team, r->kind), threads, lib_blas_threads, flops, tokens, lib,
+              sgemm ? ref : NULL, reps);
     if (blas_threaded)
-        print_row(r, "libclip-blas-threads", threads, threads, flops, tokens, alt, sgemm ? ref : NULL, reps);
+        print_row(r, "libclip-blas-threads", describe_encoder(&b->blas_threaded, r->kind), threads, threads, flops,
+                  tokens, alt, sgemm ? ref : NULL, reps);
     bench_scratch_free(&scratch);
 }
 
 /* ---- open --------------------------------------------------------------- */
 
-static double open_once(const options *o, int image, int first_encode, const inputs *in, double *encode_s)
+/* lclip_options for o's engine and precision, raw projections (as
+ * PyTorch's encode_*: compare.py checks agreement). */
+static lclip_options encoder_options(const options *o, int n_threads)
 {
     lclip_options opts;
     lclip_options_init(&opts);
     opts.normalize = 0;
+    opts.n_threads = n_threads;
+    opts.engine = o->engine;
+    opts.precision = o->precision;
+    return opts;
+}
+
+/* With describe, the encoder's lclip_*_encoder_describe() is copied there. */
+static double open_once(const options *o, int image, int first_encode, const inputs *in, double *encode_s,
+                        char *describe, size_t describe_size)
+{
+    lclip_options opts = encoder_options(o, 1); /* one thread: with n_threads = 0 oneDNN takes all cores */
     float out[4096];
     double t0 = now_s(), t1;
     if (image) {
@@ -544,6 +602,8 @@ static double open_once(const options *o, int image, int first_encode, const inp
         if (first_encode && lclip_image_encoder_dim(e) <= sizeof out / sizeof *out &&
             lclip_image_encode_pixels(e, in->pixels, 1, out) != LCLIP_OK)
             die("image encode", lclip_last_error());
+        if (describe)
+            snprintf(describe, describe_size, "%s", lclip_image_encoder_describe(e));
         lclip_image_encoder_close(e);
     } else {
         lclip_text_encoder *e;
@@ -553,6 +613,8 @@ static double open_once(const options *o, int image, int first_encode, const inp
         if (first_encode && lclip_text_encoder_dim(e) <= sizeof out / sizeof *out &&
             lclip_text_encode(e, in->captions[0], out) != LCLIP_OK)
             die("text encode", lclip_last_error());
+        if (describe)
+            snprintf(describe, describe_size, "%s", lclip_text_encoder_describe(e));
         lclip_text_encoder_close(e);
     }
     *encode_s = now_s() - t1;
@@ -568,18 +630,141 @@ static void time_open(const options *o, int image, const inputs *in)
     /* cold: nothing of the model in the page cache */
     const char *method = evict_model(o->model);
     double before = resident_fraction(weights), encode_s;
-    double open_s = open_once(o, image, 1, in, &encode_s);
+    char describe[512];
+    double open_s = open_once(o, image, 1, in, &encode_s, describe, sizeof describe);
     printf("{\"type\":\"open\",\"tower\":\"%s\",\"cache\":\"cold\",\"evict\":\"%s\",\"resident_before\":%.4f,"
-           "\"resident_after\":%.4f,\"open_ms\":%.3f,\"first_encode_ms\":%.3f,\"threads\":1}\n",
+           "\"resident_after\":%.4f,\"open_ms\":%.3f,\"first_encode_ms\":%.3f,\"threads\":1,\"describe\":",
            tower, method, before, resident_fraction(weights), 1e3 * open_s, 1e3 * encode_s);
+    json_str(describe);
+    printf("}\n");
     /* warm: median of 5 */
     double opens[5], encodes[5];
     for (int i = 0; i < 5; i++)
-        opens[i] = open_once(o, image, 1, in, &encodes[i]);
+        opens[i] = open_once(o, image, 1, in, &encodes[i], NULL, 0);
     printf("{\"type\":\"open\",\"tower\":\"%s\",\"cache\":\"warm\",\"resident_before\":%.4f,\"reps\":5,"
-           "\"open_ms\":%.3f,\"first_encode_ms\":%.3f,\"threads\":1}\n",
+           "\"open_ms\":%.3f,\"first_encode_ms\":%.3f,\"threads\":1,\"describe\":",
            tower, resident_fraction(weights), 1e3 * median(opens, 5), 1e3 * median(encodes, 5));
+    json_str(describe);
+    printf("}\n");
     fflush(stdout);
+}
+
+/* ---- arithmetic peak (--fma-peak) ---------------------------------------- */
+
+/* 12 independent accumulators: more than the FMA units' latency x count
+ * (4 x 2 on current x86 cores), so that the loop runs at their throughput. */
+#define PEAK_CHAINS 12
+#define PEAK_ITERATIONS 20000000L
+
+typedef struct peak_kernel {
+    const char *name;
+    double flops_per_iteration;
+    float (*run)(long iterations, float seed);
+    int supported;
+} peak_kernel;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define PEAK_LOOP(vec, set1, fma, reduce)                                                                      \
+    vec acc[PEAK_CHAINS], m = set1(0.9999999f), c = set1(1e-7f);                                            \
+    for (int j = 0; j < PEAK_CHAINS; j++)                                                                      \
+        acc[j] = set1(seed + (float)j);                                                                        \
+    for (long i = 0; i < iterations; i++)                                                                      \
+        for (int j = 0; j < PEAK_CHAINS; j++)                                                                  \
+            acc[j] = fma(acc[j], m, c);                                                                        \
+    float sum = 0;                                                                                             \
+    for (int j = 0; j < PEAK_CHAINS; j++)                                                                      \
+        sum += reduce(acc[j]);                                                                                 \
+    return sum
+
+__attribute__((target("avx512f"))) static float peak_avx512(long iterations, float seed)
+{
+    PEAK_LOOP(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps);
+}
+
+__attribute__((target("avx2,fma"))) static float reduce256(__m256 v)
+{
+    float f[8];
+    _mm256_storeu_ps(f, v);
+    return f[0] + f[1] + f[2] + f[3] + f[4] + f[5] + f[6] + f[7];
+}
+
+__attribute__((target("avx2,fma"))) static float peak_avx2(long iterations, float seed)
+{
+    PEAK_LOOP(__m256, _mm256_set1_ps, _mm256_fmadd_ps, reduce256);
+}
+
+/* vdpbf16ps: 16 lanes, each 2 products and 2 sums, 64 flops; the factors
+ * are pairs of bfloat16 0.5 (a float's halves would make a NaN) */
+__attribute__((target("avx512f,avx512bf16"))) static __m512 dot_bf16(__m512 acc, __m512 m, __m512 c)
+{
+    (void)m, (void)c;
+    __m512bh half = (__m512bh)_mm512_set1_epi32(0x3f003f00);
+    return _mm512_dpbf16_ps(acc, half, half);
+}
+
+__attribute__((target("avx512f,avx512bf16"))) static float peak_bf16(long iterations, float seed)
+{
+    PEAK_LOOP(__m512, _mm512_set1_ps, dot_bf16, _mm512_reduce_add_ps);
+}
+#endif
+
+typedef struct peak_job {
+    const peak_kernel *k;
+    pthread_barrier_t *start;
+    float result;
+} peak_job;
+
+static void *peak_thread(void *arg)
+{
+    peak_job *job = arg;
+    pthread_barrier_wait(job->start);
+    job->result = job->k->run(PEAK_ITERATIONS, job->result);
+    return NULL;
+}
+
+/* Best of 7 runs of the loop on `threads` threads at once: GF/s of all. */
+static double time_peak(const peak_kernel *k, int threads)
+{
+    double best = 0;
+    for (int rep = 0; rep < 7; rep++) {
+        pthread_t tid[MAX_LIST * 16];
+        peak_job jobs[MAX_LIST * 16];
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
+        for (int t = 0; t < threads; t++) {
+            jobs[t] = (peak_job){k, &start, (float)t};
+            if (pthread_create(&tid[t], NULL, peak_thread, &jobs[t]) != 0)
+                die("pthread_create", NULL);
+        }
+        pthread_barrier_wait(&start);
+        double t0 = now_s();
+        for (int t = 0; t < threads; t++)
+            pthread_join(tid[t], NULL);
+        double s = now_s() - t0, gflops = k->flops_per_iteration * PEAK_ITERATIONS * threads / s / 1e9;
+        pthread_barrier_destroy(&start);
+        best = gflops > best ? gflops : best;
+    }
+    return best;
+}
+
+static void fma_peak(const options *o)
+{
+    peak_kernel kernels[] = {
+#if defined(__x86_64__) && defined(__GNUC__)
+        {"avx512_fma_f32", PEAK_CHAINS * 16 * 2, peak_avx512, __builtin_cpu_supports("avx512f")},
+        {"avx2_fma_f32", PEAK_CHAINS * 8 * 2, peak_avx2,
+         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")},
+        {"avx512_bf16_dot", PEAK_CHAINS * 16 * 4, peak_bf16, __builtin_cpu_supports("avx512bf16")},
+#endif
+        {NULL, 0, NULL, 0}};
+    for (int ti = 0; ti < o->n_threads; ti++)
+        for (const peak_kernel *k = kernels; k->name; k++)
+            if (k->supported && o->threads[ti] <= MAX_LIST * 16) {
+                printf("{\"type\":\"peak\",\"kernel\":\"%s\",\"threads\":%d,\"gflops\":%.2f}\n", k->name,
+                       o->threads[ti], time_peak(k, o->threads[ti]));
+                fflush(stdout);
+            }
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -636,6 +821,7 @@ static void print_env(const bench *b)
         else
             printf("null");
     }
+    printf(",\"engine\":\"%s\",\"precision\":\"%s\"", engine_names[o->engine], precision_names[o->precision]);
     printf(",\"sgemm_reference\":%s,\"min_reps\":%d,\"max_reps\":%d,\"min_time_s\":%.2f,"
            "\"vision\":{\"width\":%d,\"layers\":%d,\"heads\":%d,\"mlp\":%d,\"image_size\":%d,\"patch_size\":%d},"
            "\"text\":{\"width\":%d,\"layers\":%d,\"heads\":%d,\"mlp\":%d,\"context_length\":%d},\"embed_dim\":%d}\n",
@@ -657,10 +843,7 @@ static void close_encoders(encoders *e)
 static void open_encoders(const bench *b, encoders *e, int image, int text, int n_threads)
 {
     close_encoders(e);
-    lclip_options opts;
-    lclip_options_init(&opts);
-    opts.normalize = 0; /* raw projections, as PyTorch's encode_*: compare.py checks agreement */
-    opts.n_threads = n_threads;
+    lclip_options opts = encoder_options(b->o, n_threads);
     if (image && lclip_image_encoder_open(b->o->model, &opts, &e->img) != LCLIP_OK)
         die("image encoder open", lclip_last_error());
     if (text && lclip_text_encoder_open(b->o->model, &opts, &e->txt) != LCLIP_OK)
@@ -670,6 +853,10 @@ static void open_encoders(const bench *b, encoders *e, int image, int text, int 
 int main(int argc, char **argv)
 {
     options o = parse_args(argc, argv);
+    if (o.fma_peak) {
+        fma_peak(&o);
+        return 0;
+    }
     bench b = {.o = &o};
     char err[512];
     if (bench_read_config(o.model, &b.cfg, err, sizeof err) != 0)
@@ -773,11 +960,17 @@ int main(int argc, char **argv)
         }
     }
 
-    if (!o.emit_only)
-    printf("{\"type\":\"rss\",\"mode\":\"%s\",\"peak_rss_mib\":%.1f,\"sgemm_reference\":%s,\"open_timing\":%s,"
-           "\"max_image_batch\":%d,\"max_text_batch\":%d}\n",
-           o.mode, peak_rss_mib(), b.have_weights ? "true" : "false", o.open_timing ? "true" : "false",
-           do_image ? max_image_batch : 0, do_text ? max_text_batch : 0);
+    if (!o.emit_only) {
+        printf("{\"type\":\"rss\",\"mode\":\"%s\",\"peak_rss_mib\":%.1f,\"sgemm_reference\":%s,\"open_timing\":%s,"
+               "\"max_image_batch\":%d,\"max_text_batch\":%d,\"threads\":%d,\"image_describe\":",
+               o.mode, peak_rss_mib(), b.have_weights ? "true" : "false", o.open_timing ? "true" : "false",
+               do_image ? max_image_batch : 0, do_text ? max_text_batch : 0,
+               o.n_threads ? o.threads[o.n_threads - 1] : 1);
+        json_str(lclip_image_encoder_describe(b.team.img));
+        printf(",\"text_describe\":");
+        json_str(lclip_text_encoder_describe(b.team.txt));
+        printf("}\n");
+    }
 
     if (b.have_weights)
         bench_weights_close(&b.weights);

@@ -300,7 +300,7 @@ LCLIP_API int lclip_image_encoder_image_size(const lclip_image_encoder *enc);
  * logits (100 for trained OpenAI models); NaN for NULL. */
 LCLIP_API float lclip_image_encoder_logit_scale(const lclip_image_encoder *enc);
 /* What the encoder runs on, as space-separated key=value fields, e.g.
- * "engine=onednn isa=avx512_core_bf16 precision=bf16 packed_bytes=176160768
+ * "engine=onednn isa=avx512_core_bf16 precision=bf16 packed_bytes=175374336
  * threads=2" or "engine=cblas precision=f32 blas=OpenBLAS
  * kernels=Haswell threads=0". Valid until the encoder is closed; "" for
  * NULL. */

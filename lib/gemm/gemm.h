@@ -39,7 +39,7 @@ void lclip_gemm_close(lclip_gemm *gemm);
 lclip_status lclip_gemm_bind(lclip_gemm *gemm, lclip_linear *lin);
 
 /* What the encoder runs on, e.g. "engine=onednn isa=avx512_core_bf16
- * precision=bf16 packed_bytes=176160768"; valid until lclip_gemm_close. */
+ * precision=bf16 packed_bytes=175374336"; valid until lclip_gemm_close. */
 const char *lclip_gemm_describe(const lclip_gemm *gemm);
 
 /* One layer's product y[rows][out] = x[rows][in] W^T + b, for a team of
