@@ -5,7 +5,8 @@
 
 Three panels (images/s, captions/s, 77-token texts/s against batch size), one line per
 implementation and thread count, from the run in the inherited OpenBLAS environment
-("default" variant), plus libclip built against another CBLAS when compare.py ran --other-build. Needs Debian's python3-matplotlib; re-runs itself under /usr/bin/python3
+("default" variant), plus libclip built against another CBLAS when compare.py ran --other-build;
+after compare.py --engines/--precisions, one libclip line per engine and precision. Needs Debian's python3-matplotlib; re-runs itself under /usr/bin/python3
 when the python3 on PATH lacks it.
 """
 from __future__ import annotations
@@ -43,6 +44,19 @@ def main(argv: list[str]) -> int:
     env = next((r for r in records if r.get("type") == "env" and r.get("variant") == args.variant), {})
     other = next((r for r in records if r.get("type") == "env" and r.get("variant") == "other"), None)
     style = dict(STYLE)
+    # compare.py --engines/--precisions: one line per engine-precision variant, beside PyTorch and ORT
+    combos = list(dict.fromkeys(r["variant"] for r in records if r.get("type") == "row" and r["impl"] == "libclip"
+                                and r.get("variant") not in ("default", "alt", "other", "rss")
+                                and not r["variant"].startswith("alt/")))
+    if combos and args.variant == "default":
+        rows = [r for r in rows if r["impl"] != "libclip"]
+        rows += [{**r, "impl": f"libclip_{r['variant']}"} for r in records if r.get("type") == "row"
+                 and r["impl"] == "libclip" and r.get("variant") in combos]
+        del style["libclip"]
+        colors = ("tab:blue", "tab:red", "tab:purple", "tab:brown", "tab:cyan")
+        for v, color in zip(combos, colors):
+            style[f"libclip_{v}"] = (color, f"libclip {v}")
+        env = next((r for r in records if r.get("type") == "env" and r.get("variant") == combos[0]), env)
     if other:
         rows += [{**r, "impl": "libclip_other"} for r in records
                  if r.get("type") == "row" and r.get("variant") == "other" and r["impl"] == "libclip"]
