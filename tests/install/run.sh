@@ -1,11 +1,14 @@
 #!/bin/sh
-# Installs the build into a temporary prefix, then builds and runs a tiny
-# consumer against it four ways: pkg-config shared and static, CMake package
-# shared and static.
+# Installs the build into a temporary prefix, runs the installed tools from
+# there in an empty environment (they must find the installed libclip.so.0
+# through their relative RPATH), then builds and runs a tiny consumer against
+# it four ways: pkg-config shared and static, CMake package shared and static.
+# run.sh BUILD CONSUMER_DIR VERSION [FIXTURES_DIR]
 set -eu
 build=$1
 consumer=$2
 version=$3
+fixtures=${4:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
@@ -15,6 +18,33 @@ libdir=$(dirname "$(find "$prefix" -name libclip.pc)")/..
 test -f "$prefix/include/libclip.h"
 test -f "$libdir/libclip.a"
 test -L "$libdir/libclip.so.0"
+
+# The tools, as a user runs them after `cmake --install build --prefix DIR`:
+# no LD_LIBRARY_PATH, no ldconfig, nothing inherited from this environment.
+tools=0
+for tool in "$prefix"/bin/clip-*; do
+    [ -x "$tool" ] || continue
+    if ! env -i "$tool" --help > "$tmp/tool.out" 2>&1; then
+        echo "installed $(basename "$tool") does not run from $prefix:" >&2
+        cat "$tmp/tool.out" >&2
+        exit 1
+    fi
+    tools=$((tools + 1))
+done
+if [ "$tools" -eq 0 ]; then
+    echo "no clip-* tool installed in $prefix/bin" >&2
+    exit 1
+fi
+model=$fixtures/models/tiny-quickgelu/hf
+image=$fixtures/images/photo_rocket_640x427_q92_444.jpg
+if [ -n "$fixtures" ] && [ -d "$model" ] && [ -f "$image" ]; then
+    env -i "$prefix/bin/clip-zeroshot" --model "$model" "$image" rocket cat > "$tmp/zeroshot.out"
+    grep -q rocket "$tmp/zeroshot.out"
+    env -i "$prefix/bin/clip-info" "$model" > /dev/null
+    echo "installed tools ($tools) run from $prefix in an empty environment, clip-zeroshot labelled an image"
+else
+    echo "installed tools ($tools) run from $prefix in an empty environment (no fixtures: no model run)"
+fi
 
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc=${CC:-cc}
