@@ -62,11 +62,13 @@ void lclip_gemm_step_end(lclip_gemm_step *step);
 int lclip_gemm_step_converts(const lclip_gemm_step *step);
 void lclip_gemm_step_convert_part(const lclip_gemm_step *step, int part);
 
-/* A block of y's columns [begin, end), as the engine computed it: row r at
- * data + r * ld, either in y itself or in the engine's scratch (oneDNN's
- * fast kernels write dense rows only), which the caller may overwrite. */
+/* Rows [row_begin, row_end) of y's columns [begin, end), as the engine
+ * computed them: row r at data + (r - row_begin) * ld, either in y itself
+ * or in the engine's scratch (oneDNN's fast kernels write dense rows only),
+ * which the caller may overwrite. */
 typedef struct lclip_gemm_block {
     size_t begin, end;
+    int row_begin, row_end;
     float *data;
     size_t ld;
 } lclip_gemm_block;

@@ -15,6 +15,8 @@ void lclip_gemm_cblas_run(const lclip_gemm_step *step, int block, lclip_gemm_blo
     const lclip_linear *lin = step->lin;
     size_t ld = (size_t)lin->out;
     lclip_team_share(ld, COLUMN_ALIGN, block, step->parts, &out->begin, &out->end);
+    out->row_begin = 0;
+    out->row_end = step->rows;
     out->data = step->y + out->begin;
     out->ld = ld;
     if (out->begin == out->end)

@@ -22,9 +22,10 @@ lclip_status lclip_onednn_step_begin(lclip_gemm_step *step);
 void lclip_onednn_step_end(lclip_gemm_step *step);
 int lclip_onednn_step_converts(const lclip_gemm_step *step);
 void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part);
-/* Blocks are the packed slices, shared out among the members. */
+/* Blocks are row chunks of the packed slices; a member runs all chunks of
+ * its slices. */
 void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last);
-void lclip_onednn_step_run(const lclip_gemm_step *step, int slice, lclip_gemm_block *out);
+void lclip_onednn_step_run(const lclip_gemm_step *step, int block, lclip_gemm_block *out);
 #endif
 
 #endif

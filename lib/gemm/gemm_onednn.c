@@ -48,15 +48,29 @@ struct lclip_gemm_weights {
     dnnl_memory_t *packed;        /* [slices]; NULL for an empty slice */
 };
 
+/* Rows per product: a member computes its slice a chunk of rows at a time
+ * into scratch that stays in its cache (128 rows of a 1536-column slice:
+ * 768 KiB), where the epilogue finishes them; it also bounds the scratch
+ * (a whole pass's fc1 output would be 9 MiB). The packed weights are the
+ * same for every chunk. */
+#define CHUNK_ROWS 128
+
+/* A step's rows come as full chunks, then the last one (maybe shorter):
+ * one primitive shape each. */
+enum { CHUNK_FULL, CHUNK_LAST, CHUNK_KINDS };
+
 /* The objects of one step, all made by the calling thread before the team
- * runs it, so that the members' parts cannot fail. */
+ * runs it, so that the members' parts cannot fail. A slice's objects are
+ * used by the one member that runs it. */
 typedef struct step_state {
-    dnnl_primitive_t *primitives; /* [slices] */
-    dnnl_memory_t *args;          /* [slices][SLICE_ARGS]: src, dst, bias (or NULL) */
-    dnnl_stream_t *streams;       /* [slices]: a slice runs on one member at a time */
+    int chunks;                   /* row chunks: chunks - 1 full ones, then the last */
+    int scratch_rows;             /* min(rows, CHUNK_ROWS) */
+    dnnl_primitive_t *primitives; /* [slices][CHUNK_KINDS]; CHUNK_FULL only with chunks > 1 */
+    dnnl_memory_t *args;          /* [slices][CHUNK_KINDS][SLICE_ARGS]: src, dst, bias (or NULL) */
+    dnnl_stream_t *streams;       /* [slices] */
     uint16_t *x_bf16;             /* [rows][in], BF16 only: the input rounded */
-    float *results;               /* slice s's [rows][width] at rows * bounds[s]: oneDNN's fast
-                                   * kernels write dense rows, not y's strided columns */
+    float *results;               /* slice s's [scratch_rows][width] at scratch_rows * bounds[s]: oneDNN's
+                                   * fast kernels write dense rows, not y's strided columns */
 } step_state;
 
 enum { SLICE_ARGS = 3 };
@@ -289,10 +303,10 @@ static void step_state_free(step_state *st, int slices)
 {
     if (!st)
         return;
-    for (int i = 0; st->primitives && i < slices; i++)
+    for (int i = 0; st->primitives && i < slices * CHUNK_KINDS; i++)
         if (st->primitives[i])
             dnnl_primitive_destroy(st->primitives[i]);
-    for (int i = 0; st->args && i < slices * SLICE_ARGS; i++)
+    for (int i = 0; st->args && i < slices * CHUNK_KINDS * SLICE_ARGS; i++)
         if (st->args[i])
             dnnl_memory_destroy(st->args[i]);
     for (int i = 0; st->streams && i < slices; i++)
@@ -306,29 +320,34 @@ static void step_state_free(step_state *st, int slices)
     lclip_free(st);
 }
 
-/* Slice i's matmul for this step's rows, and the memory objects wrapping
- * the step's buffers: its input (x, or x rounded to BF16), its columns of
- * y, its part of the bias. */
-static dnnl_status_t create_slice(const lclip_gemm_step *step, step_state *st, int i)
+static int chunk_rows(const lclip_gemm_step *step, const step_state *st, int kind)
+{
+    return kind == CHUNK_FULL ? CHUNK_ROWS : step->rows - (st->chunks - 1) * CHUNK_ROWS;
+}
+
+/* Slice i's matmul for one kind of chunk, and the memory objects wrapping
+ * its buffers: its input (x, or x rounded to BF16; the first chunk's rows
+ * until a run points it at its own), its part of the scratch, its part of
+ * the bias. */
+static dnnl_status_t create_chunk_kind(const lclip_gemm_step *step, step_state *st, int i, int kind)
 {
     const lclip_gemm_weights *w = step->lin->packed;
     const lclip_onednn *e = w->owner;
     const lclip_linear *lin = step->lin;
     size_t begin = w->bounds[i], columns = w->bounds[i + 1] - begin;
     dnnl_primitive_desc_t pd;
-    dnnl_status_t r = matmul_pd(e, step->rows, lin->in, columns, columns, lin->bias != NULL, &w->packed_md[i], &pd);
+    dnnl_status_t r = matmul_pd(e, chunk_rows(step, st, kind), lin->in, columns, columns, lin->bias != NULL,
+                                &w->packed_md[i], &pd);
     if (r != dnnl_success)
         return r;
-    r = dnnl_primitive_create(&st->primitives[i], pd);
-    dnnl_memory_t *args = st->args + (size_t)i * SLICE_ARGS;
+    r = dnnl_primitive_create(&st->primitives[i * CHUNK_KINDS + kind], pd);
+    dnnl_memory_t *args = st->args + ((size_t)i * CHUNK_KINDS + (size_t)kind) * SLICE_ARGS;
     void *input = e->bf16 ? (void *)st->x_bf16 : (void *)step->x;
     if (r == dnnl_success)
         r = dnnl_memory_create(&args[0], dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), e->engine, input);
     if (r == dnnl_success)
         r = dnnl_memory_create(&args[1], dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), e->engine,
-                               st->results + (size_t)step->rows * begin);
-    if (r == dnnl_success)
-        r = dnnl_stream_create(&st->streams[i], e->engine, dnnl_stream_default_flags);
+                               st->results + (size_t)st->scratch_rows * begin);
     if (r == dnnl_success && lin->bias)
         r = dnnl_memory_create(&args[2], dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), e->engine,
                                (void *)(lin->bias + begin));
@@ -346,9 +365,15 @@ static lclip_status create_slices(const lclip_gemm_step *step, step_state *st)
     if (e->slices > 1)
         omp_set_num_threads(1);
     dnnl_status_t r = dnnl_success;
-    for (int i = 0; i < e->slices && r == dnnl_success; i++)
-        if (w->bounds[i + 1] > w->bounds[i])
-            r = create_slice(step, st, i);
+    for (int i = 0; i < e->slices && r == dnnl_success; i++) {
+        if (w->bounds[i + 1] == w->bounds[i])
+            continue;
+        r = dnnl_stream_create(&st->streams[i], e->engine, dnnl_stream_default_flags);
+        if (r == dnnl_success && st->chunks > 1)
+            r = create_chunk_kind(step, st, i, CHUNK_FULL);
+        if (r == dnnl_success)
+            r = create_chunk_kind(step, st, i, CHUNK_LAST);
+    }
     if (e->slices > 1)
         omp_set_num_threads(saved);
     return r == dnnl_success ? LCLIP_OK : dnnl_failed(r, "setting up a matmul");
@@ -361,10 +386,12 @@ lclip_status lclip_onednn_step_begin(lclip_gemm_step *step)
     if (!st)
         return lclip_fail(LCLIP_E_NOMEM, "out of memory");
     step->engine_state = st;
-    st->primitives = lclip_calloc((size_t)e->slices, sizeof *st->primitives);
-    st->args = lclip_calloc((size_t)e->slices * SLICE_ARGS, sizeof *st->args);
+    st->chunks = (step->rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    st->primitives = lclip_calloc((size_t)e->slices * CHUNK_KINDS, sizeof *st->primitives);
+    st->args = lclip_calloc((size_t)e->slices * CHUNK_KINDS * SLICE_ARGS, sizeof *st->args);
     st->streams = lclip_calloc((size_t)e->slices, sizeof *st->streams);
-    st->results = lclip_malloc_scratch((size_t)step->rows * (size_t)step->lin->out, sizeof *st->results);
+    st->scratch_rows = step->rows < CHUNK_ROWS ? step->rows : CHUNK_ROWS;
+    st->results = lclip_malloc_scratch((size_t)st->scratch_rows * (size_t)step->lin->out, sizeof *st->results);
     if (e->bf16)
         st->x_bf16 = lclip_malloc_scratch((size_t)step->rows * (size_t)step->lin->in, sizeof *st->x_bf16);
     if (!st->primitives || !st->args || !st->streams || !st->results || (e->bf16 && !st->x_bf16))
@@ -405,20 +432,25 @@ void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part)
 
 void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last)
 {
+    const step_state *st = step->engine_state;
     size_t begin, end;
     lclip_team_share((size_t)step->lin->packed->owner->slices, 1, part, step->parts, &begin, &end);
-    *first = (int)begin;
-    *last = (int)end;
+    *first = (int)begin * st->chunks;
+    *last = (int)end * st->chunks;
 }
 
-void lclip_onednn_step_run(const lclip_gemm_step *step, int slice, lclip_gemm_block *out)
+void lclip_onednn_step_run(const lclip_gemm_step *step, int block, lclip_gemm_block *out)
 {
     const lclip_gemm_weights *w = step->lin->packed;
     const lclip_onednn *e = w->owner;
     const step_state *st = step->engine_state;
+    int slice = block / st->chunks, chunk = block % st->chunks;
+    int kind = chunk == st->chunks - 1 ? CHUNK_LAST : CHUNK_FULL;
     out->begin = w->bounds[slice];
     out->end = w->bounds[slice + 1];
-    out->data = st->results + (size_t)step->rows * out->begin;
+    out->row_begin = chunk * CHUNK_ROWS;
+    out->row_end = out->row_begin + chunk_rows(step, st, kind);
+    out->data = st->results + (size_t)st->scratch_rows * out->begin;
     out->ld = out->end - out->begin;
     if (out->begin == out->end)
         return;
@@ -427,10 +459,12 @@ void lclip_onednn_step_run(const lclip_gemm_step *step, int slice, lclip_gemm_bl
     int saved = omp_get_max_threads();
     if (e->slices > 1)
         omp_set_num_threads(1);
-    dnnl_memory_t *args = st->args + (size_t)slice * SLICE_ARGS;
+    dnnl_memory_t *args = st->args + ((size_t)slice * CHUNK_KINDS + (size_t)kind) * SLICE_ARGS;
+    size_t offset = (size_t)out->row_begin * (size_t)step->lin->in;
+    dnnl_memory_set_data_handle(args[0], e->bf16 ? (void *)(st->x_bf16 + offset) : (void *)(step->x + offset));
     dnnl_exec_arg_t exec[4] = {{DNNL_ARG_SRC, args[0]}, {DNNL_ARG_WEIGHTS, w->packed[slice]},
                                {DNNL_ARG_DST, args[1]}, {DNNL_ARG_BIAS, args[2]}};
-    dnnl_primitive_execute(st->primitives[slice], st->streams[slice], args[2] ? 4 : 3, exec);
+    dnnl_primitive_execute(st->primitives[slice * CHUNK_KINDS + kind], st->streams[slice], args[2] ? 4 : 3, exec);
     dnnl_stream_wait(st->streams[slice]);
     if (e->slices > 1)
         omp_set_num_threads(saved);

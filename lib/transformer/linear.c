@@ -19,8 +19,9 @@ void lclip_linear_end(lclip_linear_step *step)
 static void finish_block(const lclip_linear_step *step, const lclip_gemm_block *block)
 {
     size_t out = (size_t)step->lin->out, columns = block->end - block->begin;
-    for (int r = 0; r < step->rows && columns > 0; r++) {
-        float *row = block->data + (size_t)r * block->ld, *y = step->y + (size_t)r * out + block->begin;
+    for (int r = block->row_begin; r < block->row_end && columns > 0; r++) {
+        float *row = block->data + (size_t)(r - block->row_begin) * block->ld;
+        float *y = step->y + (size_t)r * out + block->begin;
         if (step->activate)
             lclip_activation_apply(step->act, row, columns);
         if (step->residual) {
