@@ -65,7 +65,7 @@ check "index reports 13 indexed, 2 skipped" \
 check "index warns about the corrupt PNG with libclip's reason" \
     grep -q "warning: skipping $root/sub/corrupt.png: .*truncated" "$tmp/log"
 check "index warns about the text file named .JPG" \
-    grep -q "warning: skipping $root/notes.JPG: not a PNG or JPEG" "$tmp/log"
+    grep -q "warning: skipping $root/notes.JPG: not a PNG, JPEG, WebP, GIF or BMP image" "$tmp/log"
 check "index shows plain progress lines when stderr is not a terminal" \
     grep -q '^clip-search: 15/15 images (100%), .* images/s, ETA ' "$tmp/log"
 

@@ -81,8 +81,15 @@ static void test_empty_and_non_images(void **state)
     assert_int_equal(run((const uint8_t *)"", 0), LCLIP_E_FORMAT);
     static const char text[] = "this is a text file, not an image\n";
     assert_int_equal(run((const uint8_t *)text, sizeof text - 1), LCLIP_E_UNSUPPORTED);
+    /* A GIF screen without an image, and signatures of formats not read. */
     static const uint8_t gif[] = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0};
-    assert_int_equal(run(gif, sizeof gif), LCLIP_E_UNSUPPORTED);
+    assert_int_equal(run(gif, sizeof gif), LCLIP_E_FORMAT);
+    static const uint8_t gif90[] = {'G', 'I', 'F', '9', '0', 'a', 1, 0, 1, 0, 0, 0, 0};
+    assert_int_equal(run(gif90, sizeof gif90), LCLIP_E_UNSUPPORTED);
+    static const char riff_avi[] = "RIFF\x10\0\0\0AVI LIST";
+    assert_int_equal(run((const uint8_t *)riff_avi, sizeof riff_avi - 1), LCLIP_E_UNSUPPORTED);
+    static const char tiff[] = "II*\0\x08\0\0\0";
+    assert_int_equal(run((const uint8_t *)tiff, sizeof tiff - 1), LCLIP_E_UNSUPPORTED);
     static const uint8_t soi_only[] = {0xff, 0xd8};
     assert_int_equal(run(soi_only, sizeof soi_only), LCLIP_E_UNSUPPORTED);
 }

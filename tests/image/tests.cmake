@@ -1,3 +1,4 @@
 # Tests of lib/image/: lclip_add_test(NAME image/test_x.c [INTERNAL]).
 lclip_add_test(image_preprocess image/test_image_preprocess.c image/image_test_util.c INTERNAL)
 lclip_add_test(image_hostile image/test_image_hostile.c image/image_test_util.c INTERNAL)
+lclip_add_test(image_formats image/test_formats.c image/image_test_util.c INTERNAL)
