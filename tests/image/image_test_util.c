@@ -202,12 +202,9 @@ byte_buffer encode_gif(const gif_spec *spec)
     GifFileType *gif = EGifOpen(&out, gif_write_bytes, &error);
     assert_non_null(gif);
     EGifSetGifVersion(gif, true);
-    ColorMapObject *map = NULL;
-    if (spec->palette) {
-        map = GifMakeMapObject(spec->n_colors, NULL);
-        assert_non_null(map);
-        memcpy(map->Colors, spec->palette, 3 * (size_t)spec->n_colors);
-    }
+    ColorMapObject *map = GifMakeMapObject(spec->n_colors, NULL);
+    assert_non_null(map);
+    memcpy(map->Colors, spec->palette, 3 * (size_t)spec->n_colors);
     assert_int_equal(EGifPutScreenDesc(gif, spec->screen_width, spec->screen_height, 8, 0, map), GIF_OK);
     for (int f = 0; f < (spec->frames > 0 ? spec->frames : 1); f++)
         gif_put_frame(gif, spec);

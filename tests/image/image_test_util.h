@@ -48,8 +48,8 @@ typedef struct webp_spec {
 byte_buffer encode_webp(const webp_spec *spec);
 
 /* A GIF89a: a screen_width x screen_height screen with n_colors global
- * palette entries (a power of two, 2..256; palette NULL: no global palette)
- * and `frames` copies of one width x height image of indices at (left, top),
+ * palette entries (a power of two, 2..256; giflib writes no file without a
+ * palette) and `frames` copies of one width x height image of indices at (left, top),
  * each after a graphic control extension naming `transparent` (-1: none). */
 typedef struct gif_spec {
     int screen_width, screen_height;
