@@ -215,5 +215,18 @@ expect 1 "$tmp/nope" "a missing model exits 1" "$search" index --model "$tmp/nop
 expect 1 "missing.png" "a missing query image exits 1" \
     "$search" query --model "$model" --index "$index" --image "$images/missing.png"
 
+# WebP, GIF and BMP files are picked by extension (any case); other names are not
+if [ -d "$fixtures/formats/images" ]; then
+    more=$tmp/more
+    mkdir -p "$more"
+    cp "$fixtures/formats/images/photo_chelsea_451x300_q80.webp" "$more/chelsea.WEBP"
+    cp "$fixtures/formats/images/photo_coffee_201x151_anim_transp.gif" "$more/coffee.gif"
+    cp "$fixtures/formats/images/photo_astronaut_300x211_gray.bmp" "$more/astronaut.Bmp"
+    cp "$fixtures/formats/images/photo_rocket_640x427_24bit.bmp" "$more/rocket.tif"
+    "$search" index --model "$model" "$more" --index "$tmp/more.idx" > "$tmp/summary" 2> "$tmp/log"
+    check "index takes .webp, .gif and .bmp files (any case), not .tif" \
+        grep -q '^indexed 3 images, skipped 0 (0 already indexed, 3 in the index)$' "$tmp/summary"
+fi
+
 echo "$failures failed"
 [ "$failures" -eq 0 ]
