@@ -1,8 +1,10 @@
 /* WebP, GIF and BMP against the reference (fixtures' formats/formats.json):
  * the decoded Pillow mode and pixels (exact), the preprocessed tensors at 224
  * and 32 (1e-5), and both tiny models' image embeddings through the file,
- * files and memory entry points; and the BMP variants Pillow decodes in
- * ways not reproduced here are refused as unsupported. */
+ * files and memory entry points; first frames of self-made GIFs and
+ * animated WebPs laid out as Pillow 9.4 lays them out (checked by hand
+ * against it); and the BMP variants Pillow decodes in ways not reproduced
+ * here are refused as unsupported. */
 #include <cjson/cJSON.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <webp/mux.h>
 
 #include "image/decode.h"
 #include "image/image_input.h"
@@ -251,6 +254,158 @@ static void test_embeddings(void **state)
     free_formats(&f);
 }
 
+/* ---- first frames, self-made ------------------------------------------- */
+
+enum { FW = 23, FH = 13 };
+
+static void decode_or_fail(const byte_buffer *b, lclip_pixels *px)
+{
+    if (lclip_image_decode(b->data, b->size, "self-made", &default_opts, px) != LCLIP_OK)
+        fail_msg("%s", lclip_last_error());
+}
+
+/* A frame at (left, top) on the screen: index `fill` outside it (the
+ * transparent index, else 0); the screen grows to hold the frame. */
+static void check_gif_canvas(int screen_w, int screen_h, int left, int top, int transparent)
+{
+    uint8_t indices[FW * FH], palette[3 * 64];
+    for (int i = 0; i < FW * FH; i++)
+        indices[i] = (uint8_t)(i * 7 % 64);
+    for (int i = 0; i < 3 * 64; i++)
+        palette[i] = (uint8_t)(i * 37 % 256);
+    gif_spec spec = {screen_w, screen_h, left, top, FW, FH, 1, indices, palette, 64, transparent, 3};
+    byte_buffer gif = encode_gif(&spec);
+    lclip_pixels px;
+    decode_or_fail(&gif, &px);
+    int width = left + FW > screen_w ? left + FW : screen_w, height = top + FH > screen_h ? top + FH : screen_h;
+    assert_int_equal(px.mode, LCLIP_MODE_P);
+    assert_int_equal(px.width, width);
+    assert_int_equal(px.height, height);
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++) {
+            int inside = x >= left && x < left + FW && y >= top && y < top + FH;
+            int want = inside ? indices[(y - top) * FW + (x - left)] : transparent >= 0 ? transparent : 0;
+            assert_int_equal(px.data[(size_t)y * px.stride + (size_t)x], want);
+        }
+    assert_memory_equal(px.palette, palette, sizeof palette);
+    for (int i = 64; i < 256; i++) /* Pillow's grey ramp beyond the GIF's entries */
+        assert_int_equal(px.palette[3 * i + 1], i);
+    lclip_pixels_free(&px);
+    free(gif.data);
+}
+
+static void test_gif_first_frame_layout(void **state)
+{
+    (void)state;
+    check_gif_canvas(FW + 8, FH + 4, 3, 2, 9); /* padded with the transparent index */
+    check_gif_canvas(FW + 8, FH + 4, 3, 2, -1); /* padded with 0 */
+    check_gif_canvas(5, 4, 3, 2, -1);          /* the screen grows to the frame */
+    check_gif_canvas(FW, FH, 0, 0, 9);          /* transparent index keeps its colour */
+    /* The identity grey ramp is no palette for Pillow: mode L. */
+    uint8_t indices[FW * FH], grey[3 * 256];
+    for (int i = 0; i < FW * FH; i++)
+        indices[i] = (uint8_t)(i * 5 % 256);
+    for (int i = 0; i < 256; i++)
+        memset(grey + 3 * i, i, 3);
+    gif_spec spec = {FW, FH, 0, 0, FW, FH, 0, indices, grey, 256, -1, 1};
+    byte_buffer gif = encode_gif(&spec);
+    lclip_pixels px;
+    decode_or_fail(&gif, &px);
+    assert_int_equal(px.mode, LCLIP_MODE_L);
+    assert_memory_equal(px.data, indices, sizeof indices);
+    lclip_pixels_free(&px);
+    free(gif.data);
+}
+
+/* An animation on a 40 x 30 canvas whose first frame is a lossy 23 x 13
+ * image at (4, 6): that frame on transparent black, the second ignored. */
+static void check_animated_webp(int channels)
+{
+    uint8_t samples[FW * FH * 4];
+    for (size_t i = 0; i < sizeof samples; i++)
+        samples[i] = (uint8_t)(i * 11 % 256);
+    webp_spec spec = {FW, FH, channels, 0, samples};
+    byte_buffer first = encode_webp(&spec);
+    spec.lossless = 1;
+    byte_buffer second = encode_webp(&spec);
+    WebPMux *mux = WebPMuxNew();
+    assert_non_null(mux);
+    WebPMuxFrameInfo frames[2] = {
+        {.bitstream = {first.data, first.size}, .x_offset = 4, .y_offset = 6, .duration = 100,
+         .id = WEBP_CHUNK_ANMF, .dispose_method = WEBP_MUX_DISPOSE_NONE, .blend_method = WEBP_MUX_BLEND},
+        {.bitstream = {second.data, second.size}, .duration = 100, .id = WEBP_CHUNK_ANMF,
+         .dispose_method = WEBP_MUX_DISPOSE_NONE, .blend_method = WEBP_MUX_NO_BLEND},
+    };
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(WebPMuxPushFrame(mux, &frames[i], 1), WEBP_MUX_OK);
+    assert_int_equal(WebPMuxSetCanvasSize(mux, 40, 30), WEBP_MUX_OK);
+    WebPMuxAnimParams params = {0xff112233u, 0};
+    assert_int_equal(WebPMuxSetAnimationParams(mux, &params), WEBP_MUX_OK);
+    WebPData assembled;
+    assert_int_equal(WebPMuxAssemble(mux, &assembled), WEBP_MUX_OK);
+    byte_buffer anim = {(uint8_t *)assembled.bytes, assembled.size, assembled.size};
+
+    lclip_pixels px, still;
+    decode_or_fail(&anim, &px);
+    decode_or_fail(&first, &still);
+    lclip_pixel_mode mode = channels == 4 ? LCLIP_MODE_RGBA : LCLIP_MODE_RGB;
+    assert_int_equal(px.mode, mode);
+    assert_int_equal(still.mode, mode);
+    assert_int_equal(px.width, 40);
+    assert_int_equal(px.height, 30);
+    size_t bpp = (size_t)lclip_pixel_size(mode);
+    uint8_t zero[4] = {0};
+    for (int y = 0; y < 30; y++)
+        for (int x = 0; x < 40; x++) {
+            const uint8_t *got = px.data + (size_t)y * px.stride + (size_t)x * bpp;
+            int inside = x >= 4 && x < 4 + FW && y >= 6 && y < 6 + FH;
+            const uint8_t *want = inside ? still.data + (size_t)(y - 6) * still.stride + (size_t)(x - 4) * bpp : zero;
+            assert_memory_equal(got, want, bpp);
+        }
+    lclip_pixels_free(&still);
+    lclip_pixels_free(&px);
+    WebPDataClear(&assembled);
+    WebPMuxDelete(mux);
+    free(second.data);
+    free(first.data);
+}
+
+static void test_animated_webp_first_frame(void **state)
+{
+    (void)state;
+    check_animated_webp(3);
+    check_animated_webp(4);
+}
+
+/* The same pixels bottom-up, top-down and with a 12-byte header decode alike;
+ * palette entries past the listed ones are Pillow's grey ramp. */
+static void test_bmp_layouts(void **state)
+{
+    (void)state;
+    enum { W = 9, H = 7 };
+    uint8_t indices[W * H], palette[3 * 256];
+    for (int i = 0; i < W * H; i++)
+        indices[i] = (uint8_t)(i * 3 % 40);
+    for (int i = 0; i < 3 * 256; i++)
+        palette[i] = (uint8_t)(i * 29 % 256);
+    bmp_spec specs[3] = {{W, H, 8, 0, 40, 0, indices, palette, 40},
+                         {W, H, 8, 1, 40, 0, indices, palette, 40},
+                         {W, H, 8, 0, 12, 0, indices, palette, 0}};
+    for (int k = 0; k < 3; k++) {
+        byte_buffer bmp = encode_bmp(&specs[k]);
+        lclip_pixels px;
+        decode_or_fail(&bmp, &px);
+        assert_int_equal(px.mode, LCLIP_MODE_P);
+        assert_memory_equal(px.data, indices, sizeof indices);
+        size_t listed = k == 2 ? 256 : 40;
+        assert_memory_equal(px.palette, palette, 3 * listed);
+        for (size_t i = listed; i < 256; i++)
+            assert_int_equal(px.palette[3 * i], i);
+        lclip_pixels_free(&px);
+        free(bmp.data);
+    }
+}
+
 /* ---- BMP variants: refused, never decoded differently from Pillow ------- */
 
 static lclip_status decode_status(const byte_buffer *b, const char *needle)
@@ -306,6 +461,9 @@ int main(void)
         cmocka_unit_test(test_decoded_pixels_exact),
         cmocka_unit_test(test_preprocess_goldens),
         cmocka_unit_test(test_embeddings),
+        cmocka_unit_test(test_gif_first_frame_layout),
+        cmocka_unit_test(test_animated_webp_first_frame),
+        cmocka_unit_test(test_bmp_layouts),
         cmocka_unit_test(test_bmp_variants_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
