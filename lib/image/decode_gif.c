@@ -10,7 +10,10 @@
  *
  * Only the records up to the first image are read (DGifSlurp would decode
  * every frame), so a file of thousands of frames costs no more than its
- * first. giflib allocates with malloc(): it has no allocator hook. */
+ * first. giflib allocates with malloc(): it has no allocator hook.
+ *
+ * One known difference: Pillow skips stray bytes between blocks, giflib
+ * refuses them, so such a file is LCLIP_E_FORMAT here. */
 #include <gif_lib.h>
 #include <string.h>
 
@@ -20,6 +23,7 @@
 typedef struct gif_reader {
     const uint8_t *data;
     size_t size, pos;
+    int terminated; /* the one zero byte past the end has been given */
 } gif_reader;
 
 typedef struct gif_frame {
@@ -28,9 +32,18 @@ typedef struct gif_frame {
     const ColorMapObject *palette; /* NULL: mode L */
 } gif_frame;
 
+/* Past the end, one single-byte read gets a 0: giflib insists on reading
+ * the image data's terminating empty block after the last pixel, which
+ * Pillow never needs. Anywhere else a 0 there is still an error (giflib
+ * rejects an empty block inside the pixel data), and reads after it fail. */
 static int on_read(GifFileType *gif, GifByteType *out, int n)
 {
     gif_reader *r = gif->UserData;
+    if (r->pos == r->size && n == 1 && !r->terminated) {
+        r->terminated = 1;
+        out[0] = 0;
+        return 1;
+    }
     size_t count = n > 0 ? (size_t)n : 0;
     if (count > r->size - r->pos)
         count = r->size - r->pos;
@@ -157,7 +170,7 @@ static lclip_status read_first_frame(GifFileType *gif, const char *label, uint64
 lclip_status lclip_decode_gif(const uint8_t *data, size_t size, const char *label, uint64_t max_pixels,
                               lclip_pixels *out)
 {
-    gif_reader reader = {data, size, 0};
+    gif_reader reader = {data, size, 0, 0};
     int error = 0;
     GifFileType *gif = DGifOpen(&reader, on_read, &error);
     if (!gif)

@@ -230,8 +230,9 @@ static void test_truncated_webp_every_prefix(void **state)
     }
 }
 
-/* Every prefix of a GIF fails until the first image's data ends; the
- * trailer is not needed (nor by Pillow). */
+/* Every prefix of a GIF fails until the first image's pixel data is
+ * complete; neither the trailer nor the data's closing empty block is
+ * needed, as in Pillow (every prefix was compared with Pillow 9.4). */
 static void test_truncated_gif_every_prefix(void **state)
 {
     (void)state;
@@ -240,7 +241,7 @@ static void test_truncated_gif_every_prefix(void **state)
         assert_int_equal(run(gif.data, gif.size), LCLIP_OK);
         for (size_t len = 0; len < gif.size; len++) {
             lclip_status s = run(gif.data, len);
-            if (len == gif.size - 1)
+            if (len >= gif.size - 2)
                 assert_int_equal(s, LCLIP_OK);
             else
                 assert_int_equal(s, len == 0 || len >= 6 ? LCLIP_E_FORMAT : LCLIP_E_UNSUPPORTED);
