@@ -428,7 +428,7 @@ static void test_image_encode_walks(void **state)
         {"image encode_memory, palette PNG", call_memory_palette, 1},
         {"image encode_memory, JPEG", call_memory_jpeg, 1},
         {"image encode_memory, lossy WebP with alpha", call_memory_webp, 1},
-        {"image encode_file, interlaced GIF, frame inside the screen", call_file_gif, 1},
+        {"image encode_file, GIF (interlaced, offset)", call_file_gif, 1},
         {"image encode_memory, 8-bit palette BMP", call_memory_bmp, 1},
         {"image encode_rgb", call_rgb, 1},
         {"image encode_pixels, batch of 2", call_pixels_batch, 2},
