@@ -411,7 +411,8 @@ LCLIP_AVAILABLE_IN_0_2 lclip_status lclip_text_encode_tokens_ex(const lclip_text
                                                                 const lclip_batch_options *batch);
 
 /* ------------------------------------------------------------------------ */
-/* Images. Files and buffers are PNG or JPEG (chosen by their first bytes).
+/* Images. Files and buffers are PNG, JPEG, WebP, GIF or BMP (chosen by
+ * their first bytes; the first frame of an animation).
  * Decoding and preprocessing follow the reference (PIL + torchvision's
  * CLIP transform) pixel for pixel: bicubic resize of the shorter side,
  * centre crop, normalisation with the model's mean/std. All encode
@@ -436,7 +437,7 @@ LCLIP_API lclip_status lclip_image_encode_file(const lclip_image_encoder *enc, c
 LCLIP_API lclip_status lclip_image_encode_files(const lclip_image_encoder *enc, const char *const *paths,
                                                 size_t n, float *out);
 
-/* An encoded PNG or JPEG in memory. */
+/* An encoded image (PNG, JPEG, WebP, GIF or BMP) in memory. */
 LCLIP_API lclip_status lclip_image_encode_memory(const lclip_image_encoder *enc, const void *data, size_t size,
                                                  float *out);
 

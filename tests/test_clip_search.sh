@@ -65,7 +65,7 @@ check "index reports 13 indexed, 2 skipped" \
 check "index warns about the corrupt PNG with libclip's reason" \
     grep -q "warning: skipping $root/sub/corrupt.png: .*truncated" "$tmp/log"
 check "index warns about the text file named .JPG" \
-    grep -q "warning: skipping $root/notes.JPG: not a PNG or JPEG" "$tmp/log"
+    grep -q "warning: skipping $root/notes.JPG: not a PNG, JPEG, WebP, GIF or BMP image" "$tmp/log"
 check "index shows plain progress lines when stderr is not a terminal" \
     grep -q '^clip-search: 15/15 images (100%), .* images/s, ETA ' "$tmp/log"
 
@@ -214,6 +214,19 @@ expect 1 "not a directory" "indexing a file instead of a directory exits 1" \
 expect 1 "$tmp/nope" "a missing model exits 1" "$search" index --model "$tmp/nope" "$images" --index "$tmp/x.idx"
 expect 1 "missing.png" "a missing query image exits 1" \
     "$search" query --model "$model" --index "$index" --image "$images/missing.png"
+
+# WebP, GIF and BMP files are picked by extension (any case); other names are not
+if [ -d "$fixtures/formats/images" ]; then
+    more=$tmp/more
+    mkdir -p "$more"
+    cp "$fixtures/formats/images/photo_chelsea_451x300_q80.webp" "$more/chelsea.WEBP"
+    cp "$fixtures/formats/images/photo_coffee_201x151_anim_transp.gif" "$more/coffee.gif"
+    cp "$fixtures/formats/images/photo_astronaut_300x211_gray.bmp" "$more/astronaut.Bmp"
+    cp "$fixtures/formats/images/photo_rocket_640x427_24bit.bmp" "$more/rocket.tif"
+    "$search" index --model "$model" "$more" --index "$tmp/more.idx" > "$tmp/summary" 2> "$tmp/log"
+    check "index takes .webp, .gif and .bmp files (any case), not .tif" \
+        grep -q '^indexed 3 images, skipped 0 (0 already indexed, 3 in the index)$' "$tmp/summary"
+fi
 
 echo "$failures failed"
 [ "$failures" -eq 0 ]

@@ -16,8 +16,9 @@
  *
  * Covered: every lclip_malloc/calloc/malloc_array/strdup, which includes
  * libpng's allocations (routed through lclip_malloc) and zlib's while
- * reading the gzip vocabulary. Not covered: cJSON, libjpeg, stdio, OpenBLAS
- * (see docs/security.md). */
+ * reading the gzip vocabulary. Not covered: cJSON, libjpeg, libwebp, giflib,
+ * stdio, OpenBLAS (see docs/security.md); their decoders are walked for the
+ * pixel buffers libclip allocates around them. */
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -88,8 +89,8 @@ typedef struct inputs {
     char *tmp;            /* temp dir: self-made model, image files */
     char hf_dir[1200], open_clip_file[1024], vocab_gz[1024];
     char self_made_dir[1100]; /* F16 HF model without a vocabulary */
-    char png_path[1100], jpeg_path[1100];
-    byte_buffer png_rgba, png_palette, jpeg_exif;
+    char png_path[1100], jpeg_path[1100], gif_path[1100];
+    byte_buffer png_rgba, png_palette, jpeg_exif, webp_alpha, gif_offset, bmp_palette;
 } inputs;
 
 static inputs in;
@@ -122,6 +123,44 @@ static byte_buffer make_jpeg_with_orientation(int w, int h, int orientation)
     return b;
 }
 
+static uint8_t *walk_pattern(size_t n)
+{
+    uint8_t *p = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * 29 + i / 7);
+    return p;
+}
+
+static byte_buffer make_webp_alpha(int w, int h)
+{
+    uint8_t *samples = walk_pattern((size_t)(w * h * 4));
+    webp_spec spec = {w, h, 4, 0, samples};
+    byte_buffer b = encode_webp(&spec);
+    free(samples);
+    return b;
+}
+
+/* Interlaced, transparent, a frame inside a larger screen, two frames. */
+static byte_buffer make_gif(int w, int h)
+{
+    uint8_t *indices = walk_pattern((size_t)(w * h)), *palette = walk_pattern(3 * 256);
+    gif_spec spec = {w + 5, h + 3, 2, 1, w, h, 1, indices, palette, 256, 7, 2};
+    byte_buffer b = encode_gif(&spec);
+    free(palette);
+    free(indices);
+    return b;
+}
+
+static byte_buffer make_bmp_palette(int w, int h)
+{
+    uint8_t *indices = walk_pattern((size_t)(w * h)), *palette = walk_pattern(3 * 256);
+    bmp_spec spec = {w, h, 8, 0, 40, 0, indices, palette, 0};
+    byte_buffer b = encode_bmp(&spec);
+    free(palette);
+    free(indices);
+    return b;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -149,6 +188,11 @@ static int setup(void **state)
     snprintf(in.jpeg_path, sizeof in.jpeg_path, "%s/exif6.jpg", in.tmp);
     write_bytes_file(in.png_path, in.png_rgba.data, in.png_rgba.size);
     write_bytes_file(in.jpeg_path, in.jpeg_exif.data, in.jpeg_exif.size);
+    in.webp_alpha = make_webp_alpha(33, 25);
+    in.gif_offset = make_gif(27, 19);
+    in.bmp_palette = make_bmp_palette(31, 17);
+    snprintf(in.gif_path, sizeof in.gif_path, "%s/anim.gif", in.tmp);
+    write_bytes_file(in.gif_path, in.gif_offset.data, in.gif_offset.size);
     return 0;
 }
 
@@ -158,6 +202,9 @@ static int teardown(void **state)
     free(in.png_rgba.data);
     free(in.png_palette.data);
     free(in.jpeg_exif.data);
+    free(in.webp_alpha.data);
+    free(in.gif_offset.data);
+    free(in.bmp_palette.data);
     rm_tree(in.tmp);
     free(in.tmp);
     return 0;
@@ -278,6 +325,21 @@ static lclip_status call_memory_jpeg(encode_case *c, float *out)
     return lclip_image_encode_memory(c->image, in.jpeg_exif.data, in.jpeg_exif.size, out);
 }
 
+static lclip_status call_memory_webp(encode_case *c, float *out)
+{
+    return lclip_image_encode_memory(c->image, in.webp_alpha.data, in.webp_alpha.size, out);
+}
+
+static lclip_status call_file_gif(encode_case *c, float *out)
+{
+    return lclip_image_encode_file(c->image, in.gif_path, out);
+}
+
+static lclip_status call_memory_bmp(encode_case *c, float *out)
+{
+    return lclip_image_encode_memory(c->image, in.bmp_palette.data, in.bmp_palette.size, out);
+}
+
 static lclip_status call_rgb(encode_case *c, float *out)
 {
     static uint8_t rgb[45 * 30 * 3];
@@ -365,6 +427,9 @@ static void test_image_encode_walks(void **state)
         {"image encode_files, batch of 3", call_files_batch, 3},
         {"image encode_memory, palette PNG", call_memory_palette, 1},
         {"image encode_memory, JPEG", call_memory_jpeg, 1},
+        {"image encode_memory, lossy WebP with alpha", call_memory_webp, 1},
+        {"image encode_file, GIF (interlaced, offset)", call_file_gif, 1},
+        {"image encode_memory, 8-bit palette BMP", call_memory_bmp, 1},
         {"image encode_rgb", call_rgb, 1},
         {"image encode_pixels, batch of 2", call_pixels_batch, 2},
     };
@@ -647,6 +712,16 @@ static void test_limits_refuse_before_allocating(void **state)
     assert_true(largest < 65536);
     free(big_png.data);
     free(big_jpeg.data);
+    byte_buffer big[3] = {make_webp_alpha(300, 200), make_gif(300, 200), make_bmp_palette(300, 200)};
+    static const char *const big_names[3] = {"WebP", "GIF", "BMP"};
+    for (int i = 0; i < 3; i++) {
+        lclip_fault_arm(0);
+        largest = largest_request(LCLIP_E_TOO_LARGE,
+                                  lclip_image_input_memory(big[i].data, big[i].size, &tight, &cfg, out));
+        print_message("max_image_pixels (%s): largest allocation %zu bytes\n", big_names[i], largest);
+        assert_true(largest < 65536);
+        free(big[i].data);
+    }
     static uint8_t rgb[100 * 100 * 3];
     lclip_fault_arm(0);
     largest = largest_request(LCLIP_E_TOO_LARGE, lclip_image_input_rgb(rgb, 100, 100, 300, &tight, &cfg, out));

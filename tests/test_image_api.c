@@ -208,7 +208,7 @@ static void test_broken_files_give_clear_errors(void **state)
     expect(enc, path, LCLIP_E_FORMAT, path);
     char *text_jpg = join_path(f->tmp, "notes.jpg");
     write_text_file(text_jpg, "this is a text file, not a JPEG\n");
-    expect(enc, text_jpg, LCLIP_E_UNSUPPORTED, "not a PNG or JPEG");
+    expect(enc, text_jpg, LCLIP_E_UNSUPPORTED, "not a PNG, JPEG, WebP, GIF or BMP image");
     char *missing = join_path(f->tmp, "missing.png");
     expect(enc, missing, LCLIP_E_IO, missing);
     float out[EMBED];
@@ -274,7 +274,7 @@ static void test_team_decodes_files_and_reports_the_first_bad_one(void **state)
         assert_float_equal(got[i], 42.0f, 0.0);
     paths[4] = f->paths[4];
     assert_int_equal(lclip_image_encode_files(team, paths, N_IMAGES, got), LCLIP_E_UNSUPPORTED);
-    assert_non_null(strstr(lclip_last_error(), "not a PNG or JPEG"));
+    assert_non_null(strstr(lclip_last_error(), "not a PNG, JPEG, WebP, GIF or BMP image"));
     free(text_jpg);
     free(missing);
     lclip_image_encoder_close(team);
@@ -359,7 +359,7 @@ static void test_per_input_results_skip_bad_files(void **state)
         assert_int_equal(r.error_status[0], LCLIP_E_IO);
         assert_non_null(strstr(r.error_message[0], missing));
         assert_int_equal(r.error_index[1], 9);
-        assert_non_null(strstr(r.error_message[1], "not a PNG or JPEG"));
+        assert_non_null(strstr(r.error_message[1], "not a PNG, JPEG, WebP, GIF or BMP image"));
         assert_int_equal(r.progress_calls, 1);
         assert_int_equal(r.done[0], N_IMAGES);
 

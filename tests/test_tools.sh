@@ -87,7 +87,7 @@ fi
 # exit codes: 1 for a failure with a message, 2 for usage
 set +e
 "$bin/clip-embed" --model "$model" --image "$tmp/texts.txt" 2> "$tmp/err.txt"
-check "clip-embed on a non-image exits 1 with a message" test "$?$(grep -c 'not a PNG or JPEG' "$tmp/err.txt")" = 11
+check "clip-embed on a non-image exits 1 with a message" test "$?$(grep -c 'not a PNG, JPEG, WebP, GIF or BMP image' "$tmp/err.txt")" = 11
 "$bin/clip-zeroshot" --model "$model" "$images/missing.png" cat dog 2> /dev/null
 check "clip-zeroshot on a missing image exits 1" test $? = 1
 "$bin/clip-embed" --text "no model" > /dev/null 2>&1

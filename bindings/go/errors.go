@@ -27,8 +27,8 @@ const (
 	// inconsistent (LCLIP_E_FORMAT).
 	ErrFormat Status = 3
 	// ErrUnsupported is well-formed input of a variant libclip does not
-	// implement, such as an image that is neither PNG nor JPEG, or text
-	// given to an encoder without a vocabulary (LCLIP_E_UNSUPPORTED).
+	// implement, such as an image that is not PNG, JPEG, WebP, GIF or BMP,
+	// or text given to an encoder without a vocabulary (LCLIP_E_UNSUPPORTED).
 	ErrUnsupported Status = 4
 	// ErrNoMem is a failed allocation (LCLIP_E_NOMEM).
 	ErrNoMem Status = 5

@@ -130,7 +130,7 @@ func TestEncodeErrors(t *testing.T) {
 	_, err := img.EncodeFile(filepath.Join(tmp, "none.png"))
 	wantStatus(t, "missing image", err, libclip.ErrIO)
 	_, err = img.EncodeBytes([]byte("this is not an image at all"))
-	wantStatus(t, "neither PNG nor JPEG", err, libclip.ErrUnsupported)
+	wantStatus(t, "not an image format libclip reads", err, libclip.ErrUnsupported)
 	_, err = img.EncodeBytes([]byte("\x89PNG\r\n\x1a\n and then garbage, not chunks"))
 	wantStatus(t, "corrupt PNG", err, libclip.ErrFormat)
 	data, err := os.ReadFile(filepath.Join(dir, m.Images[0].File))

@@ -126,8 +126,9 @@ func (e *ImageEncoder) release() {
 	e.logs.take().resume()
 }
 
-// EncodeFile returns the embedding of a PNG or JPEG file, decoded and
-// preprocessed exactly as the reference (Pillow + torchvision) does.
+// EncodeFile returns the embedding of a PNG, JPEG, WebP, GIF or BMP file,
+// decoded and preprocessed exactly as the reference (Pillow + torchvision)
+// does.
 func (e *ImageEncoder) EncodeFile(path string) ([]float32, error) {
 	const op = "EncodeFile"
 	cpath, err := cString(op, "path", path)
@@ -197,8 +198,8 @@ func (e *ImageEncoder) encodeFiles(ctx context.Context, op string, paths []strin
 		})
 }
 
-// EncodeBytes returns the embedding of an encoded PNG or JPEG image held in
-// memory, decoded exactly as EncodeFile decodes a file.
+// EncodeBytes returns the embedding of an encoded PNG, JPEG, WebP, GIF or BMP
+// image held in memory, decoded exactly as EncodeFile decodes a file.
 func (e *ImageEncoder) EncodeBytes(data []byte) ([]float32, error) {
 	const op = "EncodeBytes"
 	h, err := e.acquire()

@@ -24,11 +24,17 @@ typedef struct walk {
     size_t n_visited, visited_capacity;
 } walk;
 
+/* The formats libclip decodes (it tells them apart by content, not name). */
 static int is_image_name(const char *name)
 {
+    static const char *const extensions[] = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"};
     const char *dot = strrchr(name, '.');
-    return dot && dot != name &&
-           (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0);
+    if (!dot || dot == name)
+        return 0;
+    for (size_t i = 0; i < sizeof extensions / sizeof *extensions; i++)
+        if (strcasecmp(dot, extensions[i]) == 0)
+            return 1;
+    return 0;
 }
 
 static int compare_ids(const directory_id *a, const directory_id *b)

@@ -11,8 +11,8 @@ typedef struct image_list {
 } image_list;
 
 /* Fills *list with every regular file under dir, at any depth, whose name
- * ends in .png, .jpg or .jpeg in any case. Each path is dir made absolute
- * (realpath) followed by the path below it, so that the same file always gets
+ * ends in .png, .jpg, .jpeg, .webp, .gif or .bmp in any case. Each path is
+ * dir made absolute (realpath) followed by the path below it, so that the same file always gets
  * the same name. Order: each directory's entries sorted bytewise, depth first,
  * so the list is the same on every run. Symbolic links are followed, but
  * every directory is walked at most once (by device and inode), which stops

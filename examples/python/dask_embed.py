@@ -4,8 +4,8 @@
     dask_embed.py --model MODEL --out JOB_DIR [--shard-size 1000] [--scheduler tcp://HOST:8786]
                   [--paths-from FILE] [INPUT ...]
 
-An INPUT is an image file, a directory (searched recursively for .jpg, .jpeg and
-.png files) or a quoted glob pattern (``'photos/**/*.jpg'``). Without
+An INPUT is an image file, a directory (searched recursively for .jpg, .jpeg,
+.png, .webp, .gif and .bmp files) or a quoted glob pattern (``'photos/**/*.jpg'``). Without
 ``--scheduler`` a LocalCluster with one single-threaded worker process per core
 is started; with it, the job runs on that cluster's workers. Then
 ``merge_shards.py JOB_DIR`` concatenates the shards into one matrix and
@@ -87,7 +87,7 @@ __all__ = [
 ]
 
 JOB_FORMAT = "libclip-dask-embed/1"
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
 #: The files of a checkpoint that decide its image embeddings (see docs/models.md).
 WEIGHT_FILES = ("model.safetensors", "open_clip_model.safetensors")
 CONFIG_FILES = ("config.json", "preprocessor_config.json", "open_clip_config.json")
@@ -280,7 +280,8 @@ def collect_inputs(specs: Iterable[str], paths_from: Optional[str] = None) -> li
 
     Args:
         specs: image files (taken whatever their suffix), directories (walked
-            recursively for .jpg/.jpeg/.png, symbolic links to directories not
+            recursively for .jpg/.jpeg/.png/.webp/.gif/.bmp, symbolic links to
+            directories not
             followed) and glob patterns (``**`` allowed; matched directories are
             walked, matched files taken).
         paths_from: a file with one path per line (empty lines ignored);
@@ -839,7 +840,8 @@ def _parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         "2 usage error or a job directory holding another job.",
     )
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
-                        help="image files, directories (searched recursively for .jpg/.jpeg/.png) "
+                        help="image files, directories (searched recursively for "
+                        ".jpg/.jpeg/.png/.webp/.gif/.bmp) "
                         "or quoted glob patterns")
     parser.add_argument("--paths-from", metavar="FILE", help="read more image paths from FILE, one per line")
     parser.add_argument("--model", required=True, metavar="PATH",

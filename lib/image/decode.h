@@ -8,7 +8,8 @@
 #include "image/image_input.h"
 #include "image/pixels.h"
 
-/* PNG or JPEG by magic bytes (anything else: LCLIP_E_UNSUPPORTED); label
+/* PNG, JPEG, WebP, GIF or BMP by magic bytes (anything else:
+ * LCLIP_E_UNSUPPORTED); label
  * names the input in messages. Applies the JPEG EXIF orientation when
  * opts->exif_orientation is 1. On success out owns its pixels. */
 lclip_status lclip_image_decode(const uint8_t *data, size_t size, const char *label,
@@ -24,6 +25,14 @@ lclip_status lclip_decode_png(const uint8_t *data, size_t size, const char *labe
                               const lclip_logger *log, lclip_pixels *out);
 lclip_status lclip_decode_jpeg(const uint8_t *data, size_t size, const char *label, uint64_t max_pixels,
                                const lclip_logger *log, int *orientation, lclip_pixels *out);
+/* WebP (first frame of an animation), GIF (first frame), BMP (8- and 24-bit
+ * uncompressed). */
+lclip_status lclip_decode_webp(const uint8_t *data, size_t size, const char *label, uint64_t max_pixels,
+                               lclip_pixels *out);
+lclip_status lclip_decode_gif(const uint8_t *data, size_t size, const char *label, uint64_t max_pixels,
+                              lclip_pixels *out);
+lclip_status lclip_decode_bmp(const uint8_t *data, size_t size, const char *label, uint64_t max_pixels,
+                              lclip_pixels *out);
 
 /* Orientation (1-8) from an APP1 payload after "Exif\0\0" (a TIFF
  * structure); 0 when absent or malformed. */

@@ -1,5 +1,6 @@
-/* From an encoded image (PNG or JPEG, by magic bytes) or raw RGB pixels to
- * the vision tower's input tensor, exactly as the reference does it:
+/* From an encoded image (PNG, JPEG, WebP, GIF or BMP, by magic bytes) or raw
+ * RGB pixels to the vision tower's input tensor, exactly as the reference
+ * does it:
  * PIL.Image.open (no EXIF orientation unless asked for), Resize(size,
  * BICUBIC) on the image in its decoded mode, CenterCrop(size), convert("RGB"),
  * ToTensor, Normalize(mean, std). Output: out_chw[3 * crop * crop], float32,

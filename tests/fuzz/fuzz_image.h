@@ -1,4 +1,4 @@
-/* The PNG and JPEG targets share one body: decode from memory and run the
+/* The image targets (PNG, JPEG, WebP, GIF, BMP) share one body: decode from memory and run the
  * full preprocessing, with the size-limit and output contracts checked. */
 #ifndef LCLIP_TESTS_FUZZ_IMAGE_H
 #define LCLIP_TESTS_FUZZ_IMAGE_H

@@ -2,7 +2,7 @@
 # Generates the seed corpora of every fuzz target into OUT_DIR/<target>/:
 #     tests/fuzz/make_corpus.sh BUILD_DIR OUT_DIR [FIXTURES_DIR]
 # BUILD_DIR holds tests/fuzz/fuzz_make_seeds (built with the tests). Seeds are
-# self-made (micro checkpoints, configs, PNGs/JPEGs of every variant, texts)
+# self-made (micro checkpoints, configs, PNGs/JPEGs/WebPs/GIFs/BMPs of every variant, texts)
 # plus, when FIXTURES_DIR exists, the fixtures' configs, tokenizer cases,
 # checkpoint headers and images up to 8 KB. The committed regression inputs
 # (tests/fuzz/regressions/<target>/) are added too, so fuzzing starts from
@@ -21,6 +21,12 @@ if [ -n "$fixtures" ] && [ -f "$fixtures/manifest.json" ]; then
         case "$f" in
         *.png) mkdir -p "$out/png" && cp "$f" "$out/png/fixture_$(basename "$f")" ;;
         *.jpg) mkdir -p "$out/jpeg" && cp "$f" "$out/jpeg/fixture_$(basename "$f")" ;;
+        esac
+    done
+    for f in "$fixtures"/formats/images/*; do
+        [ -e "$f" ] && [ "$(stat -c %s "$f")" -le 8192 ] || continue
+        case "$f" in
+        *.webp | *.gif | *.bmp) mkdir -p "$out/${f##*.}" && cp "$f" "$out/${f##*.}/fixture_$(basename "$f")" ;;
         esac
     done
 else

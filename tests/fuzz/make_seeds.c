@@ -2,7 +2,7 @@
  *     fuzz_make_seeds OUT_DIR [FIXTURES_DIR]
  * Self-made inputs always (micro checkpoints in both layouts and three
  * dtypes, configs, PNGs of every colour type and depth, JPEGs of every
- * colour space and coding, texts); the fixtures' configs, texts and
+ * colour space and coding, WebPs, GIFs and BMPs of each kind read, texts); the fixtures' configs, texts and
  * checkpoint headers when present (make_corpus.sh adds their small images). */
 #define _GNU_SOURCE
 #include <png.h>
@@ -313,6 +313,95 @@ static void jpeg_seeds(void)
     }
 }
 
+static uint8_t *seed_pattern(size_t n, unsigned mul)
+{
+    uint8_t *p = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)((i * mul + i / 17) & 0xff);
+    return p;
+}
+
+static void webp_seeds(void)
+{
+    for (int k = 0; k < 4; k++) {
+        int w = 19, h = 12, channels = k >= 2 ? 4 : 3;
+        uint8_t *samples = seed_pattern((size_t)w * (size_t)h * (size_t)channels, 13);
+        webp_spec spec = {w, h, channels, k % 2, samples};
+        byte_buffer webp = encode_webp(&spec);
+        char name[64];
+        snprintf(name, sizeof name, "self_%s_%s.webp", channels == 4 ? "rgba" : "rgb", k % 2 ? "lossless" : "lossy");
+        put("webp", name, webp.data, webp.size);
+        free(webp.data);
+        free(samples);
+    }
+}
+
+static void gif_seeds(void)
+{
+    static const struct {
+        const char *name;
+        int screen_w, screen_h, left, top, interlaced, colors, transparent, frames;
+    } kinds[] = {
+        {"plain", 17, 11, 0, 0, 0, 16, -1, 1},       {"interlaced", 17, 11, 0, 0, 1, 4, -1, 1},
+        {"transparent", 20, 14, 2, 2, 0, 16, 3, 1},  {"animated", 17, 11, 0, 0, 0, 2, 1, 3},
+        {"grey_ramp", 17, 11, 0, 0, 0, 64, -1, 1},   {"off_screen", 8, 6, 4, 3, 0, 8, -1, 1},
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        int w = 17, h = 11;
+        uint8_t *indices = seed_pattern((size_t)w * (size_t)h, 7), *palette = seed_pattern(3 * 256, 29);
+        for (int i = 0; i < w * h; i++)
+            indices[i] = (uint8_t)(indices[i] % kinds[k].colors);
+        /* The identity grey ramp is Pillow's mode L. */
+        for (int i = 0; strcmp(kinds[k].name, "grey_ramp") == 0 && i < 256; i++)
+            memset(palette + 3 * i, i, 3);
+        gif_spec spec = {kinds[k].screen_w, kinds[k].screen_h, kinds[k].left, kinds[k].top, w, h,
+                         kinds[k].interlaced, indices, palette, kinds[k].colors, kinds[k].transparent,
+                         kinds[k].frames};
+        byte_buffer gif = encode_gif(&spec);
+        char name[64];
+        snprintf(name, sizeof name, "self_%s.gif", kinds[k].name);
+        put("gif", name, gif.data, gif.size);
+        free(gif.data);
+        free(palette);
+        free(indices);
+    }
+}
+
+static void bmp_seeds(void)
+{
+    static const struct {
+        const char *name;
+        int bits, top_down, header_size, colors;
+        unsigned compression;
+    } kinds[] = {
+        {"rgb24", 24, 0, 40, 0, 0},      {"rgb24_top_down", 24, 1, 40, 0, 0}, {"palette8", 8, 0, 40, 37, 0},
+        {"palette8_core", 8, 0, 12, 0, 0}, {"rle8_refused", 8, 0, 40, 16, 1}, {"rgb32_refused", 32, 0, 40, 0, 0},
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        int w = 13, h = 6;
+        uint8_t *samples = seed_pattern((size_t)w * (size_t)h * 3, 11), *palette = seed_pattern(3 * 256, 5);
+        bmp_spec spec = {w, h, kinds[k].bits, kinds[k].top_down, kinds[k].header_size, kinds[k].compression,
+                         samples, palette, kinds[k].colors};
+        byte_buffer bmp = encode_bmp(&spec);
+        char name[64];
+        snprintf(name, sizeof name, "self_%s.bmp", kinds[k].name);
+        put("bmp", name, bmp.data, bmp.size);
+        free(bmp.data);
+        free(palette);
+        free(samples);
+    }
+    /* The same 8-bit file with a grey palette: Pillow's mode L. */
+    uint8_t *grey = malloc(3 * 256), *indices = seed_pattern(13 * 6, 3);
+    for (int i = 0; i < 256; i++)
+        memset(grey + 3 * i, i, 3);
+    bmp_spec spec = {13, 6, 8, 0, 40, 0, indices, grey, 0};
+    byte_buffer bmp = encode_bmp(&spec);
+    put("bmp", "self_grey8.bmp", bmp.data, bmp.size);
+    free(bmp.data);
+    free(indices);
+    free(grey);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
@@ -328,5 +417,8 @@ int main(int argc, char **argv)
     vocab_json_seeds(fixtures);
     png_seeds();
     jpeg_seeds();
+    webp_seeds();
+    gif_seeds();
+    bmp_seeds();
     return 0;
 }

@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <gif_lib.h>
 #include <jpeglib.h>
 #include <png.h>
+#include <webp/encode.h>
 
 static void append(byte_buffer *b, const void *data, size_t n)
 {
@@ -150,6 +152,132 @@ byte_buffer encode_jpeg(const jpeg_spec *spec)
     append(&out, mem, mem_size);
     free(mem);
     return out;
+}
+
+byte_buffer encode_webp(const webp_spec *spec)
+{
+    uint8_t *mem = NULL;
+    int stride = spec->width * spec->channels;
+    size_t size;
+    if (spec->channels == 4)
+        size = spec->lossless ? WebPEncodeLosslessRGBA(spec->samples, spec->width, spec->height, stride, &mem)
+                              : WebPEncodeRGBA(spec->samples, spec->width, spec->height, stride, 80, &mem);
+    else
+        size = spec->lossless ? WebPEncodeLosslessRGB(spec->samples, spec->width, spec->height, stride, &mem)
+                              : WebPEncodeRGB(spec->samples, spec->width, spec->height, stride, 80, &mem);
+    assert_true(size > 0);
+    byte_buffer out = {0};
+    append(&out, mem, size);
+    WebPFree(mem);
+    return out;
+}
+
+static int gif_write_bytes(GifFileType *gif, const GifByteType *data, int n)
+{
+    append(gif->UserData, data, (size_t)n);
+    return n;
+}
+
+static void gif_put_frame(GifFileType *gif, const gif_spec *spec)
+{
+    if (spec->transparent >= 0) {
+        GifByteType gce[4] = {1, 0, 0, (GifByteType)spec->transparent};
+        assert_int_equal(EGifPutExtension(gif, GRAPHICS_EXT_FUNC_CODE, 4, gce), GIF_OK);
+    }
+    assert_int_equal(EGifPutImageDesc(gif, spec->left, spec->top, spec->width, spec->height, spec->interlaced, NULL),
+                     GIF_OK);
+    /* EGifPutLine writes rows as given: interlaced files list them by pass. */
+    static const int starts[4] = {0, 4, 2, 1}, steps[4] = {8, 8, 4, 2};
+    for (int pass = 0; pass < (spec->interlaced ? 4 : 1); pass++)
+        for (int y = spec->interlaced ? starts[pass] : 0; y < spec->height; y += spec->interlaced ? steps[pass] : 1)
+            assert_int_equal(EGifPutLine(gif, (GifPixelType *)spec->indices + (size_t)y * (size_t)spec->width,
+                                         spec->width),
+                             GIF_OK);
+}
+
+byte_buffer encode_gif(const gif_spec *spec)
+{
+    byte_buffer out = {0};
+    int error = 0;
+    GifFileType *gif = EGifOpen(&out, gif_write_bytes, &error);
+    assert_non_null(gif);
+    EGifSetGifVersion(gif, true);
+    ColorMapObject *map = GifMakeMapObject(spec->n_colors, NULL);
+    assert_non_null(map);
+    memcpy(map->Colors, spec->palette, 3 * (size_t)spec->n_colors);
+    assert_int_equal(EGifPutScreenDesc(gif, spec->screen_width, spec->screen_height, 8, 0, map), GIF_OK);
+    for (int f = 0; f < (spec->frames > 0 ? spec->frames : 1); f++)
+        gif_put_frame(gif, spec);
+    assert_int_equal(EGifCloseFile(gif, &error), GIF_OK);
+    GifFreeMapObject(map);
+    return out;
+}
+
+static void put_le(byte_buffer *b, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++) {
+        uint8_t byte = (uint8_t)(v >> (8 * i));
+        append(b, &byte, 1);
+    }
+}
+
+static void bmp_put_rows(byte_buffer *b, const bmp_spec *spec, size_t stride)
+{
+    uint8_t *row = calloc(stride, 1);
+    assert_non_null(row);
+    int supported = spec->compression == 0 && (spec->bits == 8 || spec->bits == 24);
+    for (int r = 0; r < spec->height; r++) {
+        int y = spec->top_down ? r : spec->height - 1 - r;
+        for (int x = 0; supported && x < spec->width; x++) {
+            if (spec->bits == 8) {
+                row[x] = spec->samples[(size_t)y * (size_t)spec->width + (size_t)x];
+                continue;
+            }
+            const uint8_t *p = spec->samples + 3 * ((size_t)y * (size_t)spec->width + (size_t)x);
+            uint8_t bgr[3] = {p[2], p[1], p[0]};
+            memcpy(row + 3 * (size_t)x, bgr, 3);
+        }
+        append(b, row, stride);
+    }
+    free(row);
+}
+
+byte_buffer encode_bmp(const bmp_spec *spec)
+{
+    int core = spec->header_size == 12;
+    size_t entry = core ? 3 : 4, entries = spec->bits <= 8 ? (spec->n_colors ? (size_t)spec->n_colors : 256) : 0;
+    size_t stride = (((size_t)spec->width * (size_t)spec->bits + 31) / 32) * 4;
+    size_t offset = 14 + (core ? 12 : 40) + entry * entries;
+    byte_buffer b = {0};
+    append(&b, "BM", 2);
+    put_le(&b, (uint32_t)(offset + stride * (size_t)spec->height), 4);
+    put_le(&b, 0, 4);
+    put_le(&b, (uint32_t)offset, 4);
+    put_le(&b, core ? 12 : 40, 4);
+    if (core) {
+        put_le(&b, (uint32_t)spec->width, 2);
+        put_le(&b, (uint32_t)spec->height, 2);
+    } else {
+        put_le(&b, (uint32_t)spec->width, 4);
+        put_le(&b, spec->top_down ? (uint32_t)-spec->height : (uint32_t)spec->height, 4);
+    }
+    put_le(&b, 1, 2);
+    put_le(&b, (uint32_t)spec->bits, 2);
+    if (!core) {
+        put_le(&b, spec->compression, 4);
+        put_le(&b, 0, 4);
+        put_le(&b, 2835, 4);
+        put_le(&b, 2835, 4);
+        put_le(&b, (uint32_t)spec->n_colors, 4);
+        put_le(&b, 0, 4);
+    }
+    for (size_t i = 0; i < entries; i++) {
+        const uint8_t *c = spec->palette ? spec->palette + 3 * i : NULL;
+        uint8_t bgrx[4] = {c ? c[2] : 0, c ? c[1] : 0, c ? c[0] : 0, 0};
+        append(&b, bgrx, entry);
+    }
+    bmp_put_rows(&b, spec, stride);
+    return b;
 }
 
 lclip_vision_config clip_config(int size)

@@ -69,6 +69,58 @@ static byte_buffer small_jpeg(int progressive, int restart_rows)
     return encode_jpeg(&spec);
 }
 
+/* Deterministic samples for the self-made files below. */
+static uint8_t *pattern(size_t n, unsigned mul)
+{
+    uint8_t *p = malloc(n);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * mul % 251);
+    return p;
+}
+
+/* kind 0 lossy RGB, 1 lossless RGB, 2 lossy RGBA. */
+static byte_buffer small_webp(int kind)
+{
+    enum { W = 23, H = 13 };
+    int channels = kind == 2 ? 4 : 3;
+    uint8_t *samples = pattern((size_t)W * H * (size_t)channels, 37);
+    webp_spec spec = {W, H, channels, kind == 1, samples};
+    byte_buffer b = encode_webp(&spec);
+    free(samples);
+    return b;
+}
+
+static byte_buffer small_gif(int interlaced, int frames)
+{
+    enum { W = 19, H = 11 };
+    uint8_t *indices = pattern(W * H, 7);
+    uint8_t *palette = pattern(3 * 256, 11);
+    gif_spec spec = {W, H, 0, 0, W, H, interlaced, indices, palette, 256, 3, frames};
+    byte_buffer b = encode_gif(&spec);
+    free(palette);
+    free(indices);
+    return b;
+}
+
+/* kind 0: 24-bit, top-down; 1: 8-bit, 40 colours; 2: 8-bit, 12-byte
+ * header (no colour count: always 256 entries; bottom-up). Width 9: rows
+ * are padded. */
+static byte_buffer small_bmp(int kind)
+{
+    enum { W = 9, H = 7 };
+    uint8_t *samples = pattern((size_t)W * H * 3, 13);
+    uint8_t *palette = pattern(3 * 256, 29);
+    bmp_spec spec = {W, H, kind ? 8 : 24, kind == 0, kind == 2 ? 12 : 40, 0, samples, palette, kind == 2 ? 0 : 40};
+    if (kind)
+        for (int i = 0; i < W * H; i++)
+            samples[i] %= 40;
+    byte_buffer b = encode_bmp(&spec);
+    free(palette);
+    free(samples);
+    return b;
+}
+
 static void test_empty_and_non_images(void **state)
 {
     (void)state;
@@ -81,8 +133,15 @@ static void test_empty_and_non_images(void **state)
     assert_int_equal(run((const uint8_t *)"", 0), LCLIP_E_FORMAT);
     static const char text[] = "this is a text file, not an image\n";
     assert_int_equal(run((const uint8_t *)text, sizeof text - 1), LCLIP_E_UNSUPPORTED);
+    /* A GIF screen without an image, and signatures of formats not read. */
     static const uint8_t gif[] = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0};
-    assert_int_equal(run(gif, sizeof gif), LCLIP_E_UNSUPPORTED);
+    assert_int_equal(run(gif, sizeof gif), LCLIP_E_FORMAT);
+    static const uint8_t gif90[] = {'G', 'I', 'F', '9', '0', 'a', 1, 0, 1, 0, 0, 0, 0};
+    assert_int_equal(run(gif90, sizeof gif90), LCLIP_E_UNSUPPORTED);
+    static const char riff_avi[] = "RIFF\x10\0\0\0AVI LIST";
+    assert_int_equal(run((const uint8_t *)riff_avi, sizeof riff_avi - 1), LCLIP_E_UNSUPPORTED);
+    static const char tiff[] = "II*\0\x08\0\0\0";
+    assert_int_equal(run((const uint8_t *)tiff, sizeof tiff - 1), LCLIP_E_UNSUPPORTED);
     static const uint8_t soi_only[] = {0xff, 0xd8};
     assert_int_equal(run(soi_only, sizeof soi_only), LCLIP_E_UNSUPPORTED);
 }
@@ -156,6 +215,232 @@ static void test_truncated_jpeg_every_prefix(void **state)
     }
 }
 
+/* Every prefix of a WebP fails: the RIFF size and the chunks must be whole. */
+static void test_truncated_webp_every_prefix(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 3; kind++) {
+        byte_buffer webp = small_webp(kind);
+        assert_int_equal(run(webp.data, webp.size), LCLIP_OK);
+        for (size_t len = 0; len < webp.size; len++) {
+            lclip_status s = run(webp.data, len);
+            assert_int_equal(s, len == 0 || len >= 12 ? LCLIP_E_FORMAT : LCLIP_E_UNSUPPORTED);
+        }
+        free(webp.data);
+    }
+}
+
+/* Every prefix of a GIF fails until the first image's pixel data is
+ * complete; neither the trailer nor the data's closing empty block is
+ * needed, as in Pillow (every prefix was compared with Pillow 9.4). */
+static void test_truncated_gif_every_prefix(void **state)
+{
+    (void)state;
+    for (int interlaced = 0; interlaced < 2; interlaced++) {
+        byte_buffer gif = small_gif(interlaced, 1);
+        assert_int_equal(run(gif.data, gif.size), LCLIP_OK);
+        for (size_t len = 0; len < gif.size; len++) {
+            lclip_status s = run(gif.data, len);
+            if (len >= gif.size - 2)
+                assert_int_equal(s, LCLIP_OK);
+            else
+                assert_int_equal(s, len == 0 || len >= 6 ? LCLIP_E_FORMAT : LCLIP_E_UNSUPPORTED);
+        }
+        free(gif.data);
+    }
+}
+
+/* Every prefix of a BMP fails until the last row is whole (its padding is
+ * not needed, as in Pillow). */
+static void test_truncated_bmp_every_prefix(void **state)
+{
+    (void)state;
+    for (int kind = 0; kind < 3; kind++) {
+        byte_buffer bmp = small_bmp(kind);
+        assert_int_equal(run(bmp.data, bmp.size), LCLIP_OK);
+        size_t row = kind ? 9 : 27, padding = (4 - row % 4) % 4;
+        for (size_t len = 0; len < bmp.size; len++) {
+            lclip_status s = run(bmp.data, len);
+            if (len >= bmp.size - padding) {
+                if (s != LCLIP_OK)
+                    fail_msg("kind %d, %zu of %zu bytes: %s", kind, len, bmp.size, lclip_last_error());
+            }
+            else
+                assert_int_equal(s, len == 0 || len >= 2 ? LCLIP_E_FORMAT : LCLIP_E_UNSUPPORTED);
+        }
+        free(bmp.data);
+    }
+}
+
+/* Only the first frame is read: frames after it may be cut or damaged, and
+ * thousands of them cost nothing. */
+static void test_gif_reads_only_the_first_frame(void **state)
+{
+    (void)state;
+    byte_buffer one = small_gif(0, 1), many = small_gif(0, 3000);
+    assert_true(many.size > 500000);
+    lclip_vision_config cfg = clip_config(8);
+    float a[3 * 8 * 8], b[3 * 8 * 8];
+    assert_int_equal(lclip_image_input_memory(one.data, one.size, &opts, &cfg, a), LCLIP_OK);
+    assert_int_equal(lclip_image_input_memory(many.data, many.size, &opts, &cfg, b), LCLIP_OK);
+    assert_memory_equal(a, b, sizeof a);
+    /* The second frame cut in half, then garbage instead of it. */
+    assert_int_equal(run(many.data, 2 * one.size - one.size / 2), LCLIP_OK);
+    memset(many.data + one.size, 0xee, many.size - one.size);
+    assert_int_equal(run(many.data, many.size), LCLIP_OK);
+    free(many.data);
+    free(one.data);
+}
+
+static void put_u32le(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u16le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+/* BMP header fields that lie: sizes, offsets, palette counts. */
+static void test_bmp_header_fields(void **state)
+{
+    (void)state;
+    byte_buffer bmp = small_bmp(1); /* 8-bit, 40-byte header, 40 colours */
+    uint8_t *copy = malloc(bmp.size);
+    assert_non_null(copy);
+    static const struct {
+        size_t at;
+        int bytes;
+        uint32_t value;
+        lclip_status expected;
+    } cases[] = {
+        {18, 4, 0, LCLIP_E_FORMAT},                   /* width 0 */
+        {22, 4, 0, LCLIP_E_FORMAT},                   /* height 0 */
+        {18, 4, 100000, LCLIP_E_FORMAT},              /* allowed, but the rows are not there */
+        {18, 4, 0x7fffffff, LCLIP_E_TOO_LARGE},
+        {18, 4, 0xfffffff7u, LCLIP_E_TOO_LARGE},      /* "negative" width: unsigned in Pillow too */
+        {22, 4, 0x80000000u, LCLIP_E_TOO_LARGE},      /* negative but not 0xFF..: huge */
+        {22, 4, 0xff000000u, LCLIP_E_FORMAT},         /* top-down, 2^24 rows: not in the file */
+        {22, 4, (uint32_t)-7, LCLIP_OK},              /* top-down */
+        {22, 4, 8, LCLIP_E_FORMAT},                   /* one row more than present */
+        {10, 4, 0xffffffffu, LCLIP_E_FORMAT},         /* pixel offset past the end */
+        {10, 4, 0xfffffff0u, LCLIP_E_FORMAT},
+        {10, 4, 0, LCLIP_OK},                         /* 0: right after the palette */
+        {46, 4, 257, LCLIP_E_UNSUPPORTED},            /* palette of 257 colours */
+        {46, 4, 0xffffffffu, LCLIP_E_UNSUPPORTED},
+        {46, 4, 256, LCLIP_E_FORMAT},                 /* 256 entries do not fit before the rows... */
+        {14, 4, 0xffffffffu, LCLIP_E_UNSUPPORTED},    /* header size */
+        {28, 2, 24, LCLIP_E_FORMAT},                  /* 24-bit: 9 x 7 x 3 bytes are not there */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        memcpy(copy, bmp.data, bmp.size);
+        if (cases[i].bytes == 4)
+            put_u32le(copy + cases[i].at, cases[i].value);
+        else
+            put_u16le(copy + cases[i].at, cases[i].value);
+        lclip_status s = run(copy, bmp.size);
+        if (s != cases[i].expected)
+            fail_msg("case %zu: %s (%s)", i, lclip_strerror(s), lclip_last_error());
+    }
+    /* A V5 header (124 bytes) in a file that ends inside it. */
+    memcpy(copy, bmp.data, bmp.size);
+    put_u32le(copy + 14, 124);
+    assert_int_equal(run(copy, 14 + 100), LCLIP_E_FORMAT);
+    /* A 100000 x 100000 header with nothing after it. */
+    assert_int_equal(run(bmp.data, 54), LCLIP_E_FORMAT);
+    memcpy(copy, bmp.data, 54);
+    put_u32le(copy + 18, 100000);
+    put_u32le(copy + 22, 100000);
+    assert_int_equal(run(copy, 54), LCLIP_E_TOO_LARGE);
+    lclip_vision_config cfg = clip_config(8);
+    float out[3 * 8 * 8];
+    lclip_image_input_options just = {.max_pixels = 9 * 7}, under = {.max_pixels = 9 * 7 - 1};
+    assert_int_equal(lclip_image_input_memory(bmp.data, bmp.size, &just, &cfg, out), LCLIP_OK);
+    assert_int_equal(lclip_image_input_memory(bmp.data, bmp.size, &under, &cfg, out), LCLIP_E_TOO_LARGE);
+    free(copy);
+    free(bmp.data);
+}
+
+/* GIF screen and frame sizes: both count against max_pixels, before any
+ * pixel is allocated (the files hold a single row of data). */
+static void test_gif_dimensions(void **state)
+{
+    (void)state;
+    byte_buffer gif = small_gif(0, 1); /* 19 x 11 screen and frame */
+    uint8_t *copy = malloc(gif.size);
+    assert_non_null(copy);
+    /* Screen at 6, 8; the descriptor after the header, the 768-byte palette
+     * and the 8-byte graphic control extension: left, top, width, height. */
+    size_t desc = 13 + 768 + 8 + 1;
+    assert_int_equal(gif.data[desc - 1], ',');
+    static const struct {
+        size_t at;
+        uint32_t value;
+        lclip_status expected;
+    } cases[] = {
+        {6, 65535, LCLIP_OK},                  /* a wider screen: padding around the frame */
+        {8, 0, LCLIP_OK},                      /* the frame defines the canvas */
+        {0, 0, LCLIP_OK},                      /* placeholder, replaced below */
+    };
+    for (size_t i = 0; i < 2; i++) {
+        memcpy(copy, gif.data, gif.size);
+        put_u16le(copy + cases[i].at, cases[i].value);
+        lclip_status s = run(copy, gif.size);
+        if (s != cases[i].expected)
+            fail_msg("case %zu: %s (%s)", i, lclip_strerror(s), lclip_last_error());
+    }
+    lclip_vision_config cfg = clip_config(8);
+    float out[3 * 8 * 8];
+    lclip_image_input_options tight = {.max_pixels = 100000};
+    memcpy(copy, gif.data, gif.size);
+    put_u16le(copy + 6, 65535);
+    put_u16le(copy + 8, 65535);
+    assert_int_equal(run(copy, gif.size), LCLIP_E_TOO_LARGE);
+    memcpy(copy, gif.data, gif.size);
+    put_u16le(copy + desc, 60000); /* the frame pushed far right: the canvas grows */
+    assert_int_equal(lclip_image_input_memory(copy, gif.size, &tight, &cfg, out), LCLIP_E_TOO_LARGE);
+    put_u16le(copy + desc, 0);
+    put_u16le(copy + desc + 4, 65535); /* frame width */
+    put_u16le(copy + desc + 6, 65535);
+    assert_int_equal(run(copy, gif.size), LCLIP_E_TOO_LARGE);
+    put_u16le(copy + desc + 4, 0);
+    assert_int_equal(run(copy, gif.size), LCLIP_E_FORMAT);
+    put_u16le(copy + desc + 4, 19);
+    put_u16le(copy + desc + 6, 12); /* one row more than the data */
+    assert_int_equal(run(copy, gif.size), LCLIP_E_FORMAT);
+    free(copy);
+    free(gif.data);
+}
+
+/* A VP8X header alone (animation flag set, no frames): its canvas size is
+ * checked before anything else is read. */
+static void test_webp_dimensions(void **state)
+{
+    (void)state;
+    uint8_t vp8x[30] = {'R', 'I', 'F', 'F', 22, 0, 0, 0, 'W', 'E', 'B', 'P', 'V', 'P', '8', 'X', 10, 0, 0, 0, 0x02};
+    vp8x[24] = 0xff; /* width - 1 = 0x3fff: 16384 */
+    vp8x[25] = 0x3f;
+    vp8x[27] = 0xff; /* height 16384 */
+    vp8x[28] = 0x3f;
+    assert_int_equal(run(vp8x, sizeof vp8x), LCLIP_E_TOO_LARGE);
+    vp8x[24] = vp8x[25] = vp8x[26] = vp8x[27] = vp8x[28] = vp8x[29] = 0; /* 1 x 1, no frame */
+    assert_int_equal(run(vp8x, sizeof vp8x), LCLIP_E_FORMAT);
+
+    byte_buffer webp = small_webp(0);
+    lclip_vision_config cfg = clip_config(8);
+    float out[3 * 8 * 8];
+    lclip_image_input_options just = {.max_pixels = 23 * 13}, under = {.max_pixels = 23 * 13 - 1};
+    assert_int_equal(lclip_image_input_memory(webp.data, webp.size, &just, &cfg, out), LCLIP_OK);
+    assert_int_equal(lclip_image_input_memory(webp.data, webp.size, &under, &cfg, out), LCLIP_E_TOO_LARGE);
+    /* A RIFF size larger than the file. */
+    put_u32le(webp.data + 4, (uint32_t)webp.size + 100);
+    assert_int_equal(run(webp.data, webp.size), LCLIP_E_FORMAT);
+    free(webp.data);
+}
+
 /* Large real files, cut at a stride through them. */
 static void test_truncated_fixtures(void **state)
 {
@@ -184,8 +469,9 @@ static void test_corrupted_bytes(void **state)
 {
     (void)state;
     uint32_t rng = 12345;
-    for (int kind = 0; kind < 4; kind++) {
-        byte_buffer file = kind < 2 ? small_png(kind) : small_jpeg(kind == 3, 0);
+    for (int kind = 0; kind < 12; kind++) {
+        byte_buffer file = kind < 2 ? small_png(kind) : kind < 4 ? small_jpeg(kind == 3, 0)
+                           : kind < 7 ? small_webp(kind - 4) : kind < 9 ? small_gif(kind - 7, 2) : small_bmp(kind - 9);
         uint8_t *copy = malloc(file.size);
         assert_non_null(copy);
         for (int trial = 0; trial < 400; trial++) {
@@ -216,11 +502,17 @@ static void test_random_garbage(void **state)
         size_t len = next_random(&rng) % sizeof buf;
         for (size_t i = 0; i < len; i++)
             buf[i] = (uint8_t)next_random(&rng);
-        int prefix = trial % 3;
+        int prefix = trial % 6;
         if (prefix == 1 && len >= 8)
             memcpy(buf, png_sig, 8);
         if (prefix == 2 && len >= 3)
             memcpy(buf, jpeg_sig, 3);
+        if (prefix == 3 && len >= 16)
+            memcpy(buf, "RIFF\0\0\0\0WEBPVP8", 15);
+        if (prefix == 4 && len >= 6)
+            memcpy(buf, "GIF89a", 6);
+        if (prefix == 5 && len >= 2)
+            memcpy(buf, "BM", 2);
         lclip_status s = run(buf, len);
         assert_true(s != LCLIP_OK);
         assert_clean_error(s);
@@ -346,6 +638,13 @@ int main(void)
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_truncated_png_every_prefix),
         cmocka_unit_test(test_truncated_jpeg_every_prefix),
+        cmocka_unit_test(test_truncated_webp_every_prefix),
+        cmocka_unit_test(test_truncated_gif_every_prefix),
+        cmocka_unit_test(test_truncated_bmp_every_prefix),
+        cmocka_unit_test(test_gif_reads_only_the_first_frame),
+        cmocka_unit_test(test_bmp_header_fields),
+        cmocka_unit_test(test_gif_dimensions),
+        cmocka_unit_test(test_webp_dimensions),
         cmocka_unit_test(test_truncated_fixtures),
         cmocka_unit_test(test_corrupted_bytes),
         cmocka_unit_test(test_random_garbage),

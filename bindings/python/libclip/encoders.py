@@ -290,8 +290,8 @@ class ImageEncoder(_Encoder):
     ) -> Any:
         """Embeds one image or a batch of images.
 
-        An item is a path (``str`` or ``os.PathLike``) of a PNG or JPEG file,
-        the encoded file's content (``bytes``, ``bytearray``, ``memoryview``),
+        An item is a path (``str`` or ``os.PathLike``) of a PNG, JPEG, WebP,
+        GIF or BMP file, the encoded file's content (``bytes``, ``bytearray``, ``memoryview``),
         or decoded pixels as a ``H x W x 3`` ``uint8`` numpy array in RGB
         order. The paths of a call go to one batched C call, which runs them
         through the tower in passes of several images; bytes and arrays are

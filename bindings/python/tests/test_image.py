@@ -186,7 +186,7 @@ def test_corrupt_image_bytes_is_format_error(encoder, image_paths):
         encoder.encode(b"")
     assert info.value.status_name == "LCLIP_E_FORMAT"
     with pytest.raises(libclip.ClipError) as info:
-        encoder.encode(b"GIF89a not supported")
+        encoder.encode(b"II*\x00 a TIFF header: not supported")
     assert info.value.status_name == "LCLIP_E_UNSUPPORTED"
 
 
