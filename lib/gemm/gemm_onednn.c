@@ -22,6 +22,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/multiversion.h"
 #include "common/pages.h"
 #include "common/team.h"
 #include "gemm/gemm_engines.h"
@@ -421,7 +422,7 @@ static uint16_t to_bf16(float f)
     return (uint16_t)(bits >> 16);
 }
 
-void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part)
+LCLIP_MULTIVERSION void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part)
 {
     const step_state *st = step->engine_state;
     size_t in = (size_t)step->lin->in, begin, end;

@@ -2,6 +2,7 @@
 
 #include <math.h>
 
+#include "common/multiversion.h"
 #include "transformer/fast_exp.h"
 
 /* x * sigmoid(1.702 x), OpenAI's approximation. */
@@ -30,7 +31,7 @@ static inline float gelu(float x)
     return 0.5f * x * (x > 0.0f ? 2.0f - tail : tail);
 }
 
-void lclip_activation_apply(lclip_activation act, float *x, size_t n)
+LCLIP_MULTIVERSION void lclip_activation_apply(lclip_activation act, float *x, size_t n)
 {
     if (act == LCLIP_ACT_QUICK_GELU) {
         for (size_t i = 0; i < n; i++)

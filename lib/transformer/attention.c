@@ -2,11 +2,12 @@
 #include <cblas.h>
 #include <math.h>
 
+#include "common/multiversion.h"
 #include "transformer/attention.h"
 #include "transformer/fast_exp.h"
 
 /* Row-wise softmax of scores [n][n]; with causal, row i sees columns 0..i. */
-static void softmax_rows(float *scores, int n, int causal)
+LCLIP_MULTIVERSION static void softmax_rows(float *scores, int n, int causal)
 {
     for (int i = 0; i < n; i++) {
         float *row = scores + (size_t)i * (size_t)n;

@@ -1,25 +1,57 @@
 #include <math.h>
 
+#include "common/multiversion.h"
 #include "transformer/transformer.h"
 
-void lclip_layer_norm_rows(const lclip_layer_norm *ln, float eps, const float *x, float *y, int rows,
-                           int width)
+/* Sums in double over SUM_LANES running partial sums: an order the vector
+ * units can follow (one add per lane) without -ffast-math's licence to
+ * reorder a single running sum. */
+#define SUM_LANES 8
+
+static inline double row_sum(const float *in, int width)
+{
+    double lanes[SUM_LANES] = {0};
+    int i = 0;
+    for (; i + SUM_LANES <= width; i += SUM_LANES)
+        for (int l = 0; l < SUM_LANES; l++)
+            lanes[l] += in[i + l];
+    double sum = 0.0;
+    for (int l = 0; l < SUM_LANES; l++)
+        sum += lanes[l];
+    for (; i < width; i++)
+        sum += in[i];
+    return sum;
+}
+
+static inline double row_squares(const float *in, int width, double mean)
+{
+    double lanes[SUM_LANES] = {0};
+    int i = 0;
+    for (; i + SUM_LANES <= width; i += SUM_LANES)
+        for (int l = 0; l < SUM_LANES; l++) {
+            double d = in[i + l] - mean;
+            lanes[l] += d * d;
+        }
+    double squares = 0.0;
+    for (int l = 0; l < SUM_LANES; l++)
+        squares += lanes[l];
+    for (; i < width; i++) {
+        double d = in[i] - mean;
+        squares += d * d;
+    }
+    return squares;
+}
+
+LCLIP_MULTIVERSION void lclip_layer_norm_rows(const lclip_layer_norm *ln, float eps, const float *x, float *y, int rows,
+                                              int width)
 {
     for (int r = 0; r < rows; r++) {
         const float *in = x + (size_t)r * (size_t)width;
         float *out = y + (size_t)r * (size_t)width;
         /* Two passes in double: the mean is removed before squaring, so a
          * large common offset cannot cancel away the variance. */
-        double sum = 0.0;
-        for (int i = 0; i < width; i++)
-            sum += in[i];
-        double mean = sum / width;
-        double squares = 0.0;
-        for (int i = 0; i < width; i++) {
-            double d = in[i] - mean;
-            squares += d * d;
-        }
-        float inv_std = (float)(1.0 / sqrt(squares / width + (double)eps));
+        double mean = row_sum(in, width) / width;
+        float inv_std = (float)(1.0 / sqrt(row_squares(in, width, mean) / width + (double)eps));
         float m = (float)mean;
         for (int i = 0; i < width; i++)
             out[i] = (in[i] - m) * inv_std * ln->gamma[i] + ln->beta[i];

@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "common/multiversion.h"
 #include "transformer/activation.h"
 #include "transformer/transformer.h"
 
@@ -16,7 +17,7 @@ void lclip_linear_end(lclip_linear_step *step)
 /* A computed block, finished row by row while each row is still in cache
  * rather than in separate passes over the whole matrix: the activation in
  * place, then into y, or added to the residual. */
-static void finish_block(const lclip_linear_step *step, const lclip_gemm_block *block)
+LCLIP_MULTIVERSION static void finish_block(const lclip_linear_step *step, const lclip_gemm_block *block)
 {
     size_t out = (size_t)step->lin->out, columns = block->end - block->begin;
     for (int r = block->row_begin; r < block->row_end && columns > 0; r++) {
