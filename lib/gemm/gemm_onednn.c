@@ -8,8 +8,9 @@
  * oneDNN's own OpenMP threads, for n_threads = 0. The packed layout does
  * not depend on the row count, so one copy serves every batch; a matmul
  * primitive does (a runtime row count falls back to slower kernels), so a
- * step creates its primitives for its row count. oneDNN caches them (a
- * repeated shape costs microseconds), which is the only cache.
+ * step creates its primitives for its row chunks (CHUNK_ROWS, and the last
+ * chunk's). oneDNN caches them (a repeated shape costs microseconds), which
+ * is the only cache.
  *
  * BF16: the weights are stored as bfloat16; a step first rounds its input
  * to bfloat16 (a team step of its own, by rows), and the product
