@@ -15,6 +15,16 @@
 #include <features.h> /* __GLIBC__ */
 #endif
 
+/* ThreadSanitizer's runtime is not up yet when the loader runs ifunc
+ * resolvers, and its instrumented programs crash there: plain functions. */
+#if defined(__SANITIZE_THREAD__)
+#define LCLIP_NO_MULTIVERSION 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LCLIP_NO_MULTIVERSION 1
+#endif
+#endif
+
 #if defined(__x86_64__) && defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(LCLIP_NO_MULTIVERSION)
 #define LCLIP_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
