@@ -7,7 +7,9 @@
  * ViT-B/32 bf16 image encodes measured 6-12% faster on a Zen 5. The
  * results may differ from the baseline build's in the last bits, as any
  * other machine's do; on one machine they repeat exactly. Elsewhere (other
- * CPUs, C libraries without ifunc, other compilers) plain functions. */
+ * CPUs, C libraries without ifunc, other compilers) plain functions.
+ * Only static functions get it: clang 14 emits no symbol other files can
+ * call for an external multiversioned function. */
 #ifndef LCLIP_COMMON_MULTIVERSION_H
 #define LCLIP_COMMON_MULTIVERSION_H
 

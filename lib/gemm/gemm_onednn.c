@@ -423,13 +423,18 @@ static uint16_t to_bf16(float f)
     return (uint16_t)(bits >> 16);
 }
 
-LCLIP_MULTIVERSION void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part)
+LCLIP_MULTIVERSION static void convert_part(const lclip_gemm_step *step, int part)
 {
     const step_state *st = step->engine_state;
     size_t in = (size_t)step->lin->in, begin, end;
     lclip_team_share((size_t)step->rows, 1, part, step->parts, &begin, &end);
     for (size_t i = begin * in; i < end * in; i++)
         st->x_bf16[i] = to_bf16(step->x[i]);
+}
+
+void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part)
+{
+    convert_part(step, part); /* multiversioned functions stay static (clang 14) */
 }
 
 void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last)

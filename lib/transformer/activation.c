@@ -31,7 +31,9 @@ static inline float gelu(float x)
     return 0.5f * x * (x > 0.0f ? 2.0f - tail : tail);
 }
 
-LCLIP_MULTIVERSION void lclip_activation_apply(lclip_activation act, float *x, size_t n)
+/* Multiversioned functions stay static: clang 14 cannot call another
+ * file's (see common/multiversion.h). */
+LCLIP_MULTIVERSION static void apply(lclip_activation act, float *x, size_t n)
 {
     if (act == LCLIP_ACT_QUICK_GELU) {
         for (size_t i = 0; i < n; i++)
@@ -40,4 +42,9 @@ LCLIP_MULTIVERSION void lclip_activation_apply(lclip_activation act, float *x, s
         for (size_t i = 0; i < n; i++)
             x[i] = gelu(x[i]);
     }
+}
+
+void lclip_activation_apply(lclip_activation act, float *x, size_t n)
+{
+    apply(act, x, n);
 }

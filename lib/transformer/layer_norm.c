@@ -42,8 +42,8 @@ static inline double row_squares(const float *in, int width, double mean)
     return squares;
 }
 
-LCLIP_MULTIVERSION void lclip_layer_norm_rows(const lclip_layer_norm *ln, float eps, const float *x, float *y, int rows,
-                                              int width)
+LCLIP_MULTIVERSION static void normalize_rows(const lclip_layer_norm *ln, float eps, const float *x, float *y,
+                                              int rows, int width)
 {
     for (int r = 0; r < rows; r++) {
         const float *in = x + (size_t)r * (size_t)width;
@@ -56,6 +56,11 @@ LCLIP_MULTIVERSION void lclip_layer_norm_rows(const lclip_layer_norm *ln, float 
         for (int i = 0; i < width; i++)
             out[i] = (in[i] - m) * inv_std * ln->gamma[i] + ln->beta[i];
     }
+}
+
+void lclip_layer_norm_rows(const lclip_layer_norm *ln, float eps, const float *x, float *y, int rows, int width)
+{
+    normalize_rows(ln, eps, x, y, rows, width); /* multiversioned functions stay static (clang 14) */
 }
 
 typedef struct layer_norm_step {
