@@ -149,8 +149,7 @@ static int grey_palette(const uint8_t *p, const bmp_info *bmp)
 /* Pillow's palette: its grey ramp, the BGR(X) entries over it. */
 static void load_palette(const uint8_t *p, const bmp_info *bmp, lclip_pixels *px)
 {
-    for (int i = 0; i < 256; i++)
-        memset(px->palette + 3 * i, i, 3);
+    lclip_pixels_grey_palette(px);
     for (uint32_t i = 0; i < bmp->colors; i++) {
         const uint8_t *e = p + i * bmp->entry_size;
         px->palette[3 * i + 0] = e[2];

@@ -119,8 +119,7 @@ static lclip_status find_first_image(GifFileType *gif, const char *label, gif_fr
 
 static void load_palette(const ColorMapObject *map, lclip_pixels *px)
 {
-    for (int i = 0; i < 256; i++)
-        memset(px->palette + 3 * i, i, 3);
+    lclip_pixels_grey_palette(px);
     for (int i = 0; i < map->ColorCount && i < 256; i++) {
         px->palette[3 * i + 0] = map->Colors[i].Red;
         px->palette[3 * i + 1] = map->Colors[i].Green;

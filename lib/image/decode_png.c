@@ -110,8 +110,7 @@ static void set_transforms(png_structp png, int color_type, int depth, lclip_pix
 /* Pillow's palette: a grey ramp that the PLTE entries overwrite. */
 static void load_palette(png_context *ctx)
 {
-    for (int i = 0; i < 256; i++)
-        memset(ctx->pixels.palette + 3 * i, i, 3);
+    lclip_pixels_grey_palette(&ctx->pixels);
     png_colorp entries;
     int count = 0;
     if (png_get_PLTE(ctx->png, ctx->info, &entries, &count) && count > 0) {

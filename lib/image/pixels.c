@@ -69,6 +69,12 @@ void lclip_pixels_free(lclip_pixels *px)
     px->data = NULL;
 }
 
+void lclip_pixels_grey_palette(lclip_pixels *px)
+{
+    for (int i = 0; i < 256; i++)
+        memset(px->palette + 3 * i, i, 3);
+}
+
 /* Source coordinates of output pixel (x, y) for an orientation, with w, h
  * the source size. Transpositions as ImageOps.exif_transpose maps them:
  * 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 clockwise,

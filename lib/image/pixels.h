@@ -42,6 +42,11 @@ lclip_status lclip_pixels_alloc(lclip_pixels *px, lclip_pixel_mode mode, int wid
                                 const char *label);
 void lclip_pixels_free(lclip_pixels *px);
 
+/* Pillow's palette before a file's own entries overwrite it: the grey ramp,
+ * index i = (i, i, i), so that indices past the file's last entry map as
+ * Pillow maps them. */
+void lclip_pixels_grey_palette(lclip_pixels *px);
+
 /* Applies an EXIF orientation (2-8; 1 and others leave px unchanged) the way
  * PIL.ImageOps.exif_transpose does, replacing px's buffer. */
 lclip_status lclip_pixels_orient(lclip_pixels *px, int orientation, const char *label);
