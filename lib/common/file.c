@@ -1,18 +1,17 @@
 #if !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L
-#define _DEFAULT_SOURCE /* madvise */
 #endif
 
 #include "common/file.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/pages.h"
 
 #if !defined(_WIN32)
 #include <fcntl.h>
@@ -100,23 +99,9 @@ lclip_status lclip_map_file(const char *path, lclip_mapped_file *out)
 
 void lclip_mapped_release(const lclip_mapped_file *file, const void *addr, size_t len)
 {
-#if defined(LCLIP_HAVE_MMAP) && defined(MADV_DONTNEED)
     const unsigned char *begin = addr, *end = begin + len;
-    if (!file->is_mapping || begin < file->data || end > file->data + file->size)
-        return;
-    long page = sysconf(_SC_PAGESIZE);
-    if (page <= 0)
-        return;
-    /* Whole pages inside the range only: the neighbours may still be used. */
-    uintptr_t first = ((uintptr_t)begin + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
-    uintptr_t last = (uintptr_t)end / (uintptr_t)page * (uintptr_t)page;
-    if (first < last)
-        madvise((void *)first, last - first, MADV_DONTNEED);
-#else
-    (void)file;
-    (void)addr;
-    (void)len;
-#endif
+    if (file->is_mapping && begin >= file->data && end <= file->data + file->size)
+        lclip_pages_discard(addr, len); /* a heap copy is not the OS's to take back */
 }
 
 void lclip_unmap_file(lclip_mapped_file *file)

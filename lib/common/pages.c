@@ -6,9 +6,12 @@
 
 #include <stdint.h>
 
-#if defined(__linux__)
+#if !defined(_WIN32)
 #include <sys/mman.h>
 #include <unistd.h>
+#define LCLIP_HAVE_MADVISE 1
+#endif
+#if defined(__linux__)
 /* Linux's values (since 5.14), for C libraries whose headers predate them;
  * an older kernel refuses them with EINVAL, which is ignored. */
 #ifndef MADV_POPULATE_READ
@@ -17,18 +20,25 @@
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
-#else
+#endif
+/* 0: no such advice here. */
+#ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 0
+#endif
+#ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 0
+#endif
+#ifndef MADV_DONTNEED
+#define MADV_DONTNEED 0
 #endif
 
 /* advice on the whole pages inside [addr, addr + len) only: a heap block's
- * first and last pages may belong to its neighbours too. */
+ * or a tensor's first and last pages may belong to its neighbours too. */
 static void advise_pages(uintptr_t addr, size_t len, int advice)
 {
-#if defined(__linux__)
+#ifdef LCLIP_HAVE_MADVISE
     long page = sysconf(_SC_PAGESIZE);
-    if (page <= 0 || !addr)
+    if (advice == 0 || page <= 0 || !addr)
         return;
     uintptr_t first = (addr + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
     uintptr_t last = (addr + len) / (uintptr_t)page * (uintptr_t)page;
@@ -49,4 +59,9 @@ void lclip_pages_populate_write(void *addr, size_t len)
 void lclip_pages_populate_read(const void *addr, size_t len)
 {
     advise_pages((uintptr_t)addr, len, MADV_POPULATE_READ);
+}
+
+void lclip_pages_discard(const void *addr, size_t len)
+{
+    advise_pages((uintptr_t)addr, len, MADV_DONTNEED);
 }

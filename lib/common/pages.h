@@ -17,4 +17,9 @@
 void lclip_pages_populate_write(void *addr, size_t len);
 void lclip_pages_populate_read(const void *addr, size_t len);
 
+/* Gives the whole pages of [addr, addr + len) back to the OS
+ * (MADV_DONTNEED): a file mapping's pages are read from the file again if
+ * touched; no-op where madvise is missing. */
+void lclip_pages_discard(const void *addr, size_t len);
+
 #endif
