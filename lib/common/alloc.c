@@ -105,12 +105,9 @@ void *lclip_malloc_array(size_t count, size_t size)
 
 void *lclip_malloc_scratch(size_t count, size_t size)
 {
-    size_t total;
-    if (!lclip_mul_size(count, size, &total))
-        return NULL;
-    void *p = lclip_malloc(total);
-    if (p && total >= SCRATCH_POPULATE_MIN)
-        lclip_pages_populate_write(p, total);
+    void *p = lclip_malloc_array(count, size);
+    if (p && count * size >= SCRATCH_POPULATE_MIN) /* no overflow: the block exists */
+        lclip_pages_populate_write(p, count * size);
     return p;
 }
 

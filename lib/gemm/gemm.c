@@ -10,7 +10,6 @@
 #include "gemm/gemm_engines.h"
 
 struct lclip_gemm {
-    int engine; /* LCLIP_ENGINE_CBLAS or LCLIP_ENGINE_ONEDNN: what AUTO became */
     int precision, n_threads;
 #ifdef LCLIP_HAVE_ONEDNN
     lclip_onednn *onednn;
@@ -35,10 +34,8 @@ static lclip_status choose_engine(lclip_gemm *g, int engine, const lclip_logger 
         /* AUTO falls back on the CBLAS only where oneDNN cannot serve this
          * CPU, never to hide a failure (out of memory). */
         lclip_status s = open_onednn(g);
-        if (s != LCLIP_E_UNSUPPORTED || engine == LCLIP_ENGINE_ONEDNN || g->precision == LCLIP_PRECISION_BF16) {
-            g->engine = LCLIP_ENGINE_ONEDNN;
+        if (s != LCLIP_E_UNSUPPORTED || engine == LCLIP_ENGINE_ONEDNN || g->precision == LCLIP_PRECISION_BF16)
             return s;
-        }
         lclip_log(log, LCLIP_LOG_INFO, "engine AUTO: oneDNN is not usable here (%s); using the CBLAS",
                   lclip_last_error());
     }
@@ -51,8 +48,7 @@ static lclip_status choose_engine(lclip_gemm *g, int engine, const lclip_logger 
 #endif
     if (g->precision == LCLIP_PRECISION_BF16)
         return lclip_fail(LCLIP_E_UNSUPPORTED, "precision BF16 runs on the oneDNN engine only, not on the CBLAS");
-    g->engine = LCLIP_ENGINE_CBLAS;
-    return LCLIP_OK;
+    return LCLIP_OK; /* the CBLAS: no onednn */
 }
 
 static void describe(lclip_gemm *g)

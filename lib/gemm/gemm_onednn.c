@@ -66,12 +66,11 @@ enum { CHUNK_FULL, CHUNK_LAST, CHUNK_KINDS };
  * used by the one member that runs it. */
 typedef struct step_state {
     int chunks;                   /* row chunks: chunks - 1 full ones, then the last */
-    int scratch_rows;             /* min(rows, CHUNK_ROWS) */
     dnnl_primitive_t *primitives; /* [slices][CHUNK_KINDS]; CHUNK_FULL only with chunks > 1 */
     dnnl_memory_t *args;          /* [slices][CHUNK_KINDS][SLICE_ARGS]: src, dst, bias (or NULL) */
     dnnl_stream_t *streams;       /* [slices] */
     uint16_t *x_bf16;             /* [rows][in], BF16 only: the input rounded */
-    float *results;               /* slice s's [scratch_rows][width] at scratch_rows * bounds[s]: oneDNN's
+    float *results;               /* slice s's [scratch_rows()][width] at scratch_rows() * bounds[s]: oneDNN's
                                    * fast kernels write dense rows, not y's strided columns */
 } step_state;
 
@@ -322,6 +321,12 @@ static void step_state_free(step_state *st, int slices)
     lclip_free(st);
 }
 
+/* Rows of the scratch: one chunk's, or all of a shorter step's. */
+static size_t scratch_rows(const lclip_gemm_step *step)
+{
+    return (size_t)(step->rows < CHUNK_ROWS ? step->rows : CHUNK_ROWS);
+}
+
 static int chunk_rows(const lclip_gemm_step *step, const step_state *st, int kind)
 {
     return kind == CHUNK_FULL ? CHUNK_ROWS : step->rows - (st->chunks - 1) * CHUNK_ROWS;
@@ -349,7 +354,7 @@ static dnnl_status_t create_chunk_kind(const lclip_gemm_step *step, step_state *
         r = dnnl_memory_create(&args[0], dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), e->engine, input);
     if (r == dnnl_success)
         r = dnnl_memory_create(&args[1], dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), e->engine,
-                               st->results + (size_t)st->scratch_rows * begin);
+                               st->results + scratch_rows(step) * begin);
     if (r == dnnl_success && lin->bias)
         r = dnnl_memory_create(&args[2], dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), e->engine,
                                (void *)(lin->bias + begin));
@@ -392,8 +397,7 @@ lclip_status lclip_onednn_step_begin(lclip_gemm_step *step)
     st->primitives = lclip_calloc((size_t)e->slices * CHUNK_KINDS, sizeof *st->primitives);
     st->args = lclip_calloc((size_t)e->slices * CHUNK_KINDS * SLICE_ARGS, sizeof *st->args);
     st->streams = lclip_calloc((size_t)e->slices, sizeof *st->streams);
-    st->scratch_rows = step->rows < CHUNK_ROWS ? step->rows : CHUNK_ROWS;
-    st->results = lclip_malloc_scratch((size_t)st->scratch_rows * (size_t)step->lin->out, sizeof *st->results);
+    st->results = lclip_malloc_scratch(scratch_rows(step) * (size_t)step->lin->out, sizeof *st->results);
     if (e->bf16)
         st->x_bf16 = lclip_malloc_scratch((size_t)step->rows * (size_t)step->lin->in, sizeof *st->x_bf16);
     if (!st->primitives || !st->args || !st->streams || !st->results || (e->bf16 && !st->x_bf16))
@@ -457,7 +461,7 @@ void lclip_onednn_step_run(const lclip_gemm_step *step, int block, lclip_gemm_bl
     out->end = w->bounds[slice + 1];
     out->row_begin = chunk * CHUNK_ROWS;
     out->row_end = out->row_begin + chunk_rows(step, st, kind);
-    out->data = st->results + (size_t)st->scratch_rows * out->begin;
+    out->data = st->results + scratch_rows(step) * out->begin;
     out->ld = out->end - out->begin;
     if (out->begin == out->end)
         return;

@@ -9,9 +9,9 @@
 #include "image/pixels.h"
 
 /* PNG, JPEG, WebP, GIF or BMP by magic bytes (anything else:
- * LCLIP_E_UNSUPPORTED); label
- * names the input in messages. Applies the JPEG EXIF orientation when
- * opts->exif_orientation is 1. On success out owns its pixels. */
+ * LCLIP_E_UNSUPPORTED); label names the input in messages. Applies the JPEG
+ * EXIF orientation when opts->exif_orientation is 1. On success out owns its
+ * pixels. */
 lclip_status lclip_image_decode(const uint8_t *data, size_t size, const char *label,
                                 const lclip_image_input_options *opts, lclip_pixels *out);
 
