@@ -72,6 +72,7 @@ extern "C" {
  * how the ABI may grow. */
 #define LCLIP_AVAILABLE_IN_0_2 LCLIP_API
 #define LCLIP_AVAILABLE_IN_0_3 LCLIP_API
+#define LCLIP_AVAILABLE_IN_0_4 LCLIP_API
 
 /* ------------------------------------------------------------------------ */
 /* Status codes. Values are part of the ABI and are never renumbered; new
@@ -460,6 +461,139 @@ LCLIP_AVAILABLE_IN_0_2 lclip_status lclip_image_encode_files_ex(const lclip_imag
 LCLIP_AVAILABLE_IN_0_2 lclip_status lclip_image_encode_pixels_ex(const lclip_image_encoder *enc,
                                                                  const float *pixels, size_t n, float *out,
                                                                  const lclip_batch_options *batch);
+
+/* ------------------------------------------------------------------------ */
+/* Classifiers (since 0.4.0).
+ *
+ * A classifier is a matrix of class vectors [n_classes][dim], a name per
+ * class, a logit scale and a bias per class. Applied to an embedding e it
+ * gives, for each class c,
+ *     logit[c] = logit_scale * dot(e / |e|, vector[c]) + bias[c]
+ * and the softmax of the logits. Embeddings are L2-normalised first, so raw
+ * (opts.normalize = 0) and normalised embeddings give the same result.
+ * A classifier is immutable once made: apply it from several threads at
+ * once. It holds no encoder: save it, load it in a process that has only an
+ * image encoder, or none (embeddings from an index). */
+typedef struct lclip_classifier lclip_classifier;
+
+/* How a classifier was made; recorded in its file. */
+typedef enum lclip_classifier_kind {
+    LCLIP_CLASSIFIER_VECTORS = 0,  /* from the caller's vectors (lclip_classifier_create) */
+    LCLIP_CLASSIFIER_ZEROSHOT = 1, /* class names x prompt templates through a text encoder */
+    LCLIP_CLASSIFIER_PROBE = 2     /* a linear probe trained on labelled image embeddings */
+} lclip_classifier_kind;
+
+/* A built-in set of prompt templates, each holding "{}" where the class name
+ * goes: "imagenet", the 80 templates of the CLIP paper's ImageNet ensemble
+ * (openai/CLIP, notebooks/Prompt_Engineering_for_ImageNet.ipynb), or
+ * "photo", the single "a photo of a {}.". Static strings; *count receives
+ * their number. NULL (and *count 0) for a name not known. Thread-safe. */
+LCLIP_AVAILABLE_IN_0_4 const char *const *lclip_template_set(const char *name, size_t *count);
+
+/* Zero-shot, the CLIP paper's prompt ensemble: for each class, every
+ * template with its "{}" replaced by the class name (a template without
+ * "{}" gets " " and the name appended) is encoded, each embedding
+ * L2-normalised, their mean L2-normalised: the class vector. The logit
+ * scale is the text encoder's, biases are 0.
+ * batch may be NULL; only its on_progress (called after each class with
+ * the classes done and n_classes; non-zero cancels: LCLIP_E_CANCELLED) and
+ * user are used; item_status and on_item_error must be NULL, as a class
+ * cannot fail alone.
+ * Errors: LCLIP_E_INVALID_ARGUMENT (NULL, no classes, no templates, an
+ * empty or duplicate class name, a template with more than one "{}",
+ * invalid UTF-8), LCLIP_E_UNSUPPORTED (an encoder without a vocabulary),
+ * LCLIP_E_TOO_LARGE (a prompt over max_text_bytes, or too long for the
+ * context with truncate_text 0), LCLIP_E_NOMEM, LCLIP_E_CANCELLED. */
+LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_classifier_zeroshot(const lclip_text_encoder *enc,
+                                                              const char *const *class_names, size_t n_classes,
+                                                              const char *const *templates, size_t n_templates,
+                                                              const lclip_batch_options *batch,
+                                                              lclip_classifier **out);
+
+/* Linear-probe training options; grows like lclip_options. */
+typedef struct lclip_probe_options {
+    size_t struct_size; /* set by lclip_probe_options_init() */
+    /* Inverse L2 regularisation strength, as scikit-learn's
+     * LogisticRegression(C=...): training minimises
+     *     C * sum_i cross_entropy(i) + |W|^2 / 2
+     * (the biases are not regularised). 0: 1.0. */
+    double c;
+    /* Stop when |gradient| / max(1, |parameters|) falls below this
+     * (liblbfgs's epsilon). 0: 1e-6. */
+    double tolerance;
+    int max_iterations; /* 0: 1000; reaching it is not an error */
+    int reserved;       /* must be 0 */
+} lclip_probe_options;
+
+LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_probe_options_init_sized(lclip_probe_options *opts, size_t size);
+#define lclip_probe_options_init(opts) lclip_probe_options_init_sized((opts), sizeof *(opts))
+
+/* A linear probe, the CLIP paper's: multinomial logistic regression with L2
+ * regularisation (scikit-learn's LogisticRegression, lbfgs, multinomial)
+ * on the L2-normalised rows of embeddings[n][dim], labels[i] in
+ * [0, n_classes) naming each row's class. The class vectors are the
+ * weights, logit scale 1, biases the intercepts. opts may be NULL.
+ * Errors: LCLIP_E_INVALID_ARGUMENT (NULL, n or dim 0, fewer than 2
+ * classes, a label out of range, a class without examples, a non-finite or
+ * zero embedding, bad options), LCLIP_E_NOMEM. */
+LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_classifier_train_probe(const float *embeddings, size_t n, size_t dim,
+                                                                 const int32_t *labels,
+                                                                 const char *const *class_names,
+                                                                 size_t n_classes,
+                                                                 const lclip_probe_options *opts,
+                                                                 lclip_classifier **out);
+
+/* Picks the probe's C by k-fold cross-validation over a log grid: each C
+ * of c_grid[n_grid] (NULL: 10^-2, 10^-1.5, ..., 10^4) is trained on k - 1
+ * folds and scored by accuracy on the held-out one, the folds stratified
+ * by class (the j-th example of a class goes to fold j mod k). *best_c
+ * gets the C of the highest mean accuracy (the smallest such C on ties),
+ * *best_accuracy (may be NULL) that accuracy. folds >= 2, and every class
+ * needs at least folds examples. opts's c is ignored. */
+LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_probe_select_c(const float *embeddings, size_t n, size_t dim,
+                                                         const int32_t *labels, size_t n_classes,
+                                                         const double *c_grid, size_t n_grid, int folds,
+                                                         const lclip_probe_options *opts, double *best_c,
+                                                         double *best_accuracy);
+
+/* A classifier from the caller's class vectors[n_classes][dim] (used as
+ * given, not normalised), bias[n_classes] (NULL: zeros) and logit_scale.
+ * Names are copied. */
+LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_classifier_create(const float *vectors, const float *bias,
+                                                            const char *const *class_names, size_t n_classes,
+                                                            size_t dim, float logit_scale,
+                                                            lclip_classifier **out);
+
+/* NULL is a no-op. */
+LCLIP_AVAILABLE_IN_0_4 void lclip_classifier_free(lclip_classifier *cls);
+
+/* Accessors; 0, NULL or NaN for NULL or an index out of range. Pointers stay
+ * valid until the classifier is freed. */
+LCLIP_AVAILABLE_IN_0_4 size_t lclip_classifier_classes(const lclip_classifier *cls);
+LCLIP_AVAILABLE_IN_0_4 size_t lclip_classifier_dim(const lclip_classifier *cls);
+LCLIP_AVAILABLE_IN_0_4 lclip_classifier_kind lclip_classifier_get_kind(const lclip_classifier *cls);
+LCLIP_AVAILABLE_IN_0_4 const char *lclip_classifier_class_name(const lclip_classifier *cls, size_t index);
+LCLIP_AVAILABLE_IN_0_4 float lclip_classifier_logit_scale(const lclip_classifier *cls);
+LCLIP_AVAILABLE_IN_0_4 const float *lclip_classifier_vectors(const lclip_classifier *cls); /* [classes][dim] */
+LCLIP_AVAILABLE_IN_0_4 const float *lclip_classifier_bias(const lclip_classifier *cls);    /* [classes] */
+
+/* Classifies embeddings[n][dim]: logits and/or probabilities (softmax over
+ * the classes), each [n][n_classes]; either output may be NULL. dim must
+ * be the classifier's. n == 0 is a no-op.
+ * Errors: LCLIP_E_INVALID_ARGUMENT (NULL, another dim, a non-finite or
+ * zero embedding); outputs are untouched then. */
+LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_classifier_apply(const lclip_classifier *cls, const float *embeddings,
+                                                           size_t n, size_t dim, float *logits, float *probs);
+
+/* The classifier file (docs/api.md, "Classifier files"): versioned,
+ * little-endian, checksummed. Saving writes a temporary file beside path
+ * and renames it in, so path never holds a partial file. Loading treats
+ * the file as untrusted: malformed, truncated or corrupted files are
+ * LCLIP_E_FORMAT, a later format version LCLIP_E_UNSUPPORTED. */
+LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_classifier_save(const lclip_classifier *cls, const char *path);
+LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_classifier_load(const char *path, lclip_classifier **out);
+LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_classifier_load_memory(const void *data, size_t size,
+                                                                 lclip_classifier **out);
 
 #ifdef __cplusplus
 } /* extern "C" */
