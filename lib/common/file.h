@@ -1,6 +1,6 @@
-/* Read-only file access, the OS layer for files: memory mapping for weights
- * (shared page cache, zero copy) and whole-file reads for small JSON and
- * text files. */
+/* File access, the OS layer for files: memory mapping for weights (shared
+ * page cache, zero copy), whole-file reads for small JSON and text files,
+ * and whole-file writes that replace a file in one step (file_write.c). */
 #ifndef LCLIP_COMMON_FILE_H
 #define LCLIP_COMMON_FILE_H
 
@@ -25,6 +25,11 @@ void lclip_mapped_release(const lclip_mapped_file *file, const void *addr, size_
 /* Reads a whole file of at most max_bytes into a NUL-terminated heap buffer
  * (free with lclip_free). Larger files are LCLIP_E_TOO_LARGE. */
 lclip_status lclip_read_file(const char *path, size_t max_bytes, char **out, size_t *out_len);
+
+/* Writes data[size] to a temporary file beside path and renames it over
+ * path: path holds either its old content or all of data, never a part;
+ * on failure the temporary file is removed. */
+lclip_status lclip_write_file_replacing(const char *path, const void *data, size_t size);
 
 /* 1 if path names an existing directory / regular file. */
 int lclip_is_directory(const char *path);

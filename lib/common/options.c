@@ -1,6 +1,7 @@
 #include "common/options.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -63,11 +64,17 @@ static_assert(offsetof(lclip_options, engine) == 88 &&
                   sizeof(lclip_options) - sizeof(options_0_2) == 2 * sizeof(int),
               "lclip_options: 0.3.0's block has padding");
 static_assert(sizeof(lclip_batch_options) == 40, "lclip_batch_options: LP64 size");
+/* 0.4.0's probe options: whole 8-byte units, no padding. */
+static_assert(offsetof(lclip_probe_options, c) == 8 && offsetof(lclip_probe_options, tolerance) == 16 &&
+                  offsetof(lclip_probe_options, max_iterations) == 24 &&
+                  offsetof(lclip_probe_options, reserved) == 28 && sizeof(lclip_probe_options) == 32,
+              "lclip_probe_options: LP64 layout in libclip.h");
 #endif
 
 /* Every size lclip_options has had, oldest first; the last is this one's. */
 static const size_t options_sizes[] = {sizeof(options_0_1), sizeof(options_0_2), sizeof(lclip_options)};
 static const size_t batch_options_sizes[] = {sizeof(lclip_batch_options)};
+static const size_t probe_options_sizes[] = {sizeof(lclip_probe_options)};
 
 /* A versioned struct: its name in messages and the sizes of its releases. */
 typedef struct struct_kind {
@@ -80,6 +87,8 @@ static const struct_kind options_kind = {"lclip_options", options_sizes,
                                          sizeof options_sizes / sizeof *options_sizes};
 static const struct_kind batch_options_kind = {"lclip_batch_options", batch_options_sizes,
                                                sizeof batch_options_sizes / sizeof *batch_options_sizes};
+static const struct_kind probe_options_kind = {"lclip_probe_options", probe_options_sizes,
+                                               sizeof probe_options_sizes / sizeof *probe_options_sizes};
 
 static size_t known_size(const struct_kind *kind)
 {
@@ -163,6 +172,13 @@ LCLIP_API lclip_status lclip_batch_options_init_sized(lclip_batch_options *batch
     return init_sized(&batch_options_kind, batch, size, &defaults);
 }
 
+LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_probe_options_init_sized(lclip_probe_options *opts, size_t size)
+{
+    lclip_probe_options defaults = {sizeof defaults, LCLIP_PROBE_DEFAULT_C, LCLIP_PROBE_DEFAULT_TOLERANCE,
+                                    LCLIP_PROBE_DEFAULT_MAX_ITERATIONS, 0};
+    return init_sized(&probe_options_kind, opts, size, &defaults);
+}
+
 static lclip_status validate(lclip_options *o)
 {
     if (o->n_threads < 0 || o->n_threads > LCLIP_MAX_THREADS)
@@ -218,4 +234,35 @@ lclip_status lclip_batch_options_resolve(const lclip_batch_options *user, lclip_
         resolved->struct_size = sizeof *resolved;
     }
     return s;
+}
+
+lclip_status lclip_probe_options_resolve(const lclip_probe_options *user, lclip_probe_options *resolved)
+{
+    memset(resolved, 0, sizeof *resolved);
+    resolved->struct_size = sizeof *resolved;
+    if (user) {
+        lclip_status s = check_struct_size(&probe_options_kind, user, user->struct_size);
+        if (s != LCLIP_OK)
+            return s;
+        memcpy(resolved, user, user->struct_size < sizeof *resolved ? user->struct_size : sizeof *resolved);
+        resolved->struct_size = sizeof *resolved;
+    }
+    lclip_probe_options *o = resolved;
+    if (!isfinite(o->c) || o->c < 0)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "probe options: c %g is not a finite value >= 0", o->c);
+    if (!isfinite(o->tolerance) || o->tolerance < 0)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "probe options: tolerance %g is not a finite value >= 0",
+                          o->tolerance);
+    if (o->max_iterations < 0)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "probe options: max_iterations %d is negative",
+                          o->max_iterations);
+    if (o->reserved != 0)
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT, "probe options: reserved must be 0, not %d", o->reserved);
+    if (o->c == 0)
+        o->c = LCLIP_PROBE_DEFAULT_C;
+    if (o->tolerance == 0)
+        o->tolerance = LCLIP_PROBE_DEFAULT_TOLERANCE;
+    if (o->max_iterations == 0)
+        o->max_iterations = LCLIP_PROBE_DEFAULT_MAX_ITERATIONS;
+    return LCLIP_OK;
 }
