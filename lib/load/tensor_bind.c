@@ -25,6 +25,11 @@ static float *owned_alloc(lclip_owned_buffer **list, uint64_t count)
     return b->data;
 }
 
+float *lclip_owned_floats(lclip_model *model, uint64_t count)
+{
+    return owned_alloc(&model->owned, count);
+}
+
 void lclip_owned_free_all(lclip_owned_buffer **list)
 {
     while (*list) {
