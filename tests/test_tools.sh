@@ -84,6 +84,16 @@ PY
         test "$zs_status" = 0
 fi
 
+# clip-info names the image tower's architecture (a ViT, and the ResNet
+# fixture when the fixtures have it)
+"$bin/clip-info" "$model" > "$tmp/info.txt"
+check "clip-info names the ViT tower" grep -q '^image tower: *vit layers=3 width=96 heads=3 patch_size=8 image_size=32$' "$tmp/info.txt"
+if [ -f "$fixtures/resnet.json" ]; then
+    "$bin/clip-info" "$fixtures/models/tiny-rn/open_clip" > "$tmp/info.txt"
+    check "clip-info names the ResNet tower" \
+        grep -q '^image tower: *resnet layers=1,2,1,1 width=8 heads=4 image_size=64$' "$tmp/info.txt"
+fi
+
 # exit codes: 1 for a failure with a message, 2 for usage
 set +e
 "$bin/clip-embed" --model "$model" --image "$tmp/texts.txt" 2> "$tmp/err.txt"
