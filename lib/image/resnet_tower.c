@@ -191,7 +191,7 @@ static lclip_status bottleneck_forward(lclip_team *team, const lclip_bottleneck 
         t2 = pooled;
         pooled = (grid){0};
     }
-    if (s == LCLIP_OK && b->downsample.lin.weight) {
+    if (s == LCLIP_OK && b->downsample.lin.out) {
         const grid *source = x;
         shortcut = (grid){0};
         if (b->stride > 1) {

@@ -22,8 +22,8 @@
 #include "transformer/weights.h"
 
 /* A convolution with its BatchNorm folded in: lin.weight is
- * [out][kernel][kernel][in] (an im2col row's order) and lin.bias the folded
- * shift. Padding is kernel / 2. */
+ * [out][kernel][kernel][in] (an im2col row's order; NULL once the engine
+ * has packed it) and lin.bias the folded shift. Padding is kernel / 2. */
 typedef struct lclip_conv {
     lclip_linear lin;
     int kernel, stride;
@@ -31,7 +31,7 @@ typedef struct lclip_conv {
 
 typedef struct lclip_bottleneck {
     lclip_conv conv1, conv2, conv3;
-    lclip_conv downsample; /* downsample.lin.weight NULL: the shortcut is the input */
+    lclip_conv downsample; /* downsample.lin.out 0: the shortcut is the input */
     int stride;            /* 1 or 2: the average pool after conv2 and in the shortcut */
 } lclip_bottleneck;
 

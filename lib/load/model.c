@@ -63,18 +63,30 @@ static lclip_status bind_engine_layers(lclip_model *m, lclip_transformer_weights
     return s;
 }
 
+/* A convolution's folded kernel is the model's own copy: once the engine has
+ * packed it, memory holds the packed copy alone. */
+static lclip_status bind_conv(lclip_model *m, lclip_conv *conv)
+{
+    lclip_status s = bind_layer(m, &conv->lin);
+    if (s == LCLIP_OK && conv->lin.packed) {
+        lclip_owned_release(m, conv->lin.weight);
+        conv->lin.weight = NULL;
+    }
+    return s;
+}
+
 /* The ResNet's convolutions (BatchNorm folded in) and its pool's q, k, v. */
 static lclip_status bind_resnet_layers(lclip_model *m, lclip_resnet_tower *r)
 {
     lclip_status s = LCLIP_OK;
     for (int i = 0; i < 3 && s == LCLIP_OK; i++)
-        s = bind_layer(m, &r->stem[i].lin);
+        s = bind_conv(m, &r->stem[i]);
     for (int i = 0; i < r->n_blocks && s == LCLIP_OK; i++) {
         lclip_bottleneck *b = &r->blocks[i];
         lclip_conv *convs[4] = {&b->conv1, &b->conv2, &b->conv3, &b->downsample};
         for (int c = 0; c < 4 && s == LCLIP_OK; c++)
-            if (convs[c]->lin.weight)
-                s = bind_layer(m, &convs[c]->lin);
+            if (convs[c]->lin.out) /* a block without a downsample has none */
+                s = bind_conv(m, convs[c]);
     }
     lclip_linear *pool[3] = {&r->q, &r->k, &r->v};
     for (int i = 0; i < 3 && s == LCLIP_OK; i++)
