@@ -25,8 +25,9 @@ typedef struct lclip_image_tower {
     lclip_linear projection;
 } lclip_image_tower;
 
-/* Activation rows one image occupies at its widest step (ViT: its tokens;
- * ResNet: layer 1's pixels): passes hold LCLIP_MAX_IMAGE_ROWS_PER_PASS. */
+/* One image's share of a pass, whose scratch LCLIP_MAX_IMAGE_ROWS_PER_PASS
+ * bounds (ViT: its tokens; ResNet: its widest activations in
+ * LCLIP_IMAGE_ROW_BYTES units). */
 size_t lclip_image_tower_rows_per_image(const lclip_image_tower *tower);
 
 /* pixels: n preprocessed images [3][size][size]; out: n raw embeddings

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/batch.h"
 #include "common/error.h"
 #include "transformer/attention.h"
 #include "transformer/transformer.h"
@@ -38,10 +39,16 @@ static void grid_free(grid *g)
     g->data = NULL;
 }
 
+/* The widest step: a first-layer block holds its input, shortcut and conv3
+ * output (4 width channels each) and two width-channel grids over
+ * (size / 4)^2 pixels. The stem holds less (1.5 width channels over 4 times
+ * the pixels), later layers half as much each; im2col chunks are bounded
+ * apart (IM2COL_CHUNK_FLOATS). */
 size_t lclip_resnet_tower_rows_per_image(const lclip_resnet_tower *t)
 {
     size_t side = (size_t)t->cfg.image_size / 4;
-    return side * side;
+    size_t bytes = side * side * 14 * (size_t)t->cfg.resnet.width * sizeof(float);
+    return (bytes + LCLIP_IMAGE_ROW_BYTES - 1) / LCLIP_IMAGE_ROW_BYTES;
 }
 
 /* A copy step shared out by output lines (image, y): each member converts,

@@ -44,8 +44,8 @@ typedef struct lclip_resnet_tower {
     lclip_linear q, k, v;              /* [32 width][32 width] with biases */
 } lclip_resnet_tower;
 
-/* Rows of the widest activation an image takes: (image_size / 4)^2 pixels
- * enter layer 1 (the stem's pixels are 4 times as many but narrower). */
+/* An image's share of a pass (common/batch.h): the activations it holds at
+ * its widest, in LCLIP_IMAGE_ROW_BYTES. */
 size_t lclip_resnet_tower_rows_per_image(const lclip_resnet_tower *tower);
 
 /* pixels: n preprocessed images [3][size][size]; pooled: n attention-pool
