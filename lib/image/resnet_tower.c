@@ -40,7 +40,7 @@ static void grid_free(grid *g)
 }
 
 /* The widest step: a first-layer block holds its input, shortcut and conv3
- * output (4 width channels each) and two width-channel grids over
+ * output (up to 4 width channels each) and two width-channel grids over
  * (size / 4)^2 pixels. The stem holds less (1.5 width channels over 4 times
  * the pixels), later layers half as much each; im2col chunks are bounded
  * apart (IM2COL_CHUNK_FLOATS). */
@@ -56,7 +56,7 @@ size_t lclip_resnet_tower_rows_per_image(const lclip_resnet_tower *t)
 typedef struct line_step {
     const grid *in;
     grid *out;
-    const float *pixels; /* to_channels_last: [n][3][size][size] */
+    const float *pixels; /* channels_last_task: [n][3][size][size] */
     const lclip_conv *conv;
     size_t first_row, rows; /* unfold: the chunk of output rows */
     float *columns;         /* unfold: [rows][kernel * kernel * in.c] */
