@@ -66,6 +66,9 @@ int main(int argc, char **argv)
     printf("image size:     %d\n", lclip_image_encoder_image_size(image));
     printf("context length: %d\n", lclip_text_encoder_context_length(text));
     printf("logit scale:    %.4f\n", (double)lclip_image_encoder_logit_scale(image));
+    /* the describe string's tower fields, from " vision=" on */
+    const char *tower = strstr(lclip_image_encoder_describe(image), " vision=");
+    printf("image tower:    %s\n", tower ? tower + strlen(" vision=") : "(not described)");
     printf("image encoder:  %s\n", lclip_image_encoder_describe(image));
     printf("text encoder:   %s\n", lclip_text_encoder_describe(text));
     for (int i = 0; i < n.count; i++)

@@ -89,6 +89,7 @@ typedef struct inputs {
     char *tmp;            /* temp dir: self-made model, image files */
     char hf_dir[1200], open_clip_file[1024], vocab_gz[1024];
     char self_made_dir[1100]; /* F16 HF model without a vocabulary */
+    char resnet_file[1100];   /* self-made OpenAI-named ResNet, no config (inferred) */
     char png_path[1100], jpeg_path[1100], gif_path[1100];
     byte_buffer png_rgba, png_palette, jpeg_exif, webp_alpha, gif_offset, bmp_palette;
 } inputs;
@@ -173,6 +174,12 @@ static int setup(void **state)
     assert_int_equal(mkdir(in.self_made_dir, 0777), 0);
     tiny_spec spec = tiny_spec_default();
     tiny_write_hf(in.self_made_dir, &spec, "F16");
+    st_file resnet;
+    tiny_resnet resnet_spec = tiny_resnet_default();
+    tiny_build_resnet(&spec, &resnet_spec, &resnet);
+    snprintf(in.resnet_file, sizeof in.resnet_file, "%s/resnet.safetensors", in.tmp);
+    st_write(in.resnet_file, &resnet, 0, SIZE_MAX);
+    st_file_free(&resnet);
     if (in.fixtures) {
         snprintf(in.hf_dir, sizeof in.hf_dir, "%s/models/tiny-quickgelu/hf", in.fixtures);
         snprintf(in.open_clip_file, sizeof in.open_clip_file,
@@ -245,6 +252,8 @@ static void test_open_walks(void **state)
     open_case self_image = {in.self_made_dir, NULL, 0}, self_text = {in.self_made_dir, NULL, 1};
     walk("image encoder open, self-made F16 HF directory", attempt_open, &self_image, NULL);
     walk("text encoder open, same, no vocabulary", attempt_open, &self_text, NULL);
+    open_case resnet_image = {in.resnet_file, NULL, 0};
+    walk("image encoder open, self-made ResNet (inferred)", attempt_open, &resnet_image, NULL);
     if (!in.fixtures)
         return;
     open_case hf_image = {in.hf_dir, NULL, 0}, hf_text = {in.hf_dir, NULL, 1};
@@ -440,6 +449,14 @@ static void test_image_encode_walks(void **state)
     c.call = call_preprocess;
     run_encode_walk("image preprocess_file, JPEG", &c, 3 * size * size);
     lclip_image_encoder_close(c.image);
+
+    assert_int_equal(lclip_image_encoder_open(in.resnet_file, &opts, &c.image), LCLIP_OK);
+    dim = lclip_image_encoder_dim(c.image);
+    c.call = call_pixels_batch;
+    run_encode_walk("ResNet image encode_pixels, batch of 2", &c, 2 * dim);
+    c.call = call_rgb;
+    run_encode_walk("ResNet image encode_rgb", &c, dim);
+    lclip_image_encoder_close(c.image);
 }
 
 static void test_text_encode_walks(void **state)
@@ -533,6 +550,9 @@ static void test_team_encode_walks(void **state)
     run_team_walk("team of 3: image encode_files, batch of 3", &c, 3 * dim);
     c.call = call_pixels_batch;
     run_team_walk("team of 3: image encode_pixels, batch of 2", &c, 2 * dim);
+    lclip_image_encoder_close(c.image);
+    assert_int_equal(lclip_image_encoder_open(in.resnet_file, &opts, &c.image), LCLIP_OK);
+    run_team_walk("team of 3: ResNet image encode_pixels, batch of 2", &c, 2 * lclip_image_encoder_dim(c.image));
     lclip_image_encoder_close(c.image);
     c.image = NULL;
     if (!in.fixtures)

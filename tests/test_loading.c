@@ -70,7 +70,7 @@ static void same_model(const lclip_model *a, const lclip_model *b)
     assert_int_equal(a->config.embed_dim, b->config.embed_dim);
     assert_float_equal(a->logit_scale, b->logit_scale, 0.0);
 
-    const lclip_vision_tower *va = &a->vision, *vb = &b->vision;
+    const lclip_vision_tower *va = &a->vision.vit, *vb = &b->vision.vit;
     assert_memory_equal(&va->cfg, &vb->cfg, sizeof va->cfg);
     size_t w = (size_t)va->cfg.tf.width, p = (size_t)va->cfg.patch_size;
     size_t grid = (size_t)(va->cfg.image_size / va->cfg.patch_size);
@@ -80,7 +80,7 @@ static void same_model(const lclip_model *a, const lclip_model *b)
     same_norm(&va->ln_pre, &vb->ln_pre, (int)w, "ln_pre");
     same_norm(&va->ln_post, &vb->ln_post, (int)w, "ln_post");
     same_transformer(&va->transformer, &vb->transformer);
-    same_linear(&va->projection, &vb->projection, "vision projection");
+    same_linear(&a->vision.projection, &b->vision.projection, "vision projection");
 
     const lclip_text_tower *ta = &a->text, *tb = &b->text;
     assert_memory_equal(&ta->cfg, &tb->cfg, sizeof ta->cfg);

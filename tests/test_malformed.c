@@ -464,11 +464,144 @@ static void test_openai_narrow_tower_without_config(void **state)
     free(path);
 }
 
-static void test_open_clip_resnet_config(void **state)
+/* ResNet towers: a tiny OpenAI-named checkpoint written as dir/resnet.safetensors,
+ * its header edited (every occurrence of from, when given), with or without
+ * an open_clip_config.json beside it. Returns the path to open. */
+static char *write_resnet(fixture *f, const tiny_resnet *r, const char *from, const char *to, int with_config)
+{
+    st_file file;
+    tiny_build_resnet(&f->spec, r, &file);
+    while (from && strstr(file.header, from))
+        st_replace(&file, from, to);
+    char *weights = join_path(f->dir, "resnet.safetensors");
+    st_write(weights, &file, 0, SIZE_MAX);
+    if (with_config) {
+        char *config_path = join_path(f->dir, "open_clip_config.json");
+        char *config = tiny_resnet_open_clip_config(&f->spec, r);
+        write_text_file(config_path, config);
+        free(config);
+        free(config_path);
+    }
+    st_file_free(&file);
+    return weights;
+}
+
+/* Only the image encoder reads the vision tower: it must fail as expected. */
+static void expect_image_failure(const char *path, lclip_status expected, const char *needle)
+{
+    lclip_image_encoder *image = (lclip_image_encoder *)&image;
+    lclip_status s = lclip_image_encoder_open(path, NULL, &image);
+    if (s != expected || !strstr(lclip_last_error(), needle))
+        fail_msg("image encoder: got %s (%s), expected %s mentioning \"%s\"", lclip_strerror(s),
+                 lclip_last_error(), lclip_strerror(expected), needle);
+    assert_null(image);
+}
+
+static void test_resnet_baseline_opens(void **state)
 {
     fixture *f = *state;
+    tiny_resnet r = tiny_resnet_default();
+    for (int with_config = 0; with_config < 2; with_config++) {
+        char *weights = write_resnet(f, &r, NULL, NULL, with_config);
+        lclip_image_encoder *image;
+        assert_int_equal(lclip_image_encoder_open(weights, NULL, &image), LCLIP_OK);
+        assert_int_equal(lclip_image_encoder_image_size(image), r.image_size);
+        assert_non_null(strstr(lclip_image_encoder_describe(image), " vision=resnet layers=1,2,1,1 width=4 heads=2"));
+        lclip_image_encoder_close(image);
+        free(weights);
+    }
+}
+
+/* Blocks 0 and 2 of layer 2: the count stops at the gap, block 2 is refused. */
+static void test_resnet_block_gap(void **state)
+{
+    fixture *f = *state;
+    tiny_resnet r = tiny_resnet_default();
+    char *weights = write_resnet(f, &r, "visual.layer2.1.", "visual.layer2.2.", 0);
+    expect_image_failure(weights, LCLIP_E_FORMAT, "'visual.layer2.2.");
+    free(weights);
+}
+
+static void test_resnet_more_blocks_than_config(void **state)
+{
+    fixture *f = *state;
+    tiny_resnet r = tiny_resnet_default();
+    char *weights = write_resnet(f, &r, NULL, NULL, 1);
+    char *config_path = join_path(f->dir, "open_clip_config.json");
+    tiny_resnet fewer = r;
+    fewer.layers[1] = 1;
+    char *config = tiny_resnet_open_clip_config(&f->spec, &fewer);
+    write_text_file(config_path, config);
+    expect_image_failure(weights, LCLIP_E_FORMAT, "'visual.layer2.1.");
+    free(config);
+    free(config_path);
+    free(weights);
+}
+
+static void test_resnet_positions_not_a_square_grid(void **state)
+{
+    fixture *f = *state;
+    tiny_resnet r = tiny_resnet_default();
+    r.positions = 6;
+    char *weights = write_resnet(f, &r, NULL, NULL, 0);
+    expect_image_failure(weights, LCLIP_E_FORMAT, "'visual.attnpool.positional_embedding' has 6 rows");
+    free(weights);
+    weights = write_resnet(f, &r, NULL, NULL, 1);
+    expect_image_failure(weights, LCLIP_E_FORMAT, "'visual.attnpool.positional_embedding' has shape [6, 128]");
+    free(weights);
+}
+
+/* The stem ends in 6 channels where layer 1 takes 4. */
+static void test_resnet_channels_do_not_chain(void **state)
+{
+    fixture *f = *state;
+    tiny_resnet r = tiny_resnet_default();
+    r.stem_out = 6;
+    for (int with_config = 0; with_config < 2; with_config++) {
+        char *weights = write_resnet(f, &r, NULL, NULL, with_config);
+        expect_image_failure(weights, LCLIP_E_FORMAT, "'visual.conv3.weight' has shape [6, 2, 3, 3]");
+        free(weights);
+    }
+}
+
+static void test_resnet_negative_variance(void **state)
+{
+    fixture *f = *state;
+    tiny_resnet r = tiny_resnet_default();
+    r.variance = -1.0f;
+    char *weights = write_resnet(f, &r, NULL, NULL, 0);
+    expect_image_failure(weights, LCLIP_E_FORMAT, "'visual.bn1.running_var' holds -");
+    free(weights);
+}
+
+static void test_resnet_config_layers_malformed(void **state)
+{
+    fixture *f = *state;
+    tiny_resnet r = tiny_resnet_default();
+    static const char *const cases[3][2] = {{"[1,2,1]", "lists 3 block counts"},
+                                            {"[1,0,1,1]", "vision_cfg.layers[1]"},
+                                            {"[1,\"2\",1,1]", "vision_cfg.layers[1]"}};
+    char *weights = write_resnet(f, &r, NULL, NULL, 1);
+    char *config_path = join_path(f->dir, "open_clip_config.json");
+    char *config = tiny_resnet_open_clip_config(&f->spec, &r);
+    for (int i = 0; i < 3; i++) {
+        char *bad = replace_first(config, "[1,2,1,1]", cases[i][0]);
+        write_text_file(config_path, bad);
+        expect_failure(weights, LCLIP_E_FORMAT, cases[i][1]);
+        free(bad);
+    }
+    free(config);
+    free(config_path);
+    free(weights);
+}
+
+/* A ResNet config over ViT weights: the patch convolution is no stem. */
+static void test_open_clip_resnet_config_over_vit_weights(void **state)
+{
+    fixture *f = *state;
+    f->spec.image_size = 32;
     char *weights = write_open_clip_with(f, "\"layers\":2", "\"layers\":[3,4,6,3]");
-    expect_failure(weights, LCLIP_E_UNSUPPORTED, "ModifiedResNet");
+    expect_image_failure(weights, LCLIP_E_FORMAT, "'visual.conv1.weight' has shape [64, 3, 8, 8]");
     free(weights);
 }
 
@@ -512,7 +645,14 @@ int main(void)
         CASE(test_hf_weights_without_config),
         CASE(test_absurd_logit_scale),
         CASE(test_openai_narrow_tower_without_config),
-        CASE(test_open_clip_resnet_config),
+        CASE(test_resnet_baseline_opens),
+        CASE(test_resnet_block_gap),
+        CASE(test_resnet_more_blocks_than_config),
+        CASE(test_resnet_positions_not_a_square_grid),
+        CASE(test_resnet_channels_do_not_chain),
+        CASE(test_resnet_negative_variance),
+        CASE(test_resnet_config_layers_malformed),
+        CASE(test_open_clip_resnet_config_over_vit_weights),
     };
 #undef CASE
     return cmocka_run_group_tests(tests, NULL, NULL);

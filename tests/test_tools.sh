@@ -179,6 +179,16 @@ status=0
 "$bin/clip-probe" apply --model "$model" --classifier "$tmp/probe.lclip" > /dev/null 2>&1 || status=$?
 check "clip-probe apply without images exits 2" test "$status" = 2
 
+# clip-info names the image tower's architecture (a ViT, and the ResNet
+# fixture when the fixtures have it)
+"$bin/clip-info" "$model" > "$tmp/info.txt"
+check "clip-info names the ViT tower" grep -q '^image tower: *vit layers=3 width=96 heads=3 patch_size=8 image_size=32$' "$tmp/info.txt"
+if [ -f "$fixtures/resnet.json" ]; then
+    "$bin/clip-info" "$fixtures/models/tiny-rn/open_clip" > "$tmp/info.txt"
+    check "clip-info names the ResNet tower" \
+        grep -q '^image tower: *resnet layers=1,2,1,1 width=8 heads=4 image_size=64$' "$tmp/info.txt"
+fi
+
 # exit codes: 1 for a failure with a message, 2 for usage
 set +e
 "$bin/clip-embed" --model "$model" --image "$tmp/texts.txt" 2> "$tmp/err.txt"

@@ -3,17 +3,32 @@
  * that writes one image's input tensor, and lclip_batch_encode runs them
  * through the tower in passes. */
 #include <math.h>
+#include <stdio.h>
 
 #include "common/alloc.h"
 #include "common/batch.h"
 #include "common/error.h"
 #include "image/image_input.h"
-#include "image/vision_tower.h"
+#include "image/image_tower.h"
 #include "load/model.h"
 
 struct lclip_image_encoder {
     lclip_model *model;
+    char describe[512]; /* the engine's fields, then the tower's */
 };
+
+/* " vision=resnet layers=3,4,6,3 width=64 heads=32 image_size=224" or
+ * " vision=vit layers=12 width=768 heads=12 patch_size=32 image_size=224". */
+static void describe_tower(const lclip_vision_config *v, char *buf, size_t size)
+{
+    if (v->arch == LCLIP_VISION_RESNET)
+        snprintf(buf, size, " vision=resnet layers=%d,%d,%d,%d width=%d heads=%d image_size=%d", v->resnet.layers[0],
+                 v->resnet.layers[1], v->resnet.layers[2], v->resnet.layers[3], v->resnet.width, v->resnet.heads,
+                 v->image_size);
+    else
+        snprintf(buf, size, " vision=vit layers=%d width=%d heads=%d patch_size=%d image_size=%d", v->tf.layers,
+                 v->tf.width, v->tf.heads, v->patch_size, v->image_size);
+}
 
 LCLIP_API lclip_status lclip_image_encoder_open(const char *model_path, const lclip_options *opts,
                                                 lclip_image_encoder **out)
@@ -30,6 +45,9 @@ LCLIP_API lclip_status lclip_image_encoder_open(const char *model_path, const lc
         lclip_free(enc);
         return s;
     }
+    char tower[160];
+    describe_tower(&enc->model->vision.cfg, tower, sizeof tower);
+    snprintf(enc->describe, sizeof enc->describe, "%s%s", lclip_gemm_describe(enc->model->gemm), tower);
     *out = enc;
     return LCLIP_OK;
 }
@@ -59,7 +77,7 @@ LCLIP_API float lclip_image_encoder_logit_scale(const lclip_image_encoder *enc)
 
 LCLIP_API const char *lclip_image_encoder_describe(const lclip_image_encoder *enc)
 {
-    return enc ? lclip_gemm_describe(enc->model->gemm) : "";
+    return enc ? enc->describe : "";
 }
 
 /* What the prepare steps read: the model and the caller's inputs. */
@@ -87,7 +105,7 @@ static size_t tensor_floats(const lclip_model *m)
 static lclip_status run_tower(const void *ctx, lclip_team *team, const void *inputs, size_t count, float *out)
 {
     const image_job *job = ctx;
-    return lclip_vision_tower_forward(team, &job->model->vision, inputs, (int)count, out);
+    return lclip_image_tower_forward(team, &job->model->vision, inputs, (int)count, out);
 }
 
 /* prepare writes one image's tensor; or ready holds all n tensors already.
@@ -97,8 +115,7 @@ static lclip_status encode_job(const image_job *job, size_t n,
                                const lclip_batch_options *control, float *out)
 {
     const lclip_model *m = job->model;
-    int grid = m->vision.cfg.image_size / m->vision.cfg.patch_size;
-    size_t per_pass = (size_t)(LCLIP_MAX_IMAGE_ROWS_PER_PASS / (grid * grid + 1));
+    size_t per_pass = LCLIP_MAX_IMAGE_ROWS_PER_PASS / lclip_image_tower_rows_per_image(&m->vision);
     lclip_batch batch = {.n = n,
                          .per_pass = per_pass,
                          .input_bytes = tensor_floats(m) * sizeof(float),

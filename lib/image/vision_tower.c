@@ -28,12 +28,18 @@ static void unfold_patches(const float *pixels, int first, int last, int size, i
     }
 }
 
+size_t lclip_vision_tower_rows_per_image(const lclip_vision_tower *t)
+{
+    size_t grid = (size_t)(t->cfg.image_size / t->cfg.patch_size);
+    return grid * grid + 1;
+}
+
 /* x row (image, 0) = class embedding; row (image, 1 + g) = patch g; plus positions. */
 static void assemble_tokens(const lclip_vision_tower *t, const float *patch_embeddings, int first, int last,
                             float *x)
 {
-    int width = t->cfg.tf.width, grid = t->cfg.image_size / t->cfg.patch_size, tokens = grid * grid + 1;
-    size_t w = (size_t)width;
+    int tokens = (int)lclip_vision_tower_rows_per_image(t);
+    size_t w = (size_t)t->cfg.tf.width;
     for (int i = first; i < last; i++) {
         float *seq = x + (size_t)i * (size_t)tokens * w;
         memcpy(seq, t->class_embedding, w * sizeof *seq);
@@ -68,18 +74,17 @@ static void assemble_task(void *ctx, int part, int parts)
     assemble_tokens(s->t, s->embedded, (int)first, (int)last, s->x);
 }
 
-lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tower *t, const float *pixels, int n,
-                                        float *out)
+lclip_status lclip_vision_tower_pool(lclip_team *team, const lclip_vision_tower *t, const float *pixels, int n,
+                                     float *pooled)
 {
-    int width = t->cfg.tf.width, patch = t->cfg.patch_size, grid = t->cfg.image_size / patch;
-    int tokens = grid * grid + 1, rows = n * tokens, patch_len = 3 * patch * patch;
+    int width = t->cfg.tf.width, patch = t->cfg.patch_size;
+    int tokens = (int)lclip_vision_tower_rows_per_image(t), rows = n * tokens, patch_len = 3 * patch * patch;
     float *unfolded = lclip_malloc_scratch((size_t)n * (size_t)(tokens - 1), (size_t)patch_len * sizeof(float));
     float *embedded = lclip_malloc_scratch((size_t)n * (size_t)(tokens - 1), (size_t)width * sizeof(float));
     float *x = lclip_malloc_scratch((size_t)rows, (size_t)width * sizeof(float));
-    float *pooled = lclip_malloc_array((size_t)n, (size_t)width * sizeof(float));
     lclip_sequence *sequences = lclip_malloc_array((size_t)n, sizeof *sequences);
     lclip_status s = LCLIP_OK;
-    if (!unfolded || !embedded || !x || !pooled || !sequences)
+    if (!unfolded || !embedded || !x || !sequences)
         s = lclip_fail(LCLIP_E_NOMEM, "out of memory encoding %d images", n);
     embed_step embed = {t, pixels, n, unfolded, embedded, x};
     if (s == LCLIP_OK) {
@@ -93,14 +98,11 @@ lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tow
             sequences[i] = (lclip_sequence){i * tokens, tokens};
         s = lclip_transformer_forward(team, &t->transformer, x, rows, sequences, n, 0);
     }
-    if (s == LCLIP_OK) {
+    if (s == LCLIP_OK)
         for (int i = 0; i < n; i++)
             lclip_layer_norm_rows(&t->ln_post, t->cfg.tf.ln_eps, x + (size_t)i * (size_t)tokens * (size_t)width,
                                   pooled + (size_t)i * (size_t)width, 1, width);
-        s = lclip_linear_forward(team, &t->projection, pooled, out, n);
-    }
     lclip_free(sequences);
-    lclip_free(pooled);
     lclip_free(x);
     lclip_free(embedded);
     lclip_free(unfolded);

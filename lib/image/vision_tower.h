@@ -1,5 +1,6 @@
 /* The vision transformer: patch embedding, class token, positions, ln_pre,
- * the shared transformer blocks, ln_post on the class token, projection. */
+ * the shared transformer blocks, ln_post on the class token (then the image
+ * tower's projection, image/image_tower.h). */
 #ifndef LCLIP_IMAGE_VISION_TOWER_H
 #define LCLIP_IMAGE_VISION_TOWER_H
 
@@ -17,12 +18,15 @@ typedef struct lclip_vision_tower {
     const float *position_embedding; /* [grid*grid + 1][width], row 0 = class token */
     lclip_layer_norm ln_pre, ln_post;
     lclip_transformer_weights transformer;
-    lclip_linear projection; /* [embed_dim][width], no bias */
 } lclip_vision_tower;
 
-/* pixels: n preprocessed images [3][size][size]; out: n raw embeddings [embed_dim].
- * Every step runs on team (NULL: on the calling thread). */
-lclip_status lclip_vision_tower_forward(lclip_team *team, const lclip_vision_tower *tower, const float *pixels, int n,
-                                        float *out);
+/* The tokens of one image: grid * grid patches and the class token. */
+size_t lclip_vision_tower_rows_per_image(const lclip_vision_tower *tower);
+
+/* pixels: n preprocessed images [3][size][size]; pooled: n class tokens
+ * after ln_post [width]. Every step runs on team (NULL: on the calling
+ * thread). */
+lclip_status lclip_vision_tower_pool(lclip_team *team, const lclip_vision_tower *tower, const float *pixels, int n,
+                                     float *pooled);
 
 #endif

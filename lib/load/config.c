@@ -42,7 +42,29 @@ static lclip_status check_transformer(const lclip_transformer_config *tf, const 
     return LCLIP_OK;
 }
 
-static lclip_status check_vision(const lclip_vision_config *v, const char *label)
+/* The stem halves the image twice and three layers halve it again: the
+ * attention pool sees image_size / 32 squared positions. */
+static lclip_status check_resnet(const lclip_vision_config *v, const char *label)
+{
+    const lclip_resnet_config *r = &v->resnet;
+    for (int i = 0; i < 4; i++)
+        if (r->layers[i] < 1 || r->layers[i] > 1024)
+            return lclip_fail(LCLIP_E_FORMAT, "%s: ResNet layer %d has %d blocks, out of range [1, 1024]", label,
+                              i + 1, r->layers[i]);
+    /* the stem's first convolutions have width / 2 channels; 32 width at the pool */
+    if (r->width < 2 || r->width > 8192 || r->width % 2 != 0)
+        return lclip_fail(LCLIP_E_FORMAT, "%s: ResNet width %d is not an even number in [2, 8192]", label,
+                          r->width);
+    if (r->heads < 1 || (32 * r->width) % r->heads != 0)
+        return lclip_fail(LCLIP_E_FORMAT, "%s: the attention pool's %d channels do not split into %d heads",
+                          label, 32 * r->width, r->heads);
+    if (v->image_size < 32 || v->image_size > 8192 || v->image_size % 32 != 0)
+        return lclip_fail(LCLIP_E_FORMAT, "%s: ResNet image size %d is not a multiple of 32 in [32, 8192]", label,
+                          v->image_size);
+    return LCLIP_OK;
+}
+
+static lclip_status check_vit(const lclip_vision_config *v, const char *label)
 {
     lclip_status s = check_transformer(&v->tf, label, "vision");
     if (s != LCLIP_OK)
@@ -52,6 +74,14 @@ static lclip_status check_vision(const lclip_vision_config *v, const char *label
     if (v->patch_size < 1 || v->patch_size > v->image_size || v->image_size % v->patch_size != 0)
         return lclip_fail(LCLIP_E_FORMAT, "%s: patch size %d does not divide image size %d", label,
                           v->patch_size, v->image_size);
+    return LCLIP_OK;
+}
+
+static lclip_status check_vision(const lclip_vision_config *v, const char *label)
+{
+    lclip_status s = v->arch == LCLIP_VISION_RESNET ? check_resnet(v, label) : check_vit(v, label);
+    if (s != LCLIP_OK)
+        return s;
     if (v->crop_size != v->image_size)
         return lclip_fail(LCLIP_E_FORMAT, "%s: crop size %d differs from the vision tower's image size %d",
                           label, v->crop_size, v->image_size);

@@ -39,8 +39,52 @@ static int clamp_dim(int64_t v)
     return v > 1000000000 ? 1000000000 : (int)v;
 }
 
+/* ModifiedResNet: blocks "visual.layer<i>.<n>." numbered from 0 (a gap
+ * leaves the later blocks unclaimed, which binding refuses by name). */
+static int count_resnet_blocks(const lclip_safetensors *st, int layer)
+{
+    char name[128];
+    int n = 0;
+    for (;;) {
+        snprintf(name, sizeof name, "visual.layer%d.%d.conv1.weight", layer, n);
+        if (!lclip_safetensors_find(st, name) || n == 1024)
+            return n;
+        n++;
+    }
+}
+
+/* As build_model: width from the first block's first convolution, resolution
+ * 32 x sqrt(attention-pool positions - 1), heads = width * 32 / 64. */
+static lclip_status infer_resnet(const lclip_safetensors *st, lclip_clip_config *cfg)
+{
+    lclip_status s = LCLIP_OK;
+    const lclip_tensor_info *conv = need(st, "visual.layer1.0.conv1.weight", 4, &s);
+    const lclip_tensor_info *pos = need(st, "visual.attnpool.positional_embedding", 2, &s);
+    const lclip_tensor_info *proj = need(st, "visual.attnpool.c_proj.weight", 2, &s);
+    if (s != LCLIP_OK)
+        return s;
+    lclip_vision_config *v = &cfg->vision;
+    v->arch = LCLIP_VISION_RESNET;
+    v->resnet.width = clamp_dim(conv->shape[0]);
+    v->resnet.heads = v->resnet.width / 2; /* width * 32 / 64 */
+    for (int i = 0; i < 4; i++)
+        v->resnet.layers[i] = count_resnet_blocks(st, i + 1);
+    int64_t positions = pos->shape[0] - 1;
+    int64_t grid = positions >= 1 ? (int64_t)llround(sqrt((double)positions)) : 0;
+    if (grid < 1 || grid > 256 || grid * grid != positions)
+        return lclip_fail(LCLIP_E_FORMAT, "%s: tensor 'visual.attnpool.positional_embedding' has %lld rows, not a "
+                          "square grid plus the mean token", st->label, (long long)pos->shape[0]);
+    v->image_size = (int)(32 * grid);
+    v->resize_size = v->crop_size = v->image_size;
+    cfg->embed_dim = clamp_dim(proj->shape[0]);
+    return LCLIP_OK;
+}
+
 static lclip_status infer_vision(const lclip_safetensors *st, lclip_clip_config *cfg)
 {
+    if (lclip_safetensors_find(st, "visual.layer1.0.conv1.weight"))
+        return infer_resnet(st, cfg);
+
     lclip_status s = LCLIP_OK;
     const lclip_tensor_info *conv = need(st, "visual.conv1.weight", 4, &s);
     const lclip_tensor_info *pos = need(st, "visual.positional_embedding", 2, &s);
@@ -98,7 +142,10 @@ lclip_status lclip_config_infer_openai(const lclip_safetensors *st, unsigned tow
         s = infer_text(st, cfg);
     if (s != LCLIP_OK)
         return s;
-    if (((towers & LCLIP_TOWER_VISION) && cfg->vision.tf.heads == 0) ||
+    if ((towers & LCLIP_TOWER_VISION) && cfg->vision.arch == LCLIP_VISION_RESNET && cfg->vision.resnet.heads == 0)
+        return lclip_fail(LCLIP_E_FORMAT, "%s: ResNet width %d is too small for OpenAI's heads = width * 32 / 64; "
+                          "put an open_clip_config.json beside the weights", st->label, cfg->vision.resnet.width);
+    if (((towers & LCLIP_TOWER_VISION) && cfg->vision.arch == LCLIP_VISION_VIT && cfg->vision.tf.heads == 0) ||
         ((towers & LCLIP_TOWER_TEXT) && cfg->text.tf.heads == 0))
         return lclip_fail(LCLIP_E_FORMAT,
                           "%s: tower width below 64 cannot use OpenAI's heads = width / 64; put an "

@@ -35,10 +35,6 @@ static lclip_status refuse_variants(const cJSON *vision, const cJSON *text, cons
         if (is_set(text, text_keys[i]))
             return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: text_cfg.%s: this open_clip variant is not supported",
                               label, text_keys[i]);
-    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(vision, "layers");
-    if (cJSON_IsArray(layers))
-        return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: vision_cfg.layers is a list: ModifiedResNet towers are "
-                          "not supported (ViT only)", label);
     const char *position = lclip_json_string(vision, "pos_embed_type");
     if (position && strcmp(position, "learnable") != 0)
         return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: vision_cfg.pos_embed_type \"%.20s\" is not supported "
@@ -63,8 +59,45 @@ static lclip_status parse_mlp_width(const cJSON *obj, const char *label, lclip_t
     return s;
 }
 
+/* vision_cfg.layers as a list of four block counts: OpenAI's ModifiedResNet,
+ * whose attention pool has width * 32 channels in heads of head_width. */
+static lclip_status parse_resnet(const cJSON *v, const cJSON *layers, const char *label, lclip_vision_config *out)
+{
+    if (cJSON_GetArraySize(layers) != 4)
+        return lclip_fail(LCLIP_E_FORMAT, "%s: vision_cfg.layers lists %d block counts; a ResNet has 4", label,
+                          cJSON_GetArraySize(layers));
+    int i = 0;
+    const cJSON *count;
+    cJSON_ArrayForEach(count, layers)
+    {
+        double d = cJSON_IsNumber(count) ? count->valuedouble : NAN;
+        if (!(d >= 1 && d <= 1024) || floor(d) != d)
+            return lclip_fail(LCLIP_E_FORMAT, "%s: vision_cfg.layers[%d] must be an integer in [1, 1024]", label,
+                              i);
+        out->resnet.layers[i++] = (int)d;
+    }
+    int head_width = 64;
+    lclip_status s;
+    out->arch = LCLIP_VISION_RESNET;
+    out->resnet.width = 64;
+    if ((s = lclip_json_int(v, "image_size", label, 1, 8192, &out->image_size)) != LCLIP_OK ||
+        (s = lclip_json_int(v, "width", label, 1, 8192, &out->resnet.width)) != LCLIP_OK ||
+        (s = lclip_json_int(v, "head_width", label, 1, 65536, &head_width)) != LCLIP_OK ||
+        (s = lclip_json_float3(v, "image_mean", label, out->mean)) != LCLIP_OK ||
+        (s = lclip_json_float3(v, "image_std", label, out->std)) != LCLIP_OK)
+        return s;
+    if ((out->resnet.width * 32) % head_width != 0)
+        return lclip_fail(LCLIP_E_FORMAT, "%s: the attention pool's %d channels are not a multiple of head_width %d",
+                          label, out->resnet.width * 32, head_width);
+    out->resnet.heads = out->resnet.width * 32 / head_width;
+    return LCLIP_OK;
+}
+
 static lclip_status parse_vision(const cJSON *v, const char *label, lclip_vision_config *out)
 {
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(v, "layers");
+    if (cJSON_IsArray(layers))
+        return parse_resnet(v, layers, label, out);
     int head_width = 64;
     lclip_status s;
     if ((s = lclip_json_int(v, "image_size", label, 1, 8192, &out->image_size)) != LCLIP_OK ||

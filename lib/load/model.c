@@ -63,13 +63,49 @@ static lclip_status bind_engine_layers(lclip_model *m, lclip_transformer_weights
     return s;
 }
 
+/* A convolution's folded kernel is the model's own copy: once the engine has
+ * packed it, memory holds the packed copy alone. */
+static lclip_status bind_conv(lclip_model *m, lclip_conv *conv)
+{
+    lclip_status s = bind_layer(m, &conv->lin);
+    if (s == LCLIP_OK && conv->lin.packed) {
+        lclip_owned_release(m, conv->lin.weight);
+        conv->lin.weight = NULL;
+    }
+    return s;
+}
+
+/* The ResNet's convolutions (BatchNorm folded in) and its pool's q, k, v. */
+static lclip_status bind_resnet_layers(lclip_model *m, lclip_resnet_tower *r)
+{
+    lclip_status s = LCLIP_OK;
+    for (int i = 0; i < 3 && s == LCLIP_OK; i++)
+        s = bind_conv(m, &r->stem[i]);
+    for (int i = 0; i < r->n_blocks && s == LCLIP_OK; i++) {
+        lclip_bottleneck *b = &r->blocks[i];
+        lclip_conv *convs[4] = {&b->conv1, &b->conv2, &b->conv3, &b->downsample};
+        for (int c = 0; c < 4 && s == LCLIP_OK; c++)
+            if (convs[c]->lin.out) /* a block without a downsample has none */
+                s = bind_conv(m, convs[c]);
+    }
+    lclip_linear *pool[3] = {&r->q, &r->k, &r->v};
+    for (int i = 0; i < 3 && s == LCLIP_OK; i++)
+        s = bind_layer(m, pool[i]);
+    return s;
+}
+
 static lclip_status bind_engine(lclip_model *m)
 {
     lclip_logger log = lclip_logger_of(&m->options);
     lclip_status s = lclip_gemm_open(m->options.engine, m->options.precision, m->options.n_threads, &log, &m->gemm);
     if (s == LCLIP_OK && (m->towers & LCLIP_TOWER_VISION)) {
-        lclip_linear *extra[2] = {&m->vision.patch_embedding, &m->vision.projection};
-        s = bind_engine_layers(m, &m->vision.transformer, extra);
+        lclip_linear *extra[2] = {&m->vision.vit.patch_embedding, NULL};
+        if (m->vision.cfg.arch == LCLIP_VISION_RESNET)
+            s = bind_resnet_layers(m, &m->vision.resnet);
+        else
+            s = bind_engine_layers(m, &m->vision.vit.transformer, extra);
+        if (s == LCLIP_OK)
+            s = bind_layer(m, &m->vision.projection);
     }
     if (s == LCLIP_OK && (m->towers & LCLIP_TOWER_TEXT)) {
         lclip_linear *extra[2] = {&m->text.projection, NULL};
@@ -143,7 +179,8 @@ void lclip_model_close(lclip_model *m)
     if (!m)
         return;
     lclip_gemm_close(m->gemm);
-    lclip_free(m->vision.transformer.blocks);
+    lclip_free(m->vision.vit.transformer.blocks);
+    lclip_free(m->vision.resnet.blocks);
     lclip_free(m->text.transformer.blocks);
     lclip_owned_free_all(&m->owned);
     lclip_safetensors_close(m->weights);

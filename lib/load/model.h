@@ -9,7 +9,7 @@
 
 #include "common/options.h"
 #include "gemm/gemm.h"
-#include "image/vision_tower.h"
+#include "image/image_tower.h"
 #include "load/config.h"
 #include "load/safetensors.h"
 #include "text/text_tower.h"
@@ -33,7 +33,7 @@ typedef struct lclip_model {
     lclip_clip_config config;
     unsigned towers;       /* LCLIP_TOWER_* bits that were loaded */
     float logit_scale;     /* exp() of the stored value */
-    lclip_vision_tower vision;
+    lclip_image_tower vision;
     lclip_text_tower text;
 } lclip_model;
 

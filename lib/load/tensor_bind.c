@@ -25,6 +25,22 @@ static float *owned_alloc(lclip_owned_buffer **list, uint64_t count)
     return b->data;
 }
 
+float *lclip_owned_floats(lclip_model *model, uint64_t count)
+{
+    return owned_alloc(&model->owned, count);
+}
+
+void lclip_owned_release(lclip_model *model, const float *data)
+{
+    for (lclip_owned_buffer **at = &model->owned; *at; at = &(*at)->next)
+        if ((*at)->data == data) {
+            lclip_owned_buffer *gone = *at;
+            *at = gone->next;
+            lclip_free(gone);
+            return;
+        }
+}
+
 void lclip_owned_free_all(lclip_owned_buffer **list)
 {
     while (*list) {

@@ -18,6 +18,12 @@ lclip_status lclip_bind_scalar(lclip_model *model, const char *name, float *out)
 /* 1 if the weights hold a tensor of that name. */
 int lclip_has_tensor(const lclip_model *model, const char *name);
 
+/* count floats owned by the model (freed when it closes), for tensors made
+ * at open (folded BatchNorm); NULL when out of memory. */
+float *lclip_owned_floats(lclip_model *model, uint64_t count);
+/* Frees the owned buffer that starts at data (one lclip_owned_floats gave),
+ * once nothing reads it any more: a folded kernel the engine has packed. */
+void lclip_owned_release(lclip_model *model, const float *data);
 void lclip_owned_free_all(lclip_owned_buffer **list);
 
 /* Exposed for tests: IEEE half and bfloat16 to float, exact. */

@@ -185,8 +185,10 @@ static lclip_status bind_projection(lclip_model *m, const char *name, int embed_
 lclip_status lclip_bind_vision_tower(lclip_model *m)
 {
     const naming *nm = naming_of(m);
-    lclip_vision_tower *v = &m->vision;
-    v->cfg = m->config.vision;
+    lclip_vision_tower *v = &m->vision.vit;
+    m->vision.cfg = v->cfg = m->config.vision;
+    if (v->cfg.arch == LCLIP_VISION_RESNET)
+        return lclip_bind_resnet_tower(m);
     int w = v->cfg.tf.width, p = v->cfg.patch_size, grid = v->cfg.image_size / p;
     int64_t patch_shape[4] = {w, 3, p, p}, class_shape[1] = {w};
     int64_t position_shape[2] = {(int64_t)grid * grid + 1, w};
@@ -206,7 +208,7 @@ lclip_status lclip_bind_vision_tower(lclip_model *m)
     if (s == LCLIP_OK)
         s = bind_transformer(m, nm->vision_block, &v->cfg.tf, &v->transformer);
     if (s == LCLIP_OK)
-        s = bind_projection(m, nm->vision_projection, m->config.embed_dim, w, &v->projection);
+        s = bind_projection(m, nm->vision_projection, m->config.embed_dim, w, &m->vision.projection);
     return s;
 }
 

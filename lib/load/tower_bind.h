@@ -9,7 +9,10 @@
  * holds neither. */
 lclip_status lclip_detect_layout(const lclip_safetensors *st, lclip_layout *layout);
 
+/* The image tower the config names (ViT or ResNet) and its projection. */
 lclip_status lclip_bind_vision_tower(lclip_model *model);
+/* OpenAI's ModifiedResNet (load/resnet_bind.c). */
+lclip_status lclip_bind_resnet_tower(lclip_model *model);
 lclip_status lclip_bind_text_tower(lclip_model *model);
 /* exp() of the stored logit_scale, checked to be finite. */
 lclip_status lclip_bind_logit_scale(lclip_model *model);

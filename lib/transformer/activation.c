@@ -38,6 +38,9 @@ LCLIP_MULTIVERSION static void apply(lclip_activation act, float *x, size_t n)
     if (act == LCLIP_ACT_QUICK_GELU) {
         for (size_t i = 0; i < n; i++)
             x[i] = quick_gelu(x[i]);
+    } else if (act == LCLIP_ACT_RELU) {
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
     } else {
         for (size_t i = 0; i < n; i++)
             x[i] = gelu(x[i]);

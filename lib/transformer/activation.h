@@ -5,7 +5,7 @@
 
 #include "transformer/weights.h"
 
-/* In place over n floats: QuickGELU or the exact (erf) GELU. */
+/* In place over n floats: QuickGELU, the exact (erf) GELU or ReLU. */
 void lclip_activation_apply(lclip_activation act, float *x, size_t n);
 
 #endif

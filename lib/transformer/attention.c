@@ -6,12 +6,12 @@
 #include "transformer/attention.h"
 #include "transformer/fast_exp.h"
 
-/* Row-wise softmax of scores [n][n]; with causal, row i sees columns 0..i. */
-LCLIP_MULTIVERSION static void softmax_rows(float *scores, int n, int causal)
+/* Row-wise softmax of scores [rows][n]; with causal, row i sees columns 0..i. */
+LCLIP_MULTIVERSION static void softmax_rows(float *scores, int rows, int n, int causal)
 {
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < rows; i++) {
         float *row = scores + (size_t)i * (size_t)n;
-        int visible = causal ? i + 1 : n;
+        int visible = causal && i + 1 < n ? i + 1 : n;
         float max = row[0];
         for (int j = 1; j < visible; j++)
             max = row[j] > max ? row[j] : max;
@@ -28,17 +28,25 @@ LCLIP_MULTIVERSION static void softmax_rows(float *scores, int n, int causal)
     }
 }
 
-void lclip_attention_head(const float *q, const float *k, const float *v, float *out, int width, int heads,
-                          int head, const lclip_sequence *seq, int causal, float *scores)
+void lclip_attention_head_queries(const float *q, int q_start, int queries, const float *k, const float *v,
+                                  float *out, int width, int heads, int head, const lclip_sequence *seq, int causal,
+                                  float *scores)
 {
     int head_dim = width / heads, n = seq->length;
     float scale = 1.0f / sqrtf((float)head_dim);
-    size_t column = (size_t)seq->start * (size_t)width + (size_t)head * (size_t)head_dim;
+    size_t column = (size_t)head * (size_t)head_dim;
+    size_t key_at = (size_t)seq->start * (size_t)width + column, query_at = (size_t)q_start * (size_t)width + column;
     /* scores = scale * Q_h K_h^T; the head's columns are a strided view */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, head_dim, scale, q + column, width, k + column,
-                width, 0.0f, scores, n);
-    softmax_rows(scores, n, causal);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, queries, n, head_dim, scale, q + query_at, width,
+                k + key_at, width, 0.0f, scores, n);
+    softmax_rows(scores, queries, n, causal);
     /* out_h = P V_h, written straight into the head's columns */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, head_dim, n, 1.0f, scores, n, v + column, width,
-                0.0f, out + column, width);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, queries, head_dim, n, 1.0f, scores, n, v + key_at, width,
+                0.0f, out + query_at, width);
+}
+
+void lclip_attention_head(const float *q, const float *k, const float *v, float *out, int width, int heads,
+                          int head, const lclip_sequence *seq, int causal, float *scores)
+{
+    lclip_attention_head_queries(q, seq->start, seq->length, k, v, out, width, heads, head, seq, causal, scores);
 }

@@ -10,4 +10,13 @@
 void lclip_attention_head(const float *q, const float *k, const float *v, float *out, int width, int heads,
                           int head, const lclip_sequence *seq, int causal, float *scores);
 
+/* The same with queries of their own: rows [q_start, q_start + queries) of q
+ * attend to the sequence's rows of k and v, and the results go to the same
+ * rows of out (the attention pool: one mean-token query per image over all
+ * of its tokens). scores is scratch of queries * seq->length floats; with
+ * causal, query i sees keys 0..i. */
+void lclip_attention_head_queries(const float *q, int q_start, int queries, const float *k, const float *v,
+                                  float *out, int width, int heads, int head, const lclip_sequence *seq, int causal,
+                                  float *scores);
+
 #endif

@@ -23,12 +23,15 @@ LCLIP_MULTIVERSION static void finish_block(const lclip_linear_step *step, const
     for (int r = block->row_begin; r < block->row_end && columns > 0; r++) {
         float *row = block->data + (size_t)(r - block->row_begin) * block->ld;
         float *y = step->y + (size_t)r * out + block->begin;
-        if (step->activate)
+        int activate_sum = step->activate && step->activate_sum && step->residual;
+        if (step->activate && !activate_sum)
             lclip_activation_apply(step->act, row, columns);
         if (step->residual) {
             float *sum = step->residual + (size_t)r * out + block->begin;
             for (size_t c = 0; c < columns; c++)
                 sum[c] += row[c];
+            if (activate_sum)
+                lclip_activation_apply(step->act, sum, columns);
         } else if (row != y) {
             memcpy(y, row, columns * sizeof *y);
         }

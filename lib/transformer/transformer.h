@@ -39,7 +39,9 @@ lclip_status lclip_linear_forward(lclip_team *team, const lclip_linear *lin, con
 /* A linear layer, y = x W^T + b, and what each member then does to its
  * block of output columns, row by row: the activation, then, with a
  * residual, residual += y instead of storing y (y is then scratch whose
- * contents are unspecified). */
+ * contents are unspecified). With activate_sum (and a residual) the
+ * activation applies to the sum instead, after the add (a ResNet block's
+ * ReLU). */
 typedef struct lclip_linear_step {
     const lclip_linear *lin;
     const float *x;
@@ -48,6 +50,7 @@ typedef struct lclip_linear_step {
     int activate;
     lclip_activation act;
     float *residual;      /* [rows][out] or NULL */
+    int activate_sum;     /* activate residual + y rather than y */
     lclip_gemm_step gemm; /* set by lclip_linear_begin */
 } lclip_linear_step;
 

@@ -9,7 +9,8 @@
 
 typedef enum lclip_activation {
     LCLIP_ACT_QUICK_GELU, /* x * sigmoid(1.702 x), OpenAI checkpoints */
-    LCLIP_ACT_GELU        /* exact erf GELU */
+    LCLIP_ACT_GELU,       /* exact erf GELU */
+    LCLIP_ACT_RELU        /* max(x, 0): the ResNet image tower */
 } lclip_activation;
 
 typedef struct lclip_transformer_config {

@@ -20,9 +20,19 @@ static void check_validated(const lclip_clip_config *cfg)
     const lclip_vision_config *v = &cfg->vision;
     const lclip_text_config *t = &cfg->text;
     FUZZ_REQUIRE(cfg->embed_dim >= 1);
-    FUZZ_REQUIRE(v->tf.heads >= 1 && v->tf.width % v->tf.heads == 0);
+    if (v->arch == LCLIP_VISION_RESNET) {
+        const lclip_resnet_config *r = &v->resnet;
+        for (int i = 0; i < 4; i++)
+            FUZZ_REQUIRE(r->layers[i] >= 1 && r->layers[i] <= 1024);
+        FUZZ_REQUIRE(r->width >= 2 && r->width % 2 == 0);
+        FUZZ_REQUIRE(r->heads >= 1 && (32 * r->width) % r->heads == 0);
+        FUZZ_REQUIRE(v->image_size >= 32 && v->image_size % 32 == 0);
+    } else {
+        FUZZ_REQUIRE(v->arch == LCLIP_VISION_VIT);
+        FUZZ_REQUIRE(v->tf.heads >= 1 && v->tf.width % v->tf.heads == 0);
+        FUZZ_REQUIRE(v->patch_size >= 1 && v->image_size % v->patch_size == 0);
+    }
     FUZZ_REQUIRE(t->tf.heads >= 1 && t->tf.width % t->tf.heads == 0);
-    FUZZ_REQUIRE(v->patch_size >= 1 && v->image_size % v->patch_size == 0);
     FUZZ_REQUIRE(v->crop_size == v->image_size && v->resize_size >= 1);
     FUZZ_REQUIRE(v->std[0] > 0 && v->std[1] > 0 && v->std[2] > 0);
     FUZZ_REQUIRE(t->context_length >= 2 && t->vocab_size >= 1);

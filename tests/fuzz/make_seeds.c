@@ -107,6 +107,36 @@ static void model_container(const char *name, int open_clip, const char *config,
     free(weights);
 }
 
+/* Micro ResNet checkpoints (32 pixels, so the fuzzer also encodes with them):
+ * with a config, inferred, and the hostile shapes the loader must name. */
+static void resnet_seeds(const tiny_spec *spec)
+{
+    tiny_resnet valid = {.layers = {1, 1, 1, 1}, .width = 2, .image_size = 32, .variance = 0.75f};
+    tiny_resnet positions = valid, chain = valid;
+    positions.positions = 3;
+    chain.stem_out = 4;
+    static const char *const names[3] = {"micro_resnet", "micro_resnet_positions", "micro_resnet_chain"};
+    const tiny_resnet *kinds[3] = {&valid, &positions, &chain};
+    char *config = tiny_resnet_open_clip_config(spec, &valid);
+    for (int k = 0; k < 3; k++) {
+        st_file f;
+        tiny_build_resnet(spec, kinds[k], &f);
+        char name[64];
+        snprintf(name, sizeof name, "%s_config", names[k]);
+        model_container(name, 1, config, &f);
+        snprintf(name, sizeof name, "%s_inferred", names[k]);
+        model_container(name, 1, "", &f); /* no config: inferred */
+        if (k == 0) { /* a numbering gap: block 1 of layer 4 without block 0 */
+            while (strstr(f.header, "visual.layer4.0."))
+                st_replace(&f, "visual.layer4.0.", "visual.layer4.1.");
+            model_container("micro_resnet_gap_inferred", 1, "", &f);
+        }
+        st_file_free(&f);
+    }
+    put_prefixed("config", "micro_resnet.json", 1, config, strlen(config));
+    free(config);
+}
+
 static void model_seeds(const char *fixtures)
 {
     static const char *const dtypes[] = {"F32", "F16", "BF16"};
@@ -127,6 +157,7 @@ static void model_seeds(const char *fixtures)
             st_file_free(&f);
         }
     }
+    resnet_seeds(&spec);
     put_prefixed("config", "micro_hf.json", 0, hf_config, strlen(hf_config));
     put_prefixed("config", "micro_open_clip.json", 1, oc_config, strlen(oc_config));
     free(hf_config);
@@ -134,8 +165,11 @@ static void model_seeds(const char *fixtures)
 
     /* The fixtures' headers with their data cut off: real names and offsets. */
     static const char *const weights[] = {"models/tiny-quickgelu/hf/model.safetensors",
-                                          "models/tiny-gelu/open_clip/open_clip_model.safetensors"};
-    for (int i = 0; i < 2; i++) {
+                                          "models/tiny-gelu/open_clip/open_clip_model.safetensors",
+                                          "models/tiny-rn/open_clip/open_clip_model.safetensors"};
+    static const char *const header_names[] = {"fixture_hf_header", "fixture_open_clip_header",
+                                               "fixture_resnet_header"};
+    for (int i = 0; i < 3; i++) {
         size_t size;
         unsigned char *st = read_fixture(fixtures, weights[i], &size);
         if (!st || size < 8)
@@ -144,7 +178,7 @@ static void model_seeds(const char *fixtures)
         for (int b = 7; b >= 0; b--)
             header_len = header_len << 8 | st[b];
         if (header_len <= size - 8)
-            put("safetensors", i ? "fixture_open_clip_header" : "fixture_hf_header", st, 8 + header_len);
+            put("safetensors", header_names[i], st, 8 + header_len);
         free(st);
     }
 }
@@ -159,6 +193,7 @@ static void config_seeds(const char *fixtures)
         {"models/tiny-gelu/hf/config.json", 0},
         {"models/tiny-quickgelu/open_clip/open_clip_config.json", 1},
         {"models/tiny-gelu/open_clip/open_clip_config.json", 1},
+        {"models/tiny-rn/open_clip/open_clip_config.json", 1},
         {"models/tiny-quickgelu/hf/preprocessor_config.json", 2},
         {"models/tiny-gelu/hf/preprocessor_config.json", 2},
     };

@@ -104,6 +104,24 @@ static void test_goldens_32(void **state)
     check_goldens_at(dir, 32);
 }
 
+/* The ResNet fixture's resolution (resnet.json), when the fixtures have it. */
+static void test_goldens_64(void **state)
+{
+    (void)state;
+    const char *dir = fixtures_dir();
+    if (!dir)
+        skip();
+    char *resnet = join_path(dir, "resnet.json");
+    FILE *probe = fopen(resnet, "rb");
+    free(resnet);
+    if (!probe) {
+        print_message("fixtures without resnet.json: no 64-pixel goldens, skipped\n");
+        skip();
+    }
+    fclose(probe);
+    check_goldens_at(dir, 64);
+}
+
 /* Decoded pixels before resizing, for the images that have them pinned. */
 static void test_decoded_pixels_exact(void **state)
 {
@@ -604,6 +622,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_goldens_224),
         cmocka_unit_test(test_goldens_32),
+        cmocka_unit_test(test_goldens_64),
         cmocka_unit_test(test_decoded_pixels_exact),
         cmocka_unit_test(test_variants_match_pillow),
         cmocka_unit_test(test_interlace_and_trns_are_transparent),

@@ -42,7 +42,7 @@ static float value_at(const char *hf_name, size_t index, const tiny_spec *spec)
     return (float)((int)(h % 257) - 128) / 256.0f;
 }
 
-typedef enum { SAME, TRANSPOSED, FUSED_QKV } source_kind;
+typedef enum { SAME, TRANSPOSED, FUSED_QKV, VARIANCE } source_kind;
 
 typedef struct builder {
     const tiny_spec *spec;
@@ -53,6 +53,7 @@ typedef struct builder {
     size_t header_len, header_cap;
     unsigned char *data;
     size_t data_len;
+    float variance; /* VARIANCE tensors: variance + the source's values */
 } builder;
 
 static void header_append(builder *b, const char *text)
@@ -114,6 +115,8 @@ static void emit(builder *b, const char *name, source_kind kind, const char *hf_
         float v;
         if (kind == SAME) {
             v = value_at(hf_source, i, b->spec);
+        } else if (kind == VARIANCE) { /* BatchNorm running_var */
+            v = b->variance + value_at(hf_source, i, b->spec);
         } else if (kind == TRANSPOSED) { /* written [rows][cols] from source [cols][rows] */
             size_t rows = (size_t)shape[0], cols = (size_t)shape[1];
             v = value_at(hf_source, (i % cols) * rows + i / cols, b->spec);
@@ -186,9 +189,22 @@ static void emit_projection(builder *b, const char *hf, const char *openai, int 
         emit(b, openai, TRANSPOSED, hf, "", 2, oa_shape);
 }
 
+static void emit_text_tower(builder *b)
+{
+    const tiny_spec *s = b->spec;
+    int wt = s->text_width;
+    emit_same(b, "text_model.embeddings.token_embedding.weight", "token_embedding.weight", 2, s->vocab_size,
+              wt, 0, 0);
+    emit_same(b, "text_model.embeddings.position_embedding.weight", "positional_embedding", 2,
+              s->context_length, wt, 0, 0);
+    emit_blocks(b, "text_model.encoder.layers.", "transformer.resblocks.", s->text_layers, wt, s->text_mlp);
+    emit_pair(b, "text_model.", "final_layer_norm", "", "ln_final", wt, 0);
+    emit_projection(b, "text_projection.weight", "text_projection", s->embed_dim, wt);
+}
+
 void tiny_build(const tiny_spec *s, tiny_layout layout, const char *dtype, st_file *out)
 {
-    builder b = {s, layout, dtype, strcmp(dtype, "F32") == 0 ? 4 : 2, NULL, 0, 0, NULL, 0};
+    builder b = {s, layout, dtype, strcmp(dtype, "F32") == 0 ? 4 : 2, NULL, 0, 0, NULL, 0, 0.0f};
     header_append(&b, "{");
     int wv = s->vision_width, grid = s->image_size / s->patch_size;
     emit_same(&b, "vision_model.embeddings.patch_embedding.weight", "visual.conv1.weight", 4, wv, 3,
@@ -201,20 +217,110 @@ void tiny_build(const tiny_spec *s, tiny_layout layout, const char *dtype, st_fi
                 s->vision_mlp);
     emit_pair(&b, "vision_model.", "post_layernorm", "visual.", "ln_post", wv, 0);
     emit_projection(&b, "visual_projection.weight", "visual.proj", s->embed_dim, wv);
-
-    int wt = s->text_width;
-    emit_same(&b, "text_model.embeddings.token_embedding.weight", "token_embedding.weight", 2, s->vocab_size,
-              wt, 0, 0);
-    emit_same(&b, "text_model.embeddings.position_embedding.weight", "positional_embedding", 2,
-              s->context_length, wt, 0, 0);
-    emit_blocks(&b, "text_model.encoder.layers.", "transformer.resblocks.", s->text_layers, wt, s->text_mlp);
-    emit_pair(&b, "text_model.", "final_layer_norm", "", "ln_final", wt, 0);
-    emit_projection(&b, "text_projection.weight", "text_projection", s->embed_dim, wt);
+    emit_text_tower(&b);
     emit_same(&b, "logit_scale", "logit_scale", 0, 0, 0, 0, 0);
     header_append(&b, "}");
     out->header = b.header;
     out->data = b.data;
     out->data_len = b.data_len;
+}
+
+/* torch's BatchNorm counter: an int64 scalar a loader must skip. */
+static void emit_batches_tracked(builder *b, const char *prefix)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, ",\"%s.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[%zu,%zu]}",
+             prefix, b->data_len, b->data_len + 8);
+    header_append(b, buf);
+    b->data = realloc(b->data, b->data_len + 8);
+    assert_non_null(b->data);
+    memset(b->data + b->data_len, 0, 8);
+    b->data[b->data_len] = 7;
+    b->data_len += 8;
+}
+
+/* A convolution and its BatchNorm (variance from VARIANCE values). */
+static void emit_conv_bn(builder *b, const char *conv, const char *bn, int out, int in, int kernel)
+{
+    char name[96];
+    int64_t vec[1] = {out};
+    emit_same(b, conv, conv, 4, out, in, kernel, kernel);
+    static const char *const members[3] = {"weight", "bias", "running_mean"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "%s.%s", bn, members[i]);
+        emit_same(b, name, name, 1, out, 0, 0, 0);
+    }
+    snprintf(name, sizeof name, "%s.running_var", bn);
+    emit(b, name, VARIANCE, name, "", 1, vec);
+    emit_batches_tracked(b, bn);
+}
+
+static void emit_bottleneck(builder *b, const char *prefix, int inplanes, int planes, int stride)
+{
+    char conv[64], bn[64];
+    static const int kernels[3] = {1, 3, 1};
+    for (int i = 0; i < 3; i++) {
+        snprintf(conv, sizeof conv, "%sconv%d.weight", prefix, i + 1);
+        snprintf(bn, sizeof bn, "%sbn%d", prefix, i + 1);
+        emit_conv_bn(b, conv, bn, i == 2 ? 4 * planes : planes, i == 0 ? inplanes : planes, kernels[i]);
+    }
+    if (stride > 1 || inplanes != 4 * planes) {
+        snprintf(conv, sizeof conv, "%sdownsample.0.weight", prefix);
+        snprintf(bn, sizeof bn, "%sdownsample.1", prefix);
+        emit_conv_bn(b, conv, bn, 4 * planes, inplanes, 1);
+    }
+}
+
+void tiny_build_resnet(const tiny_spec *s, const tiny_resnet *r, st_file *out)
+{
+    builder b = {s, TINY_OPENAI, "F32", 4, NULL, 0, 0, NULL, 0, r->variance};
+    header_append(&b, "{\"__metadata__\":{\"format\":\"pt\"}");
+    int w = r->width, stem_out = r->stem_out ? r->stem_out : w;
+    emit_conv_bn(&b, "visual.conv1.weight", "visual.bn1", w / 2, 3, 3);
+    emit_conv_bn(&b, "visual.conv2.weight", "visual.bn2", w / 2, w / 2, 3);
+    emit_conv_bn(&b, "visual.conv3.weight", "visual.bn3", stem_out, w / 2, 3);
+    int inplanes = w;
+    for (int layer = 0; layer < 4; layer++)
+        for (int i = 0; i < r->layers[layer]; i++) {
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "visual.layer%d.%d.", layer + 1, i);
+            emit_bottleneck(&b, prefix, inplanes, w << layer, layer > 0 && i == 0 ? 2 : 1);
+            inplanes = 4 * (w << layer);
+        }
+    int grid = r->image_size / 32, channels = 32 * w;
+    int positions = r->positions ? r->positions : grid * grid + 1;
+    emit_same(&b, "visual.attnpool.positional_embedding", "visual.attnpool.positional_embedding", 2, positions,
+              channels, 0, 0);
+    emit_pair(&b, "visual.attnpool.", "q_proj", "visual.attnpool.", "q_proj", channels, channels);
+    emit_pair(&b, "visual.attnpool.", "k_proj", "visual.attnpool.", "k_proj", channels, channels);
+    emit_pair(&b, "visual.attnpool.", "v_proj", "visual.attnpool.", "v_proj", channels, channels);
+    emit_pair(&b, "visual.attnpool.", "c_proj", "visual.attnpool.", "c_proj", s->embed_dim, channels);
+    emit_text_tower(&b);
+    emit_same(&b, "logit_scale", "logit_scale", 0, 0, 0, 0, 0);
+    header_append(&b, "}");
+    out->header = b.header;
+    out->data = b.data;
+    out->data_len = b.data_len;
+}
+
+char *tiny_resnet_open_clip_config(const tiny_spec *s, const tiny_resnet *r)
+{
+    char *text;
+    assert_true(asprintf(&text,
+        "{\"model_cfg\":{\"embed_dim\":%d,\"quick_gelu\":true,"
+        "\"vision_cfg\":{\"image_size\":%d,\"layers\":[%d,%d,%d,%d],\"width\":%d,\"patch_size\":null},"
+        "\"text_cfg\":{\"context_length\":%d,\"vocab_size\":%d,\"width\":%d,\"heads\":%d,\"layers\":%d,"
+        "\"mlp_ratio\":%g}}}",
+        s->embed_dim, r->image_size, r->layers[0], r->layers[1], r->layers[2], r->layers[3], r->width,
+        s->context_length, s->vocab_size, s->text_width, s->text_heads, s->text_layers,
+        (double)s->text_mlp / s->text_width) > 0);
+    return text;
+}
+
+tiny_resnet tiny_resnet_default(void)
+{
+    tiny_resnet r = {.layers = {1, 2, 1, 1}, .width = 4, .image_size = 64, .variance = 0.75f};
+    return r;
 }
 
 void st_file_free(st_file *f)

@@ -41,6 +41,22 @@ void st_replace(st_file *f, const char *from, const char *to);
  * keep_data_bytes truncates the data section (SIZE_MAX: all). */
 void st_write(const char *path, const st_file *f, uint64_t header_len_field, size_t keep_data_bytes);
 
+/* An OpenAI-named checkpoint with a ModifiedResNet image tower (and spec's
+ * text tower, logit scale and embed_dim), BatchNorm counters included. The
+ * overrides make hostile variants. */
+typedef struct tiny_resnet {
+    int layers[4], width, image_size;
+    int positions;  /* attention-pool positional rows; 0: (image_size / 32)^2 + 1 */
+    int stem_out;   /* visual.conv3's output channels; 0: width */
+    float variance; /* running_var values are variance + [-0.5, 0.5] */
+} tiny_resnet;
+
+/* layers (1, 2, 1, 1), width 4, 64 pixels. */
+tiny_resnet tiny_resnet_default(void);
+void tiny_build_resnet(const tiny_spec *spec, const tiny_resnet *resnet, st_file *out);
+/* Its open_clip_config.json (string to free). */
+char *tiny_resnet_open_clip_config(const tiny_spec *spec, const tiny_resnet *resnet);
+
 /* config.json for the HF layout (string to free). */
 char *tiny_hf_config(const tiny_spec *spec);
 /* open_clip_config.json (string to free). */

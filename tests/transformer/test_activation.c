@@ -57,11 +57,23 @@ static void test_exact_gelu(void **state)
     check(LCLIP_ACT_GELU, gelu_ref, 1e-6);
 }
 
+static double relu_ref(double x)
+{
+    return x > 0.0 ? x : 0.0;
+}
+
+static void test_relu(void **state)
+{
+    (void)state;
+    check(LCLIP_ACT_RELU, relu_ref, 0.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quick_gelu),
         cmocka_unit_test(test_exact_gelu),
+        cmocka_unit_test(test_relu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* The steps that a team shares out, at sizes that do not divide evenly
  * (output widths that are not multiples of the 16-column blocks, members
- * with nothing to do): a linear layer with each epilogue and a layer norm,
+ * with nothing to do): a linear layer with each epilogue (the activation
+ * before or after a residual add) and a layer norm,
  * against double-precision definitions, for teams of 1 to 5. */
 #include <math.h>
 #include <setjmp.h>
@@ -87,6 +88,16 @@ static void test_linear_steps_split_by_columns(void **state)
         assert_int_equal(lclip_linear_run(team, &added), LCLIP_OK);
         linear_reference(x, w, b, 0, residual, want);
         assert_near(sum, want, ROWS * OUT, "residual += x W^T + b", members);
+
+        /* a ResNet block's end: the ReLU applies to the sum, after the add */
+        for (size_t i = 0; i < ROWS * OUT; i++)
+            sum[i] = residual[i];
+        lclip_linear_step block_end = {.lin = &lin, .x = x, .y = y, .rows = ROWS, .activate = 1,
+                                       .act = LCLIP_ACT_RELU, .residual = sum, .activate_sum = 1};
+        assert_int_equal(lclip_linear_run(team, &block_end), LCLIP_OK);
+        for (size_t i = 0; i < ROWS * OUT; i++)
+            want[i] = want[i] > 0.0 ? want[i] : 0.0;
+        assert_near(sum, want, ROWS * OUT, "residual = relu(residual + x W^T + b)", members);
         lclip_team_stop(team);
     }
 }

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "image/vision_tower.h"
+#include "image/image_tower.h"
 #include "load/model.h"
 #include "support/golden.h"
 #include "support/test_util.h"
@@ -59,10 +59,10 @@ static void test_image_embeddings_match_reference(void **state)
         for (int li = 0; li < 2; li++) {
             lclip_model *m = open_fixture_model(fixtures, models[mi], layouts[li]);
             float batched[N_IMAGES * EMBED], single[N_IMAGES * EMBED];
-            assert_int_equal(lclip_vision_tower_forward(NULL, &m->vision, pixels, N_IMAGES, batched), LCLIP_OK);
+            assert_int_equal(lclip_image_tower_forward(NULL, &m->vision, pixels, N_IMAGES, batched), LCLIP_OK);
             for (int i = 0; i < N_IMAGES; i++)
                 assert_int_equal(
-                    lclip_vision_tower_forward(NULL, &m->vision, pixels + (size_t)i * PIXELS, 1, single + i * EMBED),
+                    lclip_image_tower_forward(NULL, &m->vision, pixels + (size_t)i * PIXELS, 1, single + i * EMBED),
                     LCLIP_OK);
             double worst = assert_embeddings_match(batched, ref, N_IMAGES, EMBED, "batched images");
             assert_embeddings_match(single, ref, N_IMAGES, EMBED, "single images");

@@ -1,0 +1,343 @@
+#include "image/resnet_tower.h"
+
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/batch.h"
+#include "common/error.h"
+#include "transformer/attention.h"
+#include "transformer/transformer.h"
+
+/* im2col rows are built and multiplied in chunks of at most this many floats
+ * (16 MB), so that a large image's 3x3 convolution needs no unfolded copy of
+ * the whole activation. */
+#define IM2COL_CHUNK_FLOATS ((size_t)4 << 20)
+
+/* n images of h x w pixels with c channels, channels-last: row (image, y, x). */
+typedef struct grid {
+    float *data;
+    int h, w, c;
+} grid;
+
+static size_t grid_rows(const grid *g, int n)
+{
+    return (size_t)n * (size_t)g->h * (size_t)g->w;
+}
+
+static lclip_status grid_alloc(grid *g, int n, int h, int w, int c)
+{
+    *g = (grid){NULL, h, w, c};
+    g->data = lclip_malloc_scratch(grid_rows(g, n), (size_t)c * sizeof(float));
+    if (!g->data)
+        return lclip_fail(LCLIP_E_NOMEM, "out of memory for %d images' %dx%dx%d activations", n, h, w, c);
+    return LCLIP_OK;
+}
+
+static void grid_free(grid *g)
+{
+    lclip_free(g->data);
+    g->data = NULL;
+}
+
+/* The widest step: a first-layer block holds its input, shortcut and conv3
+ * output (up to 4 width channels each) and two width-channel grids over
+ * (size / 4)^2 pixels. The stem holds less (1.5 width channels over 4 times
+ * the pixels), later layers half as much each; im2col chunks are bounded
+ * apart (IM2COL_CHUNK_FLOATS). */
+size_t lclip_resnet_tower_rows_per_image(const lclip_resnet_tower *t)
+{
+    size_t side = (size_t)t->cfg.image_size / 4;
+    size_t bytes = side * side * 14 * (size_t)t->cfg.resnet.width * sizeof(float);
+    return (bytes + LCLIP_IMAGE_ROW_BYTES - 1) / LCLIP_IMAGE_ROW_BYTES;
+}
+
+/* A copy step shared out by output lines (image, y): each member converts,
+ * unfolds or pools its own lines. */
+typedef struct line_step {
+    const grid *in;
+    grid *out;
+    const float *pixels; /* channels_last_task: [n][3][size][size] */
+    const lclip_conv *conv;
+    size_t first_row, rows; /* unfold: the chunk of output rows */
+    float *columns;         /* unfold: [rows][kernel * kernel * in.c] */
+    int n;
+} line_step;
+
+static void channels_last_task(void *ctx, int part, int parts)
+{
+    const line_step *s = ctx;
+    size_t first, last, plane = (size_t)s->out->h * (size_t)s->out->w;
+    lclip_team_share((size_t)s->n, 1, part, parts, &first, &last);
+    for (size_t i = first; i < last; i++) {
+        const float *image = s->pixels + i * 3 * plane;
+        float *dst = s->out->data + i * plane * 3;
+        for (size_t p = 0; p < plane; p++)
+            for (size_t c = 0; c < 3; c++)
+                dst[p * 3 + c] = image[c * plane + p];
+    }
+}
+
+/* 2x2 average pool of stride 2 (AvgPool2d(2) on even sizes). */
+static void avg_pool_task(void *ctx, int part, int parts)
+{
+    const line_step *s = ctx;
+    const grid *in = s->in;
+    grid *out = s->out;
+    size_t c = (size_t)in->c, lines = (size_t)s->n * (size_t)out->h, first, last;
+    lclip_team_share(lines, 1, part, parts, &first, &last);
+    for (size_t line = first; line < last; line++) {
+        size_t image = line / (size_t)out->h, oy = line % (size_t)out->h;
+        const float *top = in->data + ((image * (size_t)in->h + 2 * oy) * (size_t)in->w) * c;
+        const float *bottom = top + (size_t)in->w * c;
+        float *dst = out->data + line * (size_t)out->w * c;
+        for (size_t ox = 0; ox < (size_t)out->w; ox++, dst += c, top += 2 * c, bottom += 2 * c)
+            for (size_t k = 0; k < c; k++)
+                dst[k] = 0.25f * (top[k] + top[c + k] + bottom[k] + bottom[c + k]);
+    }
+}
+
+/* Output row r of the convolution as one im2col row: for each (ky, kx) the
+ * input pixel's channels, zeros where the kernel overhangs the border. */
+static void unfold_row(const line_step *s, size_t r, float *row)
+{
+    const grid *in = s->in;
+    const lclip_conv *conv = s->conv;
+    int oh = s->out->h, ow = s->out->w, pad = conv->kernel / 2;
+    size_t per_image = (size_t)oh * (size_t)ow, image = r / per_image, c = (size_t)in->c;
+    int oy = (int)(r % per_image / (size_t)ow), ox = (int)(r % (size_t)ow);
+    for (int ky = 0; ky < conv->kernel; ky++) {
+        int iy = oy * conv->stride - pad + ky;
+        for (int kx = 0; kx < conv->kernel; kx++, row += c) {
+            int ix = ox * conv->stride - pad + kx;
+            if (iy < 0 || iy >= in->h || ix < 0 || ix >= in->w)
+                memset(row, 0, c * sizeof *row);
+            else
+                memcpy(row, in->data + ((image * (size_t)in->h + (size_t)iy) * (size_t)in->w + (size_t)ix) * c,
+                       c * sizeof *row);
+        }
+    }
+}
+
+static void unfold_task(void *ctx, int part, int parts)
+{
+    const line_step *s = ctx;
+    size_t first, last, len = (size_t)s->conv->lin.in;
+    lclip_team_share(s->rows, 1, part, parts, &first, &last);
+    for (size_t r = first; r < last; r++)
+        unfold_row(s, s->first_row + r, s->columns + r * len);
+}
+
+static lclip_status avg_pool(lclip_team *team, const grid *in, int n, grid *out)
+{
+    lclip_status s = grid_alloc(out, n, in->h / 2, in->w / 2, in->c);
+    line_step step = {.in = in, .out = out, .n = n};
+    if (s == LCLIP_OK)
+        lclip_team_run(team, avg_pool_task, &step);
+    return s;
+}
+
+/* out = conv(in), then ReLU if relu; with residual (a grid of out's shape)
+ * residual = ReLU(residual + conv(in)) instead, and out is left unallocated. */
+static lclip_status convolve(lclip_team *team, const lclip_conv *conv, const grid *in, int n, int relu,
+                             grid *residual, grid *out)
+{
+    int pad = conv->kernel / 2;
+    int oh = (in->h + 2 * pad - conv->kernel) / conv->stride + 1;
+    int ow = (in->w + 2 * pad - conv->kernel) / conv->stride + 1;
+    grid target;
+    lclip_status s = grid_alloc(&target, n, oh, ow, conv->lin.out);
+    if (s != LCLIP_OK)
+        return s;
+    size_t rows = grid_rows(&target, n), len = (size_t)conv->lin.in, chunk = rows;
+    int unfolds = conv->kernel > 1 || conv->stride > 1;
+    if (unfolds) {
+        chunk = IM2COL_CHUNK_FLOATS / len;
+        chunk = chunk < 1 ? 1 : chunk > rows ? rows : chunk;
+    }
+    float *columns = unfolds ? lclip_malloc_scratch(chunk, len * sizeof(float)) : NULL;
+    if (unfolds && !columns)
+        s = lclip_fail(LCLIP_E_NOMEM, "out of memory unfolding a %dx%d convolution", conv->kernel, conv->kernel);
+    line_step unfold = {.in = in, .out = &target, .conv = conv, .columns = columns, .n = n};
+    for (size_t first = 0; first < rows && s == LCLIP_OK; first += chunk) {
+        size_t count = rows - first < chunk ? rows - first : chunk;
+        if (unfolds) {
+            unfold.first_row = first;
+            unfold.rows = count;
+            lclip_team_run(team, unfold_task, &unfold);
+        }
+        size_t out_at = first * (size_t)conv->lin.out;
+        lclip_linear_step step = {.lin = &conv->lin,
+                                  .x = unfolds ? columns : in->data,
+                                  .y = target.data + out_at,
+                                  .rows = (int)count,
+                                  .activate = relu,
+                                  .act = LCLIP_ACT_RELU,
+                                  .residual = residual ? residual->data + out_at : NULL,
+                                  .activate_sum = 1};
+        s = lclip_linear_run(team, &step);
+    }
+    lclip_free(columns);
+    if (residual || s != LCLIP_OK)
+        grid_free(&target);
+    else
+        *out = target;
+    return s;
+}
+
+/* x is consumed: on return *x holds the block's output (or nothing on failure). */
+static lclip_status bottleneck_forward(lclip_team *team, const lclip_bottleneck *b, grid *x, int n)
+{
+    grid t1 = {0}, t2 = {0}, pooled = {0}, shortcut = *x;
+    lclip_status s = convolve(team, &b->conv1, x, n, 1, NULL, &t1);
+    if (s == LCLIP_OK)
+        s = convolve(team, &b->conv2, &t1, n, 1, NULL, &t2);
+    grid_free(&t1);
+    if (s == LCLIP_OK && b->stride > 1) {
+        s = avg_pool(team, &t2, n, &pooled);
+        grid_free(&t2);
+        t2 = pooled;
+        pooled = (grid){0};
+    }
+    if (s == LCLIP_OK && b->downsample.lin.out) {
+        const grid *source = x;
+        shortcut = (grid){0};
+        if (b->stride > 1) {
+            s = avg_pool(team, x, n, &pooled);
+            source = &pooled;
+        }
+        if (s == LCLIP_OK)
+            s = convolve(team, &b->downsample, source, n, 0, NULL, &shortcut);
+        grid_free(&pooled);
+        grid_free(x);
+    }
+    if (s == LCLIP_OK)
+        s = convolve(team, &b->conv3, &t2, n, 1, &shortcut, NULL); /* shortcut = ReLU(shortcut + conv3) */
+    grid_free(&t2);
+    if (s != LCLIP_OK) {
+        if (shortcut.data != x->data)
+            grid_free(&shortcut);
+        grid_free(x);
+        return s;
+    }
+    *x = shortcut;
+    return LCLIP_OK;
+}
+
+/* The stem: pixels [n][3][size][size] to the first layer's input. */
+static lclip_status stem_forward(lclip_team *team, const lclip_resnet_tower *t, const float *pixels, int n, grid *out)
+{
+    int size = t->cfg.image_size;
+    grid a = {0}, b = {0};
+    lclip_status s = grid_alloc(&a, n, size, size, 3);
+    line_step convert = {.out = &a, .pixels = pixels, .n = n};
+    if (s == LCLIP_OK)
+        lclip_team_run(team, channels_last_task, &convert);
+    for (int i = 0; i < 3 && s == LCLIP_OK; i++) {
+        s = convolve(team, &t->stem[i], &a, n, 1, NULL, &b);
+        grid_free(&a);
+        a = b;
+        b = (grid){0};
+    }
+    if (s == LCLIP_OK)
+        s = avg_pool(team, &a, n, out);
+    grid_free(&a);
+    return s;
+}
+
+/* The attention pool's tokens, image by image: row 0 the mean of the grid's
+ * pixels, rows 1.. the pixels, all plus the positional embedding; query gets
+ * a copy of row 0. */
+typedef struct pool_step {
+    const lclip_resnet_tower *t;
+    const grid *x;
+    int n, tokens, width, heads;
+    float *sequence, *query, *q, *k, *v, *attended, *scores;
+    const lclip_sequence *sequences;
+} pool_step;
+
+static void tokens_task(void *ctx, int part, int parts)
+{
+    const pool_step *p = ctx;
+    size_t first, last, w = (size_t)p->width, pixels = (size_t)p->tokens - 1;
+    lclip_team_share((size_t)p->n, 1, part, parts, &first, &last);
+    for (size_t i = first; i < last; i++) {
+        const float *src = p->x->data + i * pixels * w;
+        float *seq = p->sequence + i * (size_t)p->tokens * w;
+        memcpy(seq + w, src, pixels * w * sizeof *seq);
+        for (size_t c = 0; c < w; c++)
+            seq[c] = 0.0f;
+        for (size_t r = 0; r < pixels; r++)
+            for (size_t c = 0; c < w; c++)
+                seq[c] += src[r * w + c];
+        float inv = 1.0f / (float)pixels;
+        for (size_t c = 0; c < w; c++)
+            seq[c] *= inv;
+        for (size_t j = 0; j < (size_t)p->tokens * w; j++)
+            seq[j] += p->t->positional_embedding[j];
+        memcpy(p->query + i * w, seq, w * sizeof *seq);
+    }
+}
+
+/* (image, head) pairs: the mean token's query over all the image's tokens. */
+static void pool_heads_task(void *ctx, int part, int parts)
+{
+    const pool_step *p = ctx;
+    size_t begin, end, heads = (size_t)p->heads;
+    lclip_team_share((size_t)p->n * heads, 1, part, parts, &begin, &end);
+    float *scores = p->scores + (size_t)part * (size_t)p->tokens;
+    for (size_t pair = begin; pair < end; pair++) {
+        int image = (int)(pair / heads);
+        lclip_attention_head_queries(p->q, image, 1, p->k, p->v, p->attended, p->width, p->heads,
+                                     (int)(pair % heads), &p->sequences[image], 0, scores);
+    }
+}
+
+static lclip_status attention_pool(lclip_team *team, const lclip_resnet_tower *t, const grid *x, int n, float *pooled)
+{
+    int width = x->c, tokens = x->h * x->w + 1, rows = n * tokens;
+    pool_step p = {t, x, n, tokens, width, t->cfg.resnet.heads, NULL, NULL, NULL, NULL, NULL, pooled, NULL, NULL};
+    p.sequence = lclip_malloc_scratch((size_t)rows, (size_t)width * sizeof(float));
+    p.k = lclip_malloc_scratch((size_t)rows, (size_t)width * sizeof(float));
+    p.v = lclip_malloc_scratch((size_t)rows, (size_t)width * sizeof(float));
+    p.query = lclip_malloc_array((size_t)n, (size_t)width * sizeof(float));
+    p.q = lclip_malloc_array((size_t)n, (size_t)width * sizeof(float));
+    p.scores = lclip_malloc_array((size_t)lclip_team_size(team), (size_t)tokens * sizeof(float));
+    lclip_sequence *sequences = lclip_malloc_array((size_t)n, sizeof *sequences);
+    p.sequences = sequences;
+    lclip_status s = LCLIP_OK;
+    if (!p.sequence || !p.k || !p.v || !p.query || !p.q || !p.scores || !sequences)
+        s = lclip_fail(LCLIP_E_NOMEM, "out of memory for the attention pool of %d images", n);
+    if (s == LCLIP_OK) {
+        for (int i = 0; i < n; i++)
+            sequences[i] = (lclip_sequence){i * tokens, tokens};
+        lclip_team_run(team, tokens_task, &p);
+        s = lclip_linear_forward(team, &t->q, p.query, p.q, n);
+    }
+    if (s == LCLIP_OK)
+        s = lclip_linear_forward(team, &t->k, p.sequence, p.k, rows);
+    if (s == LCLIP_OK)
+        s = lclip_linear_forward(team, &t->v, p.sequence, p.v, rows);
+    if (s == LCLIP_OK)
+        lclip_team_run(team, pool_heads_task, &p);
+    lclip_free(sequences);
+    lclip_free(p.scores);
+    lclip_free(p.q);
+    lclip_free(p.query);
+    lclip_free(p.v);
+    lclip_free(p.k);
+    lclip_free(p.sequence);
+    return s;
+}
+
+lclip_status lclip_resnet_tower_pool(lclip_team *team, const lclip_resnet_tower *t, const float *pixels, int n,
+                                     float *pooled)
+{
+    grid x = {0};
+    lclip_status s = stem_forward(team, t, pixels, n, &x);
+    for (int i = 0; i < t->n_blocks && s == LCLIP_OK; i++)
+        s = bottleneck_forward(team, &t->blocks[i], &x, n);
+    if (s == LCLIP_OK)
+        s = attention_pool(team, t, &x, n, pooled);
+    grid_free(&x);
+    return s;
+}
