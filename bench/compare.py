@@ -6,7 +6,8 @@
     python3 bench/compare.py --tables RESULTS.jsonl...    # tables again; several runs: best of them
                                                           # (lclip-bench's own output too)
 
-DIR is an HF-layout CLIP directory (bench/make_model.py writes random-weight ones). Steps:
+DIR is an HF-layout CLIP directory, or an open_clip one with a ResNet image tower (RN50, ...;
+bench/make_model.py writes random-weight ones of both). Steps:
 
 1. lclip-bench --emit-inputs: the benchmark's pixels and token ids and libclip's raw embeddings.
 2. The same model.safetensors loaded into bench/torch_clip.py (openai/CLIP's architecture);
@@ -468,7 +469,7 @@ def same_inputs(a: Path, b: Path) -> None:
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", type=Path, help="HF-layout CLIP directory")
+    ap.add_argument("--model", type=Path, help="HF-layout CLIP directory, or open_clip with a ResNet tower")
     ap.add_argument("--out", type=Path, default=Path("/tmp/lclip-compare"), help="work and results directory")
     ap.add_argument("--build", type=Path, default=Path("/tmp/build-bench"),
                     help="CMake build directory configured with -DLIBCLIP_BUILD_BENCH=ON")

@@ -35,9 +35,10 @@ static char *read_text_file(const char *path)
     return buf;
 }
 
+/* obj[key], or obj itself for key NULL. */
 static int json_int(const cJSON *obj, const char *key, int fallback)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *item = key ? cJSON_GetObjectItemCaseSensitive(obj, key) : obj;
     return cJSON_IsNumber(item) ? (int)item->valuedouble : fallback;
 }
 
@@ -49,14 +50,59 @@ static void read_tower(const cJSON *obj, bench_tower_cfg *t)
     t->mlp = json_int(obj, "intermediate_size", 4 * t->width);
 }
 
+const char *bench_weights_name(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    return access(path, F_OK) == 0 ? "model.safetensors" : "open_clip_model.safetensors";
+}
+
+/* open_clip_config.json ({"model_cfg": ...} or a bare model config) of a
+ * ResNet CLIP, the layout bench/make_model.py writes for RN50 and others. */
+static int read_open_clip_config(const char *path, bench_model_cfg *cfg, char *err, size_t err_size)
+{
+    char *text = read_text_file(path);
+    if (!text) {
+        snprintf(err, err_size, "%s: cannot read (an HF or open_clip CLIP directory is needed)", path);
+        return -1;
+    }
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model_cfg");
+    model = model ? model : root;
+    const cJSON *vision = cJSON_GetObjectItemCaseSensitive(model, "vision_cfg");
+    const cJSON *txt = cJSON_GetObjectItemCaseSensitive(model, "text_cfg");
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(vision, "layers");
+    memset(cfg, 0, sizeof *cfg);
+    int ok = cJSON_IsObject(txt) && cJSON_IsArray(layers) && cJSON_GetArraySize(layers) == 4;
+    for (int i = 0; ok && i < 4; i++)
+        ok = (cfg->resnet_layers[i] = json_int(cJSON_GetArrayItem(layers, i), NULL, 0)) > 0;
+    if (ok) {
+        cfg->resnet_width = json_int(vision, "width", 64);
+        cfg->image_size = json_int(vision, "image_size", 224);
+        cfg->embed_dim = json_int(model, "embed_dim", 1024);
+        cfg->text.width = json_int(txt, "width", 512);
+        cfg->text.heads = json_int(txt, "heads", 8);
+        cfg->text.layers = json_int(txt, "layers", 12);
+        cfg->text.mlp = 4 * cfg->text.width;
+        cfg->context_length = json_int(txt, "context_length", 77);
+    }
+    cJSON_Delete(root);
+    if (!ok || cfg->text.heads <= 0 || cfg->text.width % cfg->text.heads || cfg->image_size % 32) {
+        snprintf(err, err_size, "%s: not a ResNet CLIP config (vision_cfg.layers: four counts)", path);
+        return -1;
+    }
+    return 0;
+}
+
 int bench_read_config(const char *dir, bench_model_cfg *cfg, char *err, size_t err_size)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
     char *text = read_text_file(path);
     if (!text) {
-        snprintf(err, err_size, "%s: cannot read (an HF CLIP directory is needed)", path);
-        return -1;
+        snprintf(path, sizeof path, "%s/open_clip_config.json", dir);
+        return read_open_clip_config(path, cfg, err, err_size);
     }
     cJSON *root = cJSON_Parse(text);
     free(text);
@@ -158,6 +204,10 @@ int bench_weights_open(const char *dir, const bench_model_cfg *cfg, bench_weight
     memset(w, 0, sizeof *w);
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (cfg->resnet_width) {
+        snprintf(err, err_size, "%s: the sgemm reference runs ViT models only; use --no-sgemm", dir);
+        return -1;
+    }
     int fd = open(path, O_RDONLY);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < 8) {
@@ -347,8 +397,39 @@ static void transformer(run *r, const bench_tower_cfg *t, const bench_tower_weig
     }
 }
 
+/* A convolution as the GEMM it is: output pixels x out channels x (in x k x k). */
+static double conv_flops(int size, int in, int out, int k)
+{
+    return 2.0 * size * size * out * (double)in * k * k;
+}
+
+/* ModifiedResNet's products per image, counted: the stem's three 3x3
+ * convolutions, each Bottleneck's 1x1, 3x3 and 1x1 (the stride's average
+ * pool before the last) and shortcut, the attention pool's k/v over all
+ * tokens, q and c_proj over the mean token, and its scores and sums. */
+static double resnet_flops(const bench_model_cfg *cfg)
+{
+    int w = cfg->resnet_width, size = cfg->image_size / 2, in = w;
+    double f = conv_flops(size, 3, w / 2, 3) + conv_flops(size, w / 2, w / 2, 3) + conv_flops(size, w / 2, w, 3);
+    size /= 2;
+    for (int layer = 0; layer < 4; layer++)
+        for (int b = 0; b < cfg->resnet_layers[layer]; b++) {
+            int planes = w << layer, stride = layer > 0 && b == 0 ? 2 : 1;
+            f += conv_flops(size, in, planes, 1) + conv_flops(size, planes, planes, 3);
+            size /= stride;
+            f += conv_flops(size, planes, 4 * planes, 1);
+            if (b == 0)
+                f += conv_flops(size, in, 4 * planes, 1);
+            in = 4 * planes;
+        }
+    double tokens = (double)size * size + 1, c = in;
+    return f + 2.0 * 2 * tokens * c * c + 2.0 * c * c + 2.0 * 2 * tokens * c + 2.0 * c * cfg->embed_dim;
+}
+
 double bench_image_gemms(const bench_model_cfg *cfg, const bench_weights *w, bench_scratch *s, int n)
 {
+    if (cfg->resnet_width)
+        return n * resnet_flops(cfg);
     run r = {w && s, 0.0};
     const bench_tower_weights *tw = w ? &w->vision : NULL;
     if (!r.execute)

@@ -14,10 +14,14 @@ typedef struct bench_tower_cfg {
 typedef struct bench_model_cfg {
     bench_tower_cfg vision, text;
     int image_size, patch_size, embed_dim, context_length;
+    /* An OpenAI ModifiedResNet image tower (resnet_width > 0; vision and
+     * patch_size unused): Bottleneck counts per layer and the stem's width. */
+    int resnet_layers[4], resnet_width;
 } bench_model_cfg;
 
-/* Reads DIR/config.json (transformers' CLIPConfig). 0 on success; otherwise
- * -1 with a message in err. */
+/* Reads DIR/config.json (transformers' CLIPConfig) or, without one,
+ * DIR/open_clip_config.json. 0 on success; otherwise -1 with a message in
+ * err. */
 int bench_read_config(const char *dir, bench_model_cfg *cfg, char *err, size_t err_size);
 
 /* The weight matrices that enter GEMMs, pointing into the memory-mapped
@@ -34,6 +38,10 @@ typedef struct bench_weights {
     bench_tower_weights vision, text;
 } bench_weights;
 
+/* The weights file of DIR: model.safetensors or open_clip_model.safetensors. */
+const char *bench_weights_name(const char *dir);
+
+/* The sgemm reference reads HF ViT checkpoints only. */
 int bench_weights_open(const char *dir, const bench_model_cfg *cfg, bench_weights *w, char *err,
                        size_t err_size);
 void bench_weights_close(bench_weights *w);

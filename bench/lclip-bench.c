@@ -17,6 +17,9 @@
  * one thread); the reference is cblas_sgemm on that many BLAS threads. With
  * --blas-threading, an extra rep in each round runs libclip with n_threads = 0
  * and the BLAS on the row's threads (impl "libclip-blas-threads").
+ * DIR is an HF directory or an open_clip one (open_clip_config.json; a
+ * ResNet image tower's FLOPs are counted from its convolutions, and it has
+ * no sgemm reference).
  * Also: open times with a cold and a warm page cache, and the peak RSS of the
  * process. --engine and --precision go into lclip_options.engine and
  * precision; every row and open record carries the encoder's
@@ -254,7 +257,8 @@ static const char *evict_model(const char *dir)
             return "drop_caches";
     }
     static const char *const files[] = {"model.safetensors", "vocab.json", "merges.txt", "config.json",
-                                        "preprocessor_config.json"};
+                                        "preprocessor_config.json", "open_clip_model.safetensors",
+                                        "open_clip_config.json", "bpe_simple_vocab_16e6.txt.gz"};
     int ok = 0;
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char path[4096];
@@ -498,8 +502,8 @@ static void print_row(const row *r, const char *impl, const char *describe, int 
 
 static double average_tokens(const bench *b, const row *r)
 {
-    if (r->kind == ROW_IMAGE) {
-        int grid = b->cfg.image_size / b->cfg.patch_size;
+    if (r->kind == ROW_IMAGE) { /* a ViT's tokens; the attention pool's of a ResNet */
+        int grid = b->cfg.image_size / (b->cfg.resnet_width ? 32 : b->cfg.patch_size);
         return grid * grid + 1;
     }
     const int *len = r->kind == ROW_CAPTIONS ? b->in.caption_len : b->in.long_len;
@@ -624,7 +628,7 @@ static double open_once(const options *o, int image, int first_encode, const inp
 static void time_open(const options *o, int image, const inputs *in)
 {
     char weights[4096];
-    snprintf(weights, sizeof weights, "%s/model.safetensors", o->model);
+    snprintf(weights, sizeof weights, "%s/%s", o->model, bench_weights_name(o->model));
     const char *tower = image ? "image" : "text";
     blas_set_threads(1);
     /* cold: nothing of the model in the page cache */
@@ -861,6 +865,10 @@ int main(int argc, char **argv)
     char err[512];
     if (bench_read_config(o.model, &b.cfg, err, sizeof err) != 0)
         die(err, NULL);
+    if (b.cfg.resnet_width && o.sgemm) {
+        fprintf(stderr, "lclip-bench: a ResNet CLIP: no sgemm reference (it runs ViT models only)\n");
+        o.sgemm = 0;
+    }
     int do_image = strcmp(o.mode, "text") != 0, do_text = strcmp(o.mode, "image") != 0;
 
     int max_images = 4, max_text_batch = 0, max_image_batch = 0;

@@ -1,17 +1,23 @@
 #!/usr/bin/python3
-"""Write a random-weight CLIP model at a real architecture's shapes, in the Hugging Face layout.
+"""Write a random-weight CLIP model at a real architecture's shapes.
 
     /usr/bin/python3 bench/make_model.py --arch ViT-B/32 --out /tmp/models/vit-b-32 \
         [--vocab-from /work/shared/fixtures/models/tiny-gelu/hf] [--seed 0]
+    /usr/bin/python3 bench/make_model.py --arch RN50 --out /tmp/models/rn50
 
-The directory gets config.json (transformers' CLIPConfig keys), preprocessor_config.json,
-model.safetensors (float32, transformers' CLIPModel tensor names) and, from --vocab-from, the
-real CLIP vocabulary (vocab.json, merges.txt and the tokenizer configs), so that libclip can
-tokenize strings. Benchmarks never need trained weights: random weights at the same shapes do
-exactly the same arithmetic.
+A ViT gets the Hugging Face layout: config.json (transformers' CLIPConfig keys),
+preprocessor_config.json, model.safetensors (float32, transformers' CLIPModel tensor names) and,
+from --vocab-from, the real CLIP vocabulary (vocab.json, merges.txt and the tokenizer configs), so
+that libclip can tokenize strings. A ResNet (RN50, RN101, RN50x4, ...; transformers has no ResNet
+CLIP) gets the open_clip layout: open_clip_config.json and open_clip_model.safetensors with
+OpenAI's state-dict names, BatchNorm statistics and int64 num_batches_tracked included, and
+bpe_simple_vocab_16e6.txt.gz when --vocab-from holds it. Benchmarks never need trained weights:
+random weights at the same shapes do exactly the same arithmetic.
 
-Weights and biases are drawn from N(0, 0.02), LayerNorm gammas from 1 + N(0, 0.02), and
-logit_scale is ln(100). Every tensor has its own generator seeded from --seed and the tensor's
+Weights and biases are drawn from N(0, 0.02), LayerNorm and BatchNorm gammas from 1 + N(0, 0.02),
+and logit_scale is ln(100). ResNet convolutions are drawn from N(0, 2 / fan_in) and BatchNorm
+variances from 1 + |N(0, 0.1)|, so that activations keep their scale through the deep tower
+(N(0, 0.02) would shrink them towards float32's underflow). Every tensor has its own generator seeded from --seed and the tensor's
 name, so the output is byte-for-byte reproducible. Needs only NumPy (Debian's python3-numpy).
 """
 from __future__ import annotations
@@ -86,7 +92,29 @@ def preprocessor_config(arch: Arch) -> dict[str, object]:
             "rescale_factor": 1 / 255, "size": {"shortest_edge": arch.image_size}}
 
 
-# kind: "w" = N(0, STD), "gamma" = 1 + N(0, STD), "logit" = ln(100)
+@dataclass(frozen=True)
+class ResNetArch:
+    image_size: int
+    layers: tuple[int, int, int, int]
+    width: int
+    text_width: int
+    text_layers: int
+    text_heads: int
+    embed_dim: int
+
+
+# OpenAI's ModifiedResNet CLIP models (clip.available_models()); vision heads = width * 32 / 64.
+RESNET_ARCHS: dict[str, ResNetArch] = {
+    "RN50": ResNetArch(224, (3, 4, 6, 3), 64, 512, 12, 8, 1024),
+    "RN101": ResNetArch(224, (3, 4, 23, 3), 64, 512, 12, 8, 512),
+    "RN50x4": ResNetArch(288, (4, 6, 10, 6), 80, 640, 12, 10, 640),
+    "RN50x16": ResNetArch(384, (6, 8, 18, 8), 96, 768, 12, 12, 768),
+    "RN50x64": ResNetArch(448, (3, 15, 36, 10), 128, 1024, 12, 16, 1024),
+}
+
+
+# kind: "w" = N(0, STD), "gamma" = 1 + N(0, STD), "logit" = ln(100), "conv" = N(0, 2 / fan_in),
+# "var" = 1 + |N(0, 0.1)|, "count" = an int64 scalar (BatchNorm's num_batches_tracked)
 TensorSpec = tuple[str, tuple[int, ...], str]
 
 
@@ -129,12 +157,97 @@ def model_tensors(arch: Arch) -> list[TensorSpec]:
     return sorted(specs)
 
 
+def open_clip_config(arch: ResNetArch) -> dict[str, object]:
+    """open_clip_config.json as open_clip's hub checkpoints carry it (model_cfg + preprocess_cfg)."""
+    return {"model_cfg": {"embed_dim": arch.embed_dim, "quick_gelu": True,
+                          "vision_cfg": {"image_size": arch.image_size, "layers": list(arch.layers),
+                                         "width": arch.width, "patch_size": None},
+                          "text_cfg": {"context_length": CONTEXT_LENGTH, "vocab_size": VOCAB_SIZE,
+                                       "width": arch.text_width, "heads": arch.text_heads,
+                                       "layers": arch.text_layers}},
+            "preprocess_cfg": {"size": arch.image_size, "mean": IMAGE_MEAN, "std": IMAGE_STD,
+                               "interpolation": "bicubic", "resize_mode": "shortest"}}
+
+
+def batch_norm(prefix: str, channels: int) -> Iterator[TensorSpec]:
+    yield f"{prefix}.weight", (channels,), "gamma"
+    yield f"{prefix}.bias", (channels,), "w"
+    yield f"{prefix}.running_mean", (channels,), "w"
+    yield f"{prefix}.running_var", (channels,), "var"
+    yield f"{prefix}.num_batches_tracked", (), "count"
+
+
+def resnet_tensors(arch: ResNetArch) -> Iterator[TensorSpec]:
+    """visual.* of OpenAI's ModifiedResNet: 3-conv stem, Bottlenecks (expansion 4), attention pool."""
+    w = arch.width
+    for i, (cin, cout) in enumerate(((3, w // 2), (w // 2, w // 2), (w // 2, w)), start=1):
+        yield f"visual.conv{i}.weight", (cout, cin, 3, 3), "conv"
+        yield from batch_norm(f"visual.bn{i}", cout)
+    inplanes = w
+    for layer, blocks in enumerate(arch.layers, start=1):
+        planes = w * 2 ** (layer - 1)
+        for b in range(blocks):
+            p = f"visual.layer{layer}.{b}"
+            yield f"{p}.conv1.weight", (planes, inplanes, 1, 1), "conv"
+            yield from batch_norm(f"{p}.bn1", planes)
+            yield f"{p}.conv2.weight", (planes, planes, 3, 3), "conv"
+            yield from batch_norm(f"{p}.bn2", planes)
+            yield f"{p}.conv3.weight", (4 * planes, planes, 1, 1), "conv"
+            yield from batch_norm(f"{p}.bn3", 4 * planes)
+            if b == 0:  # the first block changes the channels (and, from layer 2, strides)
+                yield f"{p}.downsample.0.weight", (4 * planes, inplanes, 1, 1), "conv"
+                yield from batch_norm(f"{p}.downsample.1", 4 * planes)
+            inplanes = 4 * planes
+    c = 32 * w
+    grid = arch.image_size // 32
+    yield "visual.attnpool.positional_embedding", (grid * grid + 1, c), "w"
+    for proj in ("q_proj", "k_proj", "v_proj"):
+        yield f"visual.attnpool.{proj}.weight", (c, c), "w"
+        yield f"visual.attnpool.{proj}.bias", (c,), "w"
+    yield "visual.attnpool.c_proj.weight", (arch.embed_dim, c), "w"
+    yield "visual.attnpool.c_proj.bias", (arch.embed_dim,), "w"
+
+
+def openai_text_tensors(arch: ResNetArch) -> Iterator[TensorSpec]:
+    """The text tower under OpenAI's state-dict names (fused in_proj, projection [width, embed])."""
+    tw = arch.text_width
+    yield "token_embedding.weight", (VOCAB_SIZE, tw), "w"
+    yield "positional_embedding", (CONTEXT_LENGTH, tw), "w"
+    for n in range(arch.text_layers):
+        p = f"transformer.resblocks.{n}"
+        yield f"{p}.attn.in_proj_weight", (3 * tw, tw), "w"
+        yield f"{p}.attn.in_proj_bias", (3 * tw,), "w"
+        yield f"{p}.attn.out_proj.weight", (tw, tw), "w"
+        yield f"{p}.attn.out_proj.bias", (tw,), "w"
+        for ln in ("ln_1", "ln_2"):
+            yield f"{p}.{ln}.weight", (tw,), "gamma"
+            yield f"{p}.{ln}.bias", (tw,), "w"
+        yield f"{p}.mlp.c_fc.weight", (4 * tw, tw), "w"
+        yield f"{p}.mlp.c_fc.bias", (4 * tw,), "w"
+        yield f"{p}.mlp.c_proj.weight", (tw, 4 * tw), "w"
+        yield f"{p}.mlp.c_proj.bias", (tw,), "w"
+    yield "ln_final.weight", (tw,), "gamma"
+    yield "ln_final.bias", (tw,), "w"
+    yield "text_projection", (tw, arch.embed_dim), "w"
+
+
+def resnet_model_tensors(arch: ResNetArch) -> list[TensorSpec]:
+    return sorted([("logit_scale", (), "logit"), *resnet_tensors(arch), *openai_text_tensors(arch)])
+
+
 def make_tensor(name: str, shape: tuple[int, ...], kind: str, seed: int) -> np.ndarray:
     if kind == "logit":
         return np.array(math.log(100.0), dtype=np.float32).reshape(shape)
+    if kind == "count":
+        return np.array(0, dtype=np.int64).reshape(shape)
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     values = rng.standard_normal(size=shape, dtype=np.float32)
-    values *= np.float32(STD)
+    if kind == "conv":
+        values *= np.float32(math.sqrt(2.0 / math.prod(shape[1:])))
+    elif kind == "var":
+        values = np.float32(1.0) + np.abs(values) * np.float32(0.1)
+    else:
+        values *= np.float32(STD)
     if kind == "gamma":
         values += np.float32(1.0)
     return values
@@ -144,9 +257,10 @@ def write_safetensors(path: Path, specs: list[TensorSpec], seed: int) -> int:
     """Streams the tensors one at a time (ViT-L/14 is 1.7 GB); returns the file size."""
     header: dict[str, object] = {"__metadata__": {"format": "pt"}}
     offset = 0
-    for name, shape, _ in specs:
-        size = 4 * math.prod(shape)
-        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + size]}
+    for name, shape, kind in specs:
+        size = 8 * math.prod(shape) if kind == "count" else 4 * math.prod(shape)
+        header[name] = {"dtype": "I64" if kind == "count" else "F32", "shape": list(shape),
+                        "data_offsets": [offset, offset + size]}
         offset += size
     blob = json.dumps(header, separators=(",", ":")).encode()
     blob += b" " * (-len(blob) % 8)  # data starts 8-byte aligned
@@ -155,23 +269,27 @@ def write_safetensors(path: Path, specs: list[TensorSpec], seed: int) -> int:
         f.write(struct.pack("<Q", len(blob)))
         f.write(blob)
         for name, shape, kind in specs:
-            f.write(make_tensor(name, shape, kind, seed).astype("<f4", copy=False).tobytes())
+            values = make_tensor(name, shape, kind, seed)
+            f.write(values.astype("<i8" if kind == "count" else "<f4", copy=False).tobytes())
     tmp.replace(path)  # rename in: never leave a half-written weights file under the real name
     return 8 + len(blob) + offset
 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--arch", choices=sorted(ARCHS), default="ViT-B/32")
+    ap.add_argument("--arch", choices=sorted([*ARCHS, *RESNET_ARCHS]), default="ViT-B/32")
     ap.add_argument("--out", type=Path, required=True, help="output directory (created)")
     ap.add_argument("--vocab-from", type=Path,
                     default=Path("/work/shared/fixtures/models/tiny-gelu/hf"),
-                    help="directory holding vocab.json and merges.txt to copy (the real CLIP vocabulary)")
+                    help="directory holding vocab.json and merges.txt (ViT) or bpe_simple_vocab_16e6.txt.gz "
+                    "(ResNet) to copy: the real CLIP vocabulary")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    arch = ARCHS[args.arch]
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.arch in RESNET_ARCHS:
+        return write_resnet(args)
+    arch = ARCHS[args.arch]
     (args.out / "config.json").write_text(json.dumps(hf_config(arch), indent=2) + "\n")
     (args.out / "preprocessor_config.json").write_text(json.dumps(preprocessor_config(arch), indent=2) + "\n")
     copied = []
@@ -186,6 +304,25 @@ def main(argv: list[str]) -> int:
     specs = model_tensors(arch)
     size = write_safetensors(args.out / "model.safetensors", specs, args.seed)
     params = sum(math.prod(s) for _, s, _ in specs)
+    print(f"{args.arch}: {len(specs)} tensors, {params / 1e6:.1f} M parameters, {size / 2**20:.0f} MiB "
+          f"-> {args.out}", file=sys.stderr)
+    return 0
+
+
+def write_resnet(args: argparse.Namespace) -> int:
+    arch = RESNET_ARCHS[args.arch]
+    (args.out / "open_clip_config.json").write_text(json.dumps(open_clip_config(arch), indent=2) + "\n")
+    vocab = args.vocab_from / "bpe_simple_vocab_16e6.txt.gz"
+    if not vocab.is_file():
+        vocab = args.vocab_from.parent.parent.parent / "bpe_simple_vocab_16e6.txt.gz"  # the fixtures' root
+    if vocab.is_file():
+        shutil.copyfile(vocab, args.out / vocab.name)
+    else:
+        print(f"note: no bpe_simple_vocab_16e6.txt.gz from {args.vocab_from}: libclip's own vocabulary "
+              "is used", file=sys.stderr)
+    specs = resnet_model_tensors(arch)
+    size = write_safetensors(args.out / "open_clip_model.safetensors", specs, args.seed)
+    params = sum(math.prod(s) for _, s, kind in specs if kind != "count")
     print(f"{args.arch}: {len(specs)} tensors, {params / 1e6:.1f} M parameters, {size / 2**20:.0f} MiB "
           f"-> {args.out}", file=sys.stderr)
     return 0
