@@ -5,6 +5,7 @@
 #include "common/alloc.h"
 #include "common/error.h"
 #include "common/file.h"
+#include "load/foreign_format.h"
 
 /* dir/name if that file exists; *out stays NULL otherwise. 0 only on OOM. */
 static int find_beside(const char *dir, const char *name, char **out)
@@ -30,17 +31,23 @@ static lclip_status weights_in_directory(const char *dir, lclip_checkpoint_files
             return LCLIP_OK;
     }
     char *other = NULL;
-    static const char *const unsupported[] = {"model.safetensors.index.json", "pytorch_model.bin",
-                                              "open_clip_pytorch_model.bin"};
-    for (size_t i = 0; i < 3; i++) {
-        if (!find_beside(dir, unsupported[i], &other))
+    if (!find_beside(dir, "model.safetensors.index.json", &other))
+        return lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    if (other) {
+        lclip_free(other);
+        return lclip_fail(LCLIP_E_UNSUPPORTED,
+                          "%s: holds model.safetensors.index.json; libclip reads a single model.safetensors or "
+                          "open_clip_model.safetensors (merge the checkpoint)",
+                          dir);
+    }
+    static const char *const pytorch[] = {"pytorch_model.bin", "open_clip_pytorch_model.bin"};
+    for (size_t i = 0; i < 2; i++) {
+        if (!find_beside(dir, pytorch[i], &other))
             return lclip_fail(LCLIP_E_NOMEM, "out of memory");
         if (other) {
+            lclip_status s = lclip_fail_pytorch_checkpoint(other);
             lclip_free(other);
-            return lclip_fail(LCLIP_E_UNSUPPORTED,
-                              "%s: holds %s; libclip reads a single model.safetensors or "
-                              "open_clip_model.safetensors (convert or merge the checkpoint)",
-                              dir, unsupported[i]);
+            return s;
         }
     }
     return lclip_fail(LCLIP_E_IO, "%s: no model.safetensors or open_clip_model.safetensors in this directory",
