@@ -2,6 +2,7 @@
 list(APPEND LIBCLIP_SOURCES
   text/badness.c
   text/bpe.c
+  text/builtin_vocab.c
   text/codepoints.c
   text/html_entities.c
   text/html_unescape.c

@@ -3,6 +3,7 @@
  * texts and token ids become "prepare" steps that write one text's ids, and
  * lclip_batch_encode runs them through the tower in passes. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -12,12 +13,14 @@
 #include "common/options.h"
 #include "common/file.h"
 #include "load/model.h"
+#include "text/builtin_vocab.h"
 #include "text/text_tower.h"
 #include "text/tokenizer.h"
 
 struct lclip_text_encoder {
     lclip_model *model;
     lclip_tokenizer *tokenizer;
+    char *description; /* the engine's key=value fields, then vocab= */
 };
 
 /* A vocabulary named in the options or lying beside the weights must load;
@@ -38,14 +41,87 @@ static lclip_status vocabulary_given(const lclip_model *m, int *given)
     return LCLIP_OK;
 }
 
-static lclip_status open_tokenizer(lclip_text_encoder *enc)
+static lclip_status open_tokenizer(lclip_text_encoder *enc, const char *directory, const char *vocab_path)
 {
     const lclip_model *m = enc->model;
-    lclip_status s = lclip_tokenizer_open(m->directory, m->options.vocab_path, &enc->tokenizer);
+    lclip_status s = lclip_tokenizer_open(directory, vocab_path, &enc->tokenizer);
     if (s == LCLIP_OK && m->text.cfg.vocab_size <= LCLIP_TOKEN_END)
         s = lclip_fail(LCLIP_E_FORMAT, "%s: the model's %d-token embedding table is too small for CLIP's "
                        "vocabulary (end token %d)", m->weights->label, m->text.cfg.vocab_size, LCLIP_TOKEN_END);
     return s;
+}
+
+/* prefix followed by text, in a new string (NULL when out of memory). */
+static char *concat(const char *prefix, const char *text)
+{
+    size_t p = strlen(prefix), n = strlen(text);
+    char *s = lclip_malloc(p + n + 1);
+    if (s) {
+        memcpy(s, prefix, p);
+        memcpy(s + p, text, n + 1);
+    }
+    return s;
+}
+
+/* Without a vocabulary of the checkpoint's or the caller's, libclip's own
+ * copy of OpenAI's, for a model whose embedding table holds CLIP's
+ * vocabulary (self-made test models hold fewer ids). *source stays NULL
+ * when none is used. */
+static lclip_status open_builtin_vocabulary(lclip_text_encoder *enc, char **source)
+{
+    const lclip_model *m = enc->model;
+    lclip_logger log = lclip_logger_of(&m->options);
+    if (m->text.cfg.vocab_size <= LCLIP_TOKEN_END) {
+        lclip_log(&log, LCLIP_LOG_WARNING, "%s: no BPE vocabulary beside the weights and no vocab_path, and the "
+                  "model's %d-token embedding table is too small for CLIP's: the text encoder encodes token ids "
+                  "only", m->directory, m->text.cfg.vocab_size);
+        return LCLIP_OK;
+    }
+    char *builtin;
+    lclip_status s = lclip_builtin_vocab_path(&builtin);
+    if (s == LCLIP_OK && !builtin)
+        lclip_log(&log, LCLIP_LOG_WARNING, "%s: no BPE vocabulary beside the weights, no vocab_path, and libclip's "
+                  "own bpe_simple_vocab_16e6.txt.gz is not installed: the text encoder encodes token ids only",
+                  m->directory);
+    if (s == LCLIP_OK && builtin)
+        s = open_tokenizer(enc, NULL, builtin);
+    if (s == LCLIP_OK && builtin && !(*source = concat("builtin:", builtin)))
+        s = lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    lclip_free(builtin);
+    return s;
+}
+
+/* Opens the vocabulary the encoder will use, if any, and says which in
+ * *source ("hf:<vocab.json>", "gz:<file>", "builtin:<file>"; NULL: none). */
+static lclip_status open_vocabulary(lclip_text_encoder *enc, char **source)
+{
+    const lclip_model *m = enc->model;
+    *source = NULL;
+    int given = 0;
+    lclip_status s = vocabulary_given(m, &given);
+    if (s != LCLIP_OK || !given)
+        return s == LCLIP_OK ? open_builtin_vocabulary(enc, source) : s;
+    s = open_tokenizer(enc, m->directory, m->options.vocab_path);
+    if (s == LCLIP_OK && !(*source = concat("", lclip_tokenizer_source(enc->tokenizer))))
+        s = lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    return s;
+}
+
+/* "<engine fields> vocab=<source or none>". Bytes that would split the
+ * space-separated fields (whitespace, controls) and '%' are written %XX. */
+static lclip_status describe_encoder(lclip_text_encoder *enc, const char *source)
+{
+    const char *engine = lclip_gemm_describe(enc->model->gemm), *value = source ? source : "none";
+    size_t e = strlen(engine), n = strlen(value);
+    char *d = lclip_malloc(e + sizeof " vocab=" + 3 * n);
+    if (!d)
+        return lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    memcpy(d, engine, e);
+    char *at = d + e + sprintf(d + e, " vocab=");
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+        at += *c <= ' ' || *c == '%' || *c == 0x7f ? sprintf(at, "%%%02X", *c) : sprintf(at, "%c", *c);
+    enc->description = d;
+    return LCLIP_OK;
 }
 
 LCLIP_API lclip_status lclip_text_encoder_open(const char *model_path, const lclip_options *opts,
@@ -59,16 +135,16 @@ LCLIP_API lclip_status lclip_text_encoder_open(const char *model_path, const lcl
         return lclip_fail(LCLIP_E_NOMEM, "out of memory");
     lclip_status s =
         lclip_model_open("lclip_text_encoder_open", model_path, opts, LCLIP_TOWER_TEXT, &enc->model);
-    int given = 0;
+    char *source = NULL;
     if (s == LCLIP_OK)
-        s = vocabulary_given(enc->model, &given);
-    if (s == LCLIP_OK && given)
-        s = open_tokenizer(enc);
-    if (s == LCLIP_OK && !given) {
+        s = open_vocabulary(enc, &source);
+    if (s == LCLIP_OK)
+        s = describe_encoder(enc, source);
+    if (s == LCLIP_OK && source) {
         lclip_logger log = lclip_logger_of(&enc->model->options);
-        lclip_log(&log, LCLIP_LOG_WARNING, "%s: no BPE vocabulary beside the weights and no vocab_path: the text "
-                  "encoder encodes token ids only", enc->model->directory);
+        lclip_log(&log, LCLIP_LOG_INFO, "%s: BPE vocabulary %s", enc->model->directory, source);
     }
+    lclip_free(source);
     if (s != LCLIP_OK) {
         lclip_text_encoder_close(enc);
         return s;
@@ -83,6 +159,7 @@ LCLIP_API void lclip_text_encoder_close(lclip_text_encoder *enc)
         return;
     lclip_tokenizer_close(enc->tokenizer);
     lclip_model_close(enc->model);
+    lclip_free(enc->description);
     lclip_free(enc);
 }
 
@@ -103,7 +180,7 @@ LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc)
 
 LCLIP_API const char *lclip_text_encoder_describe(const lclip_text_encoder *enc)
 {
-    return enc ? lclip_gemm_describe(enc->model->gemm) : "";
+    return enc ? enc->description : "";
 }
 
 static lclip_status no_vocabulary(const lclip_text_encoder *enc)
