@@ -271,7 +271,10 @@ LCLIP_API void lclip_options_init(lclip_options *opts);
  *  - an open_clip / OpenAI-named .safetensors file (visual.conv1.weight, ...),
  *    with open_clip_config.json beside it when present (otherwise the
  *    hyperparameters are inferred from the tensor shapes as OpenAI's
- *    build_model does), or a directory holding open_clip_model.safetensors.
+ *    build_model does), or a directory holding open_clip_model.safetensors;
+ *  - a sharded checkpoint: a directory (as above) whose weights are
+ *    model.safetensors.index.json + the shards it names, or that index
+ *    file itself.
  *
  * The weights file is memory-mapped read-only. With the CBLAS engine, F32
  * tensors are used in place (shared page cache between processes) and

@@ -307,10 +307,20 @@ void lclip_safetensors_close(lclip_safetensors *st)
     if (!st)
         return;
     lclip_unmap_file(&st->file);
+    for (size_t i = 0; i < st->n_shards; i++)
+        lclip_safetensors_close(st->shards[i]);
+    lclip_free(st->shards);
     lclip_free(st->tensors);
     lclip_free(st->names);
     lclip_free(st->label);
     lclip_free(st);
+}
+
+void lclip_safetensors_release(const lclip_safetensors *st, const void *addr, size_t len)
+{
+    lclip_mapped_release(&st->file, addr, len);
+    for (size_t i = 0; i < st->n_shards; i++)
+        lclip_safetensors_release(st->shards[i], addr, len);
 }
 
 const lclip_tensor_info *lclip_safetensors_find(const lclip_safetensors *st, const char *name)
