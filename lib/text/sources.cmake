@@ -12,5 +12,6 @@ list(APPEND LIBCLIP_SOURCES
   text/tokenizer.c
   text/unicode_tables.c
   text/vocab.c
+  text/vocab_choice.c
   text/vocab_json.c
 )

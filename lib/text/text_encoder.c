@@ -13,99 +13,15 @@
 #include "common/options.h"
 #include "common/file.h"
 #include "load/model.h"
-#include "text/builtin_vocab.h"
 #include "text/text_tower.h"
 #include "text/tokenizer.h"
+#include "text/vocab_choice.h"
 
 struct lclip_text_encoder {
     lclip_model *model;
     lclip_tokenizer *tokenizer;
     char *description; /* the engine's key=value fields, then vocab= */
 };
-
-/* A vocabulary named in the options or lying beside the weights must load;
- * without one the encoder still encodes token ids, and the functions that
- * take text say what is missing. Sets *given; fails only when out of memory
- * (guessing "present" then would turn the shortage into a missing-file error). */
-static lclip_status vocabulary_given(const lclip_model *m, int *given)
-{
-    static const char *const names[] = {"vocab.json", "merges.txt", "bpe_simple_vocab_16e6.txt.gz"};
-    *given = m->options.vocab_path != NULL;
-    for (size_t i = 0; i < sizeof names / sizeof *names && !*given; i++) {
-        char *path = lclip_path_join(m->directory, names[i]);
-        if (!path)
-            return lclip_fail(LCLIP_E_NOMEM, "out of memory");
-        *given = lclip_is_regular_file(path);
-        lclip_free(path);
-    }
-    return LCLIP_OK;
-}
-
-static lclip_status open_tokenizer(lclip_text_encoder *enc, const char *directory, const char *vocab_path)
-{
-    const lclip_model *m = enc->model;
-    lclip_status s = lclip_tokenizer_open(directory, vocab_path, &enc->tokenizer);
-    if (s == LCLIP_OK && m->text.cfg.vocab_size <= LCLIP_TOKEN_END)
-        s = lclip_fail(LCLIP_E_FORMAT, "%s: the model's %d-token embedding table is too small for CLIP's "
-                       "vocabulary (end token %d)", m->weights->label, m->text.cfg.vocab_size, LCLIP_TOKEN_END);
-    return s;
-}
-
-/* prefix followed by text, in a new string (NULL when out of memory). */
-static char *concat(const char *prefix, const char *text)
-{
-    size_t p = strlen(prefix), n = strlen(text);
-    char *s = lclip_malloc(p + n + 1);
-    if (s) {
-        memcpy(s, prefix, p);
-        memcpy(s + p, text, n + 1);
-    }
-    return s;
-}
-
-/* Without a vocabulary of the checkpoint's or the caller's, libclip's own
- * copy of OpenAI's, for a model whose embedding table holds CLIP's
- * vocabulary (self-made test models hold fewer ids). *source stays NULL
- * when none is used. */
-static lclip_status open_builtin_vocabulary(lclip_text_encoder *enc, char **source)
-{
-    const lclip_model *m = enc->model;
-    lclip_logger log = lclip_logger_of(&m->options);
-    if (m->text.cfg.vocab_size <= LCLIP_TOKEN_END) {
-        lclip_log(&log, LCLIP_LOG_WARNING, "%s: no BPE vocabulary beside the weights and no vocab_path, and the "
-                  "model's %d-token embedding table is too small for CLIP's: the text encoder encodes token ids "
-                  "only", m->directory, m->text.cfg.vocab_size);
-        return LCLIP_OK;
-    }
-    char *builtin;
-    lclip_status s = lclip_builtin_vocab_path(&builtin);
-    if (s == LCLIP_OK && !builtin)
-        lclip_log(&log, LCLIP_LOG_WARNING, "%s: no BPE vocabulary beside the weights, no vocab_path, and libclip's "
-                  "own bpe_simple_vocab_16e6.txt.gz is not installed: the text encoder encodes token ids only",
-                  m->directory);
-    if (s == LCLIP_OK && builtin)
-        s = open_tokenizer(enc, NULL, builtin);
-    if (s == LCLIP_OK && builtin && !(*source = concat("builtin:", builtin)))
-        s = lclip_fail(LCLIP_E_NOMEM, "out of memory");
-    lclip_free(builtin);
-    return s;
-}
-
-/* Opens the vocabulary the encoder will use, if any, and says which in
- * *source ("hf:<vocab.json>", "gz:<file>", "builtin:<file>"; NULL: none). */
-static lclip_status open_vocabulary(lclip_text_encoder *enc, char **source)
-{
-    const lclip_model *m = enc->model;
-    *source = NULL;
-    int given = 0;
-    lclip_status s = vocabulary_given(m, &given);
-    if (s != LCLIP_OK || !given)
-        return s == LCLIP_OK ? open_builtin_vocabulary(enc, source) : s;
-    s = open_tokenizer(enc, m->directory, m->options.vocab_path);
-    if (s == LCLIP_OK && !(*source = concat("", lclip_tokenizer_source(enc->tokenizer))))
-        s = lclip_fail(LCLIP_E_NOMEM, "out of memory");
-    return s;
-}
 
 /* "<engine fields> vocab=<source or none>". Bytes that would split the
  * space-separated fields (whitespace, controls) and '%' are written %XX. */
@@ -137,7 +53,7 @@ LCLIP_API lclip_status lclip_text_encoder_open(const char *model_path, const lcl
         lclip_model_open("lclip_text_encoder_open", model_path, opts, LCLIP_TOWER_TEXT, &enc->model);
     char *source = NULL;
     if (s == LCLIP_OK)
-        s = open_vocabulary(enc, &source);
+        s = lclip_vocabulary_open(enc->model, &enc->tokenizer, &source);
     if (s == LCLIP_OK)
         s = describe_encoder(enc, source);
     if (s == LCLIP_OK && source) {
