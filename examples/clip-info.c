@@ -11,7 +11,8 @@
 static int usage(FILE *to)
 {
     fprintf(to, "usage: clip-info MODEL_PATH\n"
-                "  MODEL_PATH: a Hugging Face CLIP directory, or an open_clip/OpenAI .safetensors file\n");
+                "  MODEL_PATH: a Hugging Face CLIP directory (single-file or sharded), or an\n"
+                "              open_clip/OpenAI .safetensors file\n");
     return to == stdout ? 0 : 2;
 }
 
