@@ -34,7 +34,7 @@ static int is_index_name(const char *path)
 static lclip_status weights_in_directory(const char *dir, lclip_checkpoint_files *files)
 {
     static const char *const weight_names[] = {"model.safetensors", "open_clip_model.safetensors",
-                                               "model" INDEX_SUFFIX};
+                                               "model.safetensors.index.json"};
     for (size_t i = 0; i < 3; i++) {
         if (!find_beside(dir, weight_names[i], &files->weights))
             return lclip_fail(LCLIP_E_NOMEM, "out of memory");
