@@ -11,7 +11,8 @@
 static int usage(FILE *to)
 {
     fprintf(to, "usage: clip-info MODEL_PATH\n"
-                "  MODEL_PATH: a Hugging Face CLIP directory, or an open_clip/OpenAI .safetensors file\n");
+                "  MODEL_PATH: a Hugging Face CLIP directory (single-file or sharded), or an\n"
+                "              open_clip/OpenAI .safetensors file\n");
     return to == stdout ? 0 : 2;
 }
 
@@ -71,6 +72,9 @@ int main(int argc, char **argv)
     printf("image tower:    %s\n", tower ? tower + strlen(" vision=") : "(not described)");
     printf("image encoder:  %s\n", lclip_image_encoder_describe(image));
     printf("text encoder:   %s\n", lclip_text_encoder_describe(text));
+    /* the last field of describe, since 0.3.0: vocab=builtin:PATH, hf:PATH, gz:PATH or none */
+    const char *vocab = strstr(lclip_text_encoder_describe(text), " vocab=");
+    printf("vocabulary:     %s\n", vocab ? vocab + strlen(" vocab=") : "(not reported)");
     for (int i = 0; i < n.count; i++)
         printf("%-8s %s\n", n.levels[i] == LCLIP_LOG_WARNING ? "warning:" : "note:", n.messages[i]);
     printf("built:          %s\n", lclip_build_info());

@@ -202,12 +202,14 @@ typedef struct lclip_options {
     uint64_t max_header_bytes;  /* safetensors JSON header; default 100 MiB */
     uint64_t max_tensor_count;  /* tensors in one file; default 65536 */
 
-    /* Text. The BPE vocabulary comes from vocab.json + merges.txt beside the
-     * weights (HF layout) or from OpenAI's bpe_simple_vocab_16e6.txt.gz, found
-     * beside the weights or at vocab_path (NULL: look beside the weights).
-     * A vocabulary that is named or present but broken fails the open; with
-     * none at all the text encoder opens for lclip_text_encode_tokens only.
-     * The string is copied at open. */
+    /* Text. The BPE vocabulary comes from vocab_path when set (OpenAI's
+     * bpe_simple_vocab_16e6.txt.gz, or a directory holding it or vocab.json +
+     * merges.txt); else from vocab.json + merges.txt or that .gz beside the
+     * weights; else from libclip's own copy of OpenAI's .gz, installed under
+     * <datadir>/libclip (docs/api.md, "Vocabulary"). A vocabulary that is
+     * named or present but broken fails the open; with none at all the text
+     * encoder opens for lclip_text_encode_tokens only. The describe string's
+     * vocab= field says which was used. The string is copied at open. */
     const char *vocab_path;
     /* 1 (default): a text longer than the context is cut as the reference's
      * clip.tokenize(truncate=True) does (first context-1 tokens, then the end
@@ -270,7 +272,10 @@ LCLIP_API void lclip_options_init(lclip_options *opts);
  *  - an open_clip / OpenAI-named .safetensors file (visual.conv1.weight, ...),
  *    with open_clip_config.json beside it when present (otherwise the
  *    hyperparameters are inferred from the tensor shapes as OpenAI's
- *    build_model does), or a directory holding open_clip_model.safetensors.
+ *    build_model does), or a directory holding open_clip_model.safetensors;
+ *  - a sharded checkpoint: a directory (as above) whose weights are
+ *    model.safetensors.index.json + the shards it names, or that index
+ *    file itself.
  *
  * The weights file is memory-mapped read-only. With the CBLAS engine, F32
  * tensors are used in place (shared page cache between processes) and
@@ -317,7 +322,9 @@ LCLIP_API size_t lclip_text_encoder_dim(const lclip_text_encoder *enc);
 LCLIP_API int lclip_text_encoder_context_length(const lclip_text_encoder *enc);
 /* exp(logit_scale), as for the image encoder; NaN for NULL. */
 LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc);
-/* As lclip_image_encoder_describe(). */
+/* As lclip_image_encoder_describe(), then the BPE vocabulary used:
+ * "vocab=hf:PATH" (of vocab.json), "gz:PATH", "builtin:PATH" (libclip's own
+ * copy) or "none"; whitespace, control bytes and '%' in PATH are written %XX. */
 LCLIP_AVAILABLE_IN_0_3 const char *lclip_text_encoder_describe(const lclip_text_encoder *enc);
 
 /* ------------------------------------------------------------------------ */

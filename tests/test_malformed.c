@@ -113,12 +113,14 @@ static void test_directory_without_weights(void **state)
     expect_failure(f->dir, LCLIP_E_IO, "no model.safetensors");
 }
 
-static void test_sharded_checkpoint_is_unsupported(void **state)
+/* A directory with only an index is a sharded checkpoint (test_sharded.c
+ * has the rest); an index that lists nothing is malformed. */
+static void test_empty_shard_index(void **state)
 {
     fixture *f = *state;
     char *index = join_path(f->dir, "model.safetensors.index.json");
     write_text_file(index, "{\"weight_map\": {}}");
-    expect_failure(f->dir, LCLIP_E_UNSUPPORTED, "model.safetensors.index.json");
+    expect_failure(f->dir, LCLIP_E_FORMAT, "model.safetensors.index.json: \"weight_map\" lists no tensors");
     free(index);
 }
 
@@ -147,7 +149,79 @@ static void test_absurd_header_length(void **state)
 {
     fixture *f = *state;
     st_write(f->weights, &f->file, UINT64_C(1) << 62, SIZE_MAX);
-    expect_failure(f->dir, LCLIP_E_TOO_LARGE, "exceeds the limit");
+    expect_failure(f->dir, LCLIP_E_FORMAT, "not a safetensors file");
+}
+
+/* A length beyond the file says "not a safetensors file" even when it is
+ * also beyond the header limit: the file's size is weighed first. */
+static void test_header_length_beyond_file_and_limit(void **state)
+{
+    fixture *f = *state;
+    st_write(f->weights, &f->file, 1u << 20, SIZE_MAX);
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.max_header_bytes = 256;
+    expect_failure_opts(f->dir, &opts, LCLIP_E_FORMAT, "not a safetensors file");
+}
+
+/* Other formats, by their real first bytes (torch.save, torch.jit.save,
+ * torch.onnx.export, a GGUF v3 file), padded to a plausible size; the file
+ * is given by its path. */
+static void expect_named_format(fixture *f, const char *name, const void *head, size_t head_len,
+                                lclip_status expected, const char *needle)
+{
+    unsigned char bytes[4096] = {0};
+    memcpy(bytes, head, head_len);
+    char *path = join_path(f->dir, name);
+    write_bytes_file(path, bytes, sizeof bytes);
+    expect_failure(path, expected, needle);
+    free(path);
+}
+
+static void test_pytorch_zip_checkpoint(void **state)
+{
+    static const char zip[] = "PK\x03\x04\0\0\x08\x08\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x0c\0\x16\0new/data.pkl";
+    expect_named_format(*state, "model.pt", zip, sizeof zip - 1, LCLIP_E_UNSUPPORTED, "a PyTorch checkpoint");
+    expect_named_format(*state, "model.pt", zip, sizeof zip - 1, LCLIP_E_UNSUPPORTED, "st.save_file(");
+}
+
+static void test_pytorch_legacy_pickle(void **state)
+{
+    static const unsigned char pickle[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8};
+    expect_named_format(*state, "pytorch_model.bin", pickle, sizeof pickle, LCLIP_E_UNSUPPORTED,
+                        "a PyTorch checkpoint (pickle)");
+}
+
+static void test_gguf_file(void **state)
+{
+    static const char gguf[] = "GGUF\x03\0\0\0\x2a\0\0\0\0\0\0\0";
+    expect_named_format(*state, "clip.gguf", gguf, sizeof gguf - 1, LCLIP_E_UNSUPPORTED, "a GGUF file");
+}
+
+static void test_onnx_model(void **state)
+{
+    static const char onnx[] = "\x08\x07\x12\x07pytorch\x1a\x06" "1.13.0:";
+    expect_named_format(*state, "model.onnx", onnx, sizeof onnx - 1, LCLIP_E_UNSUPPORTED, "an ONNX model");
+}
+
+static void test_text_file(void **state)
+{
+    fixture *f = *state;
+    char *path = join_path(f->dir, "README.md");
+    write_text_file(path, "# A CLIP model\n\nDownload the weights from the hub.\n");
+    expect_failure(path, LCLIP_E_FORMAT, "not a safetensors file: it starts with text");
+    free(path);
+    expect_failure(f->config, LCLIP_E_FORMAT, "it starts with text (JSON)");
+}
+
+/* A directory with PyTorch weights only says what they are, not "no model.safetensors". */
+static void test_directory_with_pytorch_weights_only(void **state)
+{
+    fixture *f = *state;
+    char *bin = join_path(f->dir, "pytorch_model.bin");
+    write_bytes_file(bin, "PK\x03\x04\0\0\x08\x08", 8);
+    expect_failure(f->dir, LCLIP_E_UNSUPPORTED, "pytorch_model.bin: a PyTorch checkpoint (pickle)");
+    free(bin);
 }
 
 static void test_header_limit_option(void **state)
@@ -612,11 +686,18 @@ int main(void)
         CASE(test_valid_model_opens),
         CASE(test_missing_path),
         CASE(test_directory_without_weights),
-        CASE(test_sharded_checkpoint_is_unsupported),
+        CASE(test_empty_shard_index),
         CASE(test_empty_file),
         CASE(test_shorter_than_length_field),
         CASE(test_header_length_larger_than_file),
         CASE(test_absurd_header_length),
+        CASE(test_header_length_beyond_file_and_limit),
+        CASE(test_pytorch_zip_checkpoint),
+        CASE(test_pytorch_legacy_pickle),
+        CASE(test_gguf_file),
+        CASE(test_onnx_model),
+        CASE(test_text_file),
+        CASE(test_directory_with_pytorch_weights_only),
         CASE(test_header_limit_option),
         CASE(test_tensor_count_limit_option),
         CASE(test_header_not_json),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -360,6 +361,105 @@ static void test_open_tells_the_log_what_it_chose(void **state)
     free(dir);
 }
 
+static void copy_file(const char *from_dir, const char *to_dir, const char *name)
+{
+    char *from = join_path(from_dir, name), *to = join_path(to_dir, name);
+    size_t len;
+    void *bytes = read_whole_file(from, &len);
+    assert_non_null(bytes);
+    write_bytes_file(to, bytes, len);
+    free(bytes);
+    free(from);
+    free(to);
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* An open_clip directory without a tokenizer file, as the hub has them:
+ * libclip's own copy of OpenAI's vocabulary (the build tree's here) gives the
+ * reference's ids, and describe and the log say it was used. */
+static void test_default_vocabulary(void **state)
+{
+    (void)state;
+    const char *fixtures = fixtures_dir();
+    if (!fixtures)
+        skip();
+    char *dir = make_temp_dir(), *model = join_path(fixtures, "models/tiny-gelu/open_clip");
+    copy_file(model, dir, "open_clip_model.safetensors");
+    copy_file(model, dir, "open_clip_config.json");
+    open_log l = {0};
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.log = keep_line;
+    opts.log_user = &l;
+    lclip_text_encoder *enc;
+    assert_int_equal(lclip_text_encoder_open(dir, &opts, &enc), LCLIP_OK);
+    const char *vocab = strstr(lclip_text_encoder_describe(enc), " vocab=builtin:/");
+    if (!vocab || !ends_with(vocab, "/share/libclip/bpe_simple_vocab_16e6.txt.gz"))
+        fail_msg("describe: %s", lclip_text_encoder_describe(enc));
+    assert_non_null(find_line(&l, LCLIP_LOG_INFO, "BPE vocabulary builtin:/"));
+
+    texts t;
+    read_texts(fixtures, &t);
+    int32_t *golden = golden_text_tokens(fixtures), ids[CONTEXT];
+    for (int i = 0; i < N_TEXTS; i++) {
+        size_t n;
+        assert_int_equal(lclip_tokenize(enc, t.list[i], ids, CONTEXT, &n), LCLIP_OK);
+        if (memcmp(ids, golden + i * CONTEXT, sizeof ids) != 0)
+            fail_msg("text %d (%s): ids differ from golden/text_tokens.i32", i, t.list[i]);
+    }
+    lclip_text_encoder_close(enc);
+    free(golden);
+    cJSON_Delete(t.manifest);
+    rm_tree(dir);
+    free(dir);
+    free(model);
+}
+
+/* describe's vocab= names what was used: the checkpoint's HF files, the
+ * caller's .gz (a space in its path written %20), or none. */
+static void test_describe_names_the_vocabulary(void **state)
+{
+    (void)state;
+    char *dir = make_temp_dir();
+    tiny_spec spec = tiny_spec_default();
+    tiny_write_hf(dir, &spec, "F32");
+    lclip_text_encoder *enc;
+    assert_int_equal(lclip_text_encoder_open(dir, NULL, &enc), LCLIP_OK);
+    assert_true(ends_with(lclip_text_encoder_describe(enc), " vocab=none"));
+    lclip_text_encoder_close(enc);
+    const char *fixtures = fixtures_dir();
+    if (fixtures) {
+        char *hf = join_path(fixtures, "models/tiny-gelu/hf"), want[1200];
+        assert_int_equal(lclip_text_encoder_open(hf, NULL, &enc), LCLIP_OK);
+        snprintf(want, sizeof want, " vocab=hf:%s/vocab.json", hf);
+        assert_true(ends_with(lclip_text_encoder_describe(enc), want));
+        lclip_text_encoder_close(enc);
+
+        char *spaced = join_path(dir, "a b");
+        mkdir(spaced, 0700);
+        copy_file(fixtures, spaced, "bpe_simple_vocab_16e6.txt.gz");
+        char *gz = join_path(spaced, "bpe_simple_vocab_16e6.txt.gz");
+        lclip_options opts;
+        lclip_options_init(&opts);
+        opts.vocab_path = gz;
+        assert_int_equal(lclip_text_encoder_open(hf, &opts, &enc), LCLIP_OK);
+        snprintf(want, sizeof want, " vocab=gz:%s/a%%20b/bpe_simple_vocab_16e6.txt.gz", dir);
+        if (!ends_with(lclip_text_encoder_describe(enc), want))
+            fail_msg("describe: %s, expected it to end with%s", lclip_text_encoder_describe(enc), want);
+        lclip_text_encoder_close(enc);
+        free(gz);
+        free(spaced);
+        free(hf);
+    }
+    rm_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +468,8 @@ int main(void)
         cmocka_unit_test(test_no_vocabulary_means_token_ids_only),
         cmocka_unit_test(test_per_input_results_for_texts),
         cmocka_unit_test(test_open_tells_the_log_what_it_chose),
+        cmocka_unit_test(test_default_vocabulary),
+        cmocka_unit_test(test_describe_names_the_vocabulary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

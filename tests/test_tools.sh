@@ -193,6 +193,14 @@ fi
 set +e
 "$bin/clip-embed" --model "$model" --image "$tmp/texts.txt" 2> "$tmp/err.txt"
 check "clip-embed on a non-image exits 1 with a message" test "$?$(grep -c 'not a PNG, JPEG, WebP, GIF or BMP image' "$tmp/err.txt")" = 11
+# clip-info on files that are not safetensors names what they are
+"$bin/clip-info" "$tmp/texts.txt" > /dev/null 2> "$tmp/err.txt"
+check "clip-info on a text file exits 1 saying it is text" \
+    test "$?$(grep -c 'not a safetensors file: it starts with text' "$tmp/err.txt")" = 11
+printf 'PK\003\004\000\000\010\010' > "$tmp/model.pt"
+"$bin/clip-info" "$tmp/model.pt" > /dev/null 2> "$tmp/err.txt"
+check "clip-info on a PyTorch zip exits 1 naming it with a conversion" \
+    test "$?$(grep -c 'a PyTorch checkpoint (pickle).*save_file' "$tmp/err.txt")" = 11
 "$bin/clip-zeroshot" --model "$model" "$images/missing.png" cat dog 2> /dev/null
 check "clip-zeroshot on a missing image exits 1" test $? = 1
 "$bin/clip-embed" --text "no model" > /dev/null 2>&1

@@ -131,7 +131,7 @@ func TestEncodeBatchEach(t *testing.T) {
 		})
 
 	// A missing vocabulary is the encoder's failure, not each text's.
-	bare, err := libclip.OpenTextEncoder(c.path, nil)
+	bare, err := libclip.OpenTextEncoder(smallVocabModel(t, dir), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -254,3 +254,59 @@ func normalized(v []float32) []float32 {
 	}
 	return out
 }
+
+// smallVocabModel writes tiny-quickgelu's open_clip weights alone
+// (hyperparameters inferred) with the token embedding cut to its first 1000
+// rows: too few ids for CLIP's vocabulary, so the text encoder uses none,
+// not even libclip's own copy, and opens for token ids only. It returns the
+// file's path.
+func smallVocabModel(t *testing.T, dir string) string {
+	t.Helper()
+	blob, err := os.ReadFile(filepath.Join(dir, "models", "tiny-quickgelu", "open_clip", "open_clip_model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	length := binary.LittleEndian.Uint64(blob[:8])
+	type tensor struct {
+		Dtype       string   `json:"dtype"`
+		Shape       []int64  `json:"shape"`
+		DataOffsets [2]int64 `json:"data_offsets"`
+	}
+	raw := map[string]json.RawMessage{}
+	if err := json.Unmarshal(blob[8:8+length], &raw); err != nil {
+		t.Fatal(err)
+	}
+	delete(raw, "__metadata__")
+	data := blob[8+length:]
+	table := map[string]tensor{}
+	var out []byte
+	for name, entry := range raw {
+		var tn tensor
+		if err := json.Unmarshal(entry, &tn); err != nil {
+			t.Fatal(err)
+		}
+		chunk := data[tn.DataOffsets[0]:tn.DataOffsets[1]]
+		if name == "token_embedding.weight" {
+			chunk = chunk[:int64(len(chunk))/tn.Shape[0]*1000]
+			tn.Shape[0] = 1000
+		}
+		tn.DataOffsets = [2]int64{int64(len(out)), int64(len(out) + len(chunk))}
+		out = append(out, chunk...)
+		table[name] = tn
+	}
+	header, err := json.Marshal(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(header)%8 != 0 {
+		header = append(header, ' ')
+	}
+	file := make([]byte, 8, 8+len(header)+len(out))
+	binary.LittleEndian.PutUint64(file, uint64(len(header)))
+	file = append(append(file, header...), out...)
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := os.WriteFile(path, file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

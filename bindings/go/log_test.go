@@ -126,14 +126,26 @@ func TestLogOpen(t *testing.T) {
 		t.Errorf("Dim %d", img.Dim())
 	}
 
+	// open_clip weights without a tokenizer file: libclip's own vocabulary
 	rec = &logRecorder{}
 	txt, err := libclip.OpenTextEncoder(openClip, &libclip.Options{Log: rec.log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer txt.Close()
+	if rec.count("info: ", "BPE vocabulary builtin:") != 1 {
+		t.Errorf("no message about the default vocabulary in the log:\n%s", rec)
+	}
+	t.Logf("%s", rec)
+
+	// none at all (an embedding table too small for CLIP's vocabulary)
+	rec = &logRecorder{}
+	bare, err := libclip.OpenTextEncoder(smallVocabModel(t, dir), &libclip.Options{Log: rec.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close()
 	if rec.count("warning: ", "no BPE vocabulary") != 1 {
 		t.Errorf("no message about the missing vocabulary in the log:\n%s", rec)
 	}
-	t.Logf("%s", rec)
 }

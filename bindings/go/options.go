@@ -123,9 +123,10 @@ type Options struct {
 	// L2-normalised vectors (lclip_options.normalize = 0).
 	RawOutput bool
 
-	// VocabPath is the BPE vocabulary file (bpe_simple_vocab_16e6.txt.gz)
-	// for open_clip / OpenAI-named checkpoints that have none beside the
-	// weights. Empty: look beside the weights. Text encoders only.
+	// VocabPath is the BPE vocabulary file (bpe_simple_vocab_16e6.txt.gz),
+	// or a directory holding it or vocab.json + merges.txt. Empty: the
+	// vocabulary beside the weights, else libclip's own installed copy of
+	// OpenAI's. Text encoders only.
 	VocabPath string
 
 	// NoTruncate makes a text longer than the context length an

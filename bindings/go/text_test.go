@@ -183,22 +183,54 @@ func TestEncodeTokens(t *testing.T) {
 // Without a vocabulary the open_clip layout's text encoder only encodes
 // tokens.
 func TestTextEncoderWithoutVocabulary(t *testing.T) {
-	dir, m := fixtures(t)
-	c := modelCases(dir)[1]
-	enc, err := libclip.OpenTextEncoder(c.path, nil)
+	dir, _ := fixtures(t)
+	enc, err := libclip.OpenTextEncoder(smallVocabModel(t, dir), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer enc.Close()
+	if !strings.HasSuffix(enc.Describe(), " vocab=none") {
+		t.Errorf("Describe without vocabulary: %q", enc.Describe())
+	}
 	if _, err := enc.Tokenize("a cat"); !errors.Is(err, libclip.ErrUnsupported) {
 		t.Errorf("Tokenize without vocabulary: %v, want ErrUnsupported", err)
 	}
 	if _, err := enc.Encode("a cat"); !errors.Is(err, libclip.ErrUnsupported) {
 		t.Errorf("Encode without vocabulary: %v, want ErrUnsupported", err)
 	}
-	golden := readI32(t, filepath.Join(dir, m.Texts.TokensFile))
-	if _, err := enc.EncodeTokens([][]int32{golden[:enc.ContextLength()]}); err != nil {
+	ids := make([]int32, enc.ContextLength())
+	copy(ids, []int32{5, 999, 17, 3})
+	if _, err := enc.EncodeTokens([][]int32{ids}); err != nil {
 		t.Errorf("EncodeTokens without vocabulary: %v", err)
+	}
+}
+
+// open_clip weights without a tokenizer file use libclip's own copy of
+// OpenAI's vocabulary: the ids and embeddings of the fixtures' copy.
+func TestTextEncoderDefaultVocabulary(t *testing.T) {
+	dir, m := fixtures(t)
+	c := modelCases(dir)[1]
+	def, err := libclip.OpenTextEncoder(c.path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer def.Close()
+	if !strings.Contains(def.Describe(), " vocab=builtin:") {
+		t.Errorf("Describe: %q, want vocab=builtin:", def.Describe())
+	}
+	given := openText(t, c, libclip.Options{})
+	a, err := def.Encode(m.Texts.List[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := given.Encode(m.Texts.List[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("embedding %d: %v with the default vocabulary, %v with the fixtures'", i, a[i], b[i])
+		}
 	}
 }
 

@@ -7,6 +7,7 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "load/checkpoint.h"
+#include "load/sharded.h"
 #include "load/tensor_bind.h"
 #include "load/tower_bind.h"
 
@@ -44,7 +45,7 @@ static lclip_status bind_layer(lclip_model *m, lclip_linear *lin)
 {
     lclip_status s = lclip_gemm_bind(m->gemm, lin);
     if (s == LCLIP_OK && lin->packed)
-        lclip_mapped_release(&m->weights->file, lin->weight, (size_t)lin->out * (size_t)lin->in * sizeof(float));
+        lclip_safetensors_release(m->weights, lin->weight, (size_t)lin->out * (size_t)lin->in * sizeof(float));
     return s;
 }
 
@@ -123,7 +124,8 @@ static lclip_status load(lclip_model *m, const char *model_path)
     lclip_safetensors_limits limits = {m->options.max_header_bytes, m->options.max_tensor_count};
     m->directory = files.directory;
     files.directory = NULL;
-    s = lclip_safetensors_open(files.weights, &limits, &m->weights);
+    s = files.sharded ? lclip_safetensors_open_sharded(files.weights, &limits, &m->weights)
+                      : lclip_safetensors_open(files.weights, &limits, &m->weights);
     if (s == LCLIP_OK)
         s = lclip_detect_layout(m->weights, &m->layout);
     if (s == LCLIP_OK)

@@ -7,6 +7,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "load/foreign_format.h"
 #include "load/json.h"
 
 static const struct {
@@ -212,12 +213,20 @@ static lclip_status parse_header(const unsigned char *data, size_t size, const c
     uint64_t header_len = 0;
     for (int i = 7; i >= 0; i--)
         header_len = (header_len << 8) | data[i];
+    /* Another format's first bytes read as a header length are nonsense, so
+     * what the file is gets said before any limit is weighed against them. */
+    if (header_len > size - 8 || header_len == 0 || data[8] != '{') {
+        lclip_status s = lclip_name_foreign_format(data, size, label);
+        if (s != LCLIP_OK)
+            return s;
+    }
+    if (header_len > size - 8)
+        return lclip_fail(LCLIP_E_FORMAT,
+                          "%s: not a safetensors file: header length %llu is larger than the file (%zu bytes)",
+                          label, (unsigned long long)header_len, size);
     if (header_len > limits->max_header_bytes)
         return lclip_fail(LCLIP_E_TOO_LARGE, "%s: header length %llu exceeds the limit of %llu bytes", label,
                           (unsigned long long)header_len, (unsigned long long)limits->max_header_bytes);
-    if (header_len > size - 8)
-        return lclip_fail(LCLIP_E_FORMAT, "%s: header length %llu is larger than the file (%zu bytes)",
-                          label, (unsigned long long)header_len, size);
     if (header_len < 2)
         return lclip_fail(LCLIP_E_FORMAT, "%s: header length %llu is too short for a JSON object", label,
                           (unsigned long long)header_len);
@@ -298,10 +307,20 @@ void lclip_safetensors_close(lclip_safetensors *st)
     if (!st)
         return;
     lclip_unmap_file(&st->file);
+    for (size_t i = 0; i < st->n_shards; i++)
+        lclip_safetensors_close(st->shards[i]);
+    lclip_free(st->shards);
     lclip_free(st->tensors);
     lclip_free(st->names);
     lclip_free(st->label);
     lclip_free(st);
+}
+
+void lclip_safetensors_release(const lclip_safetensors *st, const void *addr, size_t len)
+{
+    lclip_mapped_release(&st->file, addr, len);
+    for (size_t i = 0; i < st->n_shards; i++)
+        lclip_safetensors_release(st->shards[i], addr, len);
 }
 
 const lclip_tensor_info *lclip_safetensors_find(const lclip_safetensors *st, const char *name)

@@ -43,11 +43,15 @@ typedef struct lclip_tensor_info {
 } lclip_tensor_info;
 
 typedef struct lclip_safetensors {
-    lclip_mapped_file file; /* empty when parsed from a caller's buffer */
+    lclip_mapped_file file; /* empty when parsed from a caller's buffer, or sharded */
     char *label;            /* file path, for messages */
     lclip_tensor_info *tensors; /* sorted by name */
     size_t count;
-    char *names; /* storage of all tensor names */
+    char *names; /* storage of all tensor names (NULL when sharded) */
+    /* A sharded checkpoint (load/sharded.h): the shards whose tensors and
+     * names the table above points into. */
+    struct lclip_safetensors **shards;
+    size_t n_shards;
 } lclip_safetensors;
 
 typedef struct lclip_safetensors_limits {
@@ -66,6 +70,10 @@ lclip_status lclip_safetensors_parse(const unsigned char *data, size_t size, con
                                      lclip_safetensors **out);
 
 void lclip_safetensors_close(lclip_safetensors *st);
+
+/* lclip_mapped_release for the file (of st or of one of its shards) whose
+ * mapping holds [addr, addr + len); nothing where none does. */
+void lclip_safetensors_release(const lclip_safetensors *st, const void *addr, size_t len);
 
 /* NULL when absent. */
 const lclip_tensor_info *lclip_safetensors_find(const lclip_safetensors *st, const char *name);

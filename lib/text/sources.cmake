@@ -2,6 +2,7 @@
 list(APPEND LIBCLIP_SOURCES
   text/badness.c
   text/bpe.c
+  text/builtin_vocab.c
   text/codepoints.c
   text/html_entities.c
   text/html_unescape.c
@@ -11,5 +12,6 @@ list(APPEND LIBCLIP_SOURCES
   text/tokenizer.c
   text/unicode_tables.c
   text/vocab.c
+  text/vocab_choice.c
   text/vocab_json.c
 )

@@ -3,6 +3,7 @@
  * texts and token ids become "prepare" steps that write one text's ids, and
  * lclip_batch_encode runs them through the tower in passes. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -14,38 +15,29 @@
 #include "load/model.h"
 #include "text/text_tower.h"
 #include "text/tokenizer.h"
+#include "text/vocab_choice.h"
 
 struct lclip_text_encoder {
     lclip_model *model;
     lclip_tokenizer *tokenizer;
+    char *description; /* the engine's key=value fields, then vocab= */
 };
 
-/* A vocabulary named in the options or lying beside the weights must load;
- * without one the encoder still encodes token ids, and the functions that
- * take text say what is missing. Sets *given; fails only when out of memory
- * (guessing "present" then would turn the shortage into a missing-file error). */
-static lclip_status vocabulary_given(const lclip_model *m, int *given)
+/* "<engine fields> vocab=<source or none>". Bytes that would split the
+ * space-separated fields (whitespace, controls) and '%' are written %XX. */
+static lclip_status describe_encoder(lclip_text_encoder *enc, const char *source)
 {
-    static const char *const names[] = {"vocab.json", "merges.txt", "bpe_simple_vocab_16e6.txt.gz"};
-    *given = m->options.vocab_path != NULL;
-    for (size_t i = 0; i < sizeof names / sizeof *names && !*given; i++) {
-        char *path = lclip_path_join(m->directory, names[i]);
-        if (!path)
-            return lclip_fail(LCLIP_E_NOMEM, "out of memory");
-        *given = lclip_is_regular_file(path);
-        lclip_free(path);
-    }
+    const char *engine = lclip_gemm_describe(enc->model->gemm), *value = source ? source : "none";
+    size_t e = strlen(engine), n = strlen(value);
+    char *d = lclip_malloc(e + sizeof " vocab=" + 3 * n);
+    if (!d)
+        return lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    memcpy(d, engine, e);
+    char *at = d + e + sprintf(d + e, " vocab=");
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+        at += *c <= ' ' || *c == '%' || *c == 0x7f ? sprintf(at, "%%%02X", *c) : sprintf(at, "%c", *c);
+    enc->description = d;
     return LCLIP_OK;
-}
-
-static lclip_status open_tokenizer(lclip_text_encoder *enc)
-{
-    const lclip_model *m = enc->model;
-    lclip_status s = lclip_tokenizer_open(m->directory, m->options.vocab_path, &enc->tokenizer);
-    if (s == LCLIP_OK && m->text.cfg.vocab_size <= LCLIP_TOKEN_END)
-        s = lclip_fail(LCLIP_E_FORMAT, "%s: the model's %d-token embedding table is too small for CLIP's "
-                       "vocabulary (end token %d)", m->weights->label, m->text.cfg.vocab_size, LCLIP_TOKEN_END);
-    return s;
 }
 
 LCLIP_API lclip_status lclip_text_encoder_open(const char *model_path, const lclip_options *opts,
@@ -59,16 +51,16 @@ LCLIP_API lclip_status lclip_text_encoder_open(const char *model_path, const lcl
         return lclip_fail(LCLIP_E_NOMEM, "out of memory");
     lclip_status s =
         lclip_model_open("lclip_text_encoder_open", model_path, opts, LCLIP_TOWER_TEXT, &enc->model);
-    int given = 0;
+    char *source = NULL;
     if (s == LCLIP_OK)
-        s = vocabulary_given(enc->model, &given);
-    if (s == LCLIP_OK && given)
-        s = open_tokenizer(enc);
-    if (s == LCLIP_OK && !given) {
+        s = lclip_vocabulary_open(enc->model, &enc->tokenizer, &source);
+    if (s == LCLIP_OK)
+        s = describe_encoder(enc, source);
+    if (s == LCLIP_OK && source) {
         lclip_logger log = lclip_logger_of(&enc->model->options);
-        lclip_log(&log, LCLIP_LOG_WARNING, "%s: no BPE vocabulary beside the weights and no vocab_path: the text "
-                  "encoder encodes token ids only", enc->model->directory);
+        lclip_log(&log, LCLIP_LOG_INFO, "%s: BPE vocabulary %s", enc->model->directory, source);
     }
+    lclip_free(source);
     if (s != LCLIP_OK) {
         lclip_text_encoder_close(enc);
         return s;
@@ -83,6 +75,7 @@ LCLIP_API void lclip_text_encoder_close(lclip_text_encoder *enc)
         return;
     lclip_tokenizer_close(enc->tokenizer);
     lclip_model_close(enc->model);
+    lclip_free(enc->description);
     lclip_free(enc);
 }
 
@@ -103,7 +96,7 @@ LCLIP_API float lclip_text_encoder_logit_scale(const lclip_text_encoder *enc)
 
 LCLIP_API const char *lclip_text_encoder_describe(const lclip_text_encoder *enc)
 {
-    return enc ? lclip_gemm_describe(enc->model->gemm) : "";
+    return enc ? enc->description : "";
 }
 
 static lclip_status no_vocabulary(const lclip_text_encoder *enc)

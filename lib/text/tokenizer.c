@@ -31,46 +31,71 @@ typedef struct cache_slot {
 
 struct lclip_tokenizer {
     lclip_bpe_vocab vocab;
+    char *source; /* "hf:<vocab.json path>" or "gz:<.gz path>" */
     pthread_mutex_t cache_lock;
     cache_slot *cache;
 };
 
 /* ---- opening ------------------------------------------------------------ */
 
-static lclip_status load_from_directory(const char *dir, lclip_bpe_vocab *v, int *found)
+/* "kind:path" for lclip_tokenizer_source (NULL on allocation failure). */
+static char *source_of(const char *kind, const char *path)
+{
+    size_t k = strlen(kind), n = strlen(path);
+    char *s = lclip_malloc(k + n + 2);
+    if (s) {
+        memcpy(s, kind, k);
+        s[k] = ':';
+        memcpy(s + k + 1, path, n + 1);
+    }
+    return s;
+}
+
+static lclip_status load_gz(const char *path, lclip_tokenizer *tok)
+{
+    lclip_status s = lclip_bpe_vocab_load_gz(path, &tok->vocab);
+    if (s == LCLIP_OK && !(tok->source = source_of("gz", path)))
+        s = lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    return s;
+}
+
+static lclip_status load_from_directory(const char *dir, lclip_tokenizer *tok, int *found)
 {
     char *json = lclip_path_join(dir, "vocab.json"), *merges = lclip_path_join(dir, "merges.txt");
     char *gz = lclip_path_join(dir, GZ_NAME);
     lclip_status s = LCLIP_OK;
     *found = 1;
-    if (!json || !merges || !gz)
+    if (!json || !merges || !gz) {
         s = lclip_fail(LCLIP_E_NOMEM, "out of memory");
-    else if (lclip_is_regular_file(json) && lclip_is_regular_file(merges))
-        s = lclip_bpe_vocab_load_hf(json, merges, v);
-    else if (lclip_is_regular_file(gz))
-        s = lclip_bpe_vocab_load_gz(gz, v);
-    else
+    } else if (lclip_is_regular_file(json) && lclip_is_regular_file(merges)) {
+        s = lclip_bpe_vocab_load_hf(json, merges, &tok->vocab);
+        if (s == LCLIP_OK && !(tok->source = source_of("hf", json)))
+            s = lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    } else if (lclip_is_regular_file(gz)) {
+        s = load_gz(gz, tok);
+    } else {
         *found = 0;
+    }
     lclip_free(json);
     lclip_free(merges);
     lclip_free(gz);
     return s;
 }
 
-static lclip_status load_vocab(const char *directory, const char *vocab_path, lclip_bpe_vocab *v)
+static lclip_status load_vocab(const char *directory, const char *vocab_path, lclip_tokenizer *tok)
 {
     int found = 0;
     lclip_status s;
     if (vocab_path && lclip_is_directory(vocab_path)) {
-        s = load_from_directory(vocab_path, v, &found);
+        s = load_from_directory(vocab_path, tok, &found);
         if (s == LCLIP_OK && !found)
             s = lclip_fail(LCLIP_E_IO, "%s: no vocab.json + merges.txt or %s in this directory", vocab_path,
                            GZ_NAME);
         return s;
     }
     if (vocab_path)
-        return lclip_bpe_vocab_load_gz(vocab_path, v); /* a missing file is LCLIP_E_IO */
-    s = load_from_directory(directory, v, &found);
+        return load_gz(vocab_path, tok); /* a missing file is LCLIP_E_IO */
+    s = load_from_directory(directory, tok, &found);
     if (s == LCLIP_OK && !found)
         s = lclip_fail(LCLIP_E_IO, "%s: no vocab.json + merges.txt or %s beside the model", directory, GZ_NAME);
     return s;
@@ -90,7 +115,7 @@ lclip_status lclip_tokenizer_open(const char *directory, const char *vocab_path,
         lclip_free(tok);
         return lclip_fail(LCLIP_E_NOMEM, "out of memory");
     }
-    lclip_status s = load_vocab(directory, vocab_path, &tok->vocab);
+    lclip_status s = load_vocab(directory, vocab_path, tok);
     if (s != LCLIP_OK) {
         lclip_tokenizer_close(tok);
         return s;
@@ -104,9 +129,15 @@ void lclip_tokenizer_close(lclip_tokenizer *tok)
     if (!tok)
         return;
     lclip_bpe_vocab_free(&tok->vocab);
+    lclip_free(tok->source);
     pthread_mutex_destroy(&tok->cache_lock);
     lclip_free(tok->cache);
     lclip_free(tok);
+}
+
+const char *lclip_tokenizer_source(const lclip_tokenizer *tok)
+{
+    return tok->source;
 }
 
 /* ---- the word cache ----------------------------------------------------- */

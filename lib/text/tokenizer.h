@@ -21,6 +21,9 @@ typedef struct lclip_tokenizer lclip_tokenizer;
  * directory. Missing files are LCLIP_E_IO; malformed ones LCLIP_E_FORMAT. */
 lclip_status lclip_tokenizer_open(const char *directory, const char *vocab_path, lclip_tokenizer **out);
 void lclip_tokenizer_close(lclip_tokenizer *tok);
+/* Which files it loaded: "hf:<path of vocab.json>" (merges.txt beside it) or
+ * "gz:<path of the .gz>". */
+const char *lclip_tokenizer_source(const lclip_tokenizer *tok);
 
 /* Writes context_length ids (start, tokens, end, zero padding) into ids and
  * the count before the padding into *n_tokens. Too long: with truncate, the

@@ -1,9 +1,10 @@
 /* Writes the fuzz targets' seed corpora (run through make_corpus.sh):
  *     fuzz_make_seeds OUT_DIR [FIXTURES_DIR]
  * Self-made inputs always (micro checkpoints in both layouts and three
- * dtypes, configs, PNGs of every colour type and depth, JPEGs of every
- * colour space and coding, WebPs, GIFs and BMPs of each kind read, texts,
- * classifier files); the fixtures' configs, texts and
+ * dtypes, a micro checkpoint in two shards with good and bad indexes, configs,
+ * PNGs of every colour type and depth, JPEGs of every colour space and coding,
+ * WebPs, GIFs and BMPs of each kind read, texts, classifier files); the
+ * fixtures' configs, texts and
  * checkpoint headers when present (make_corpus.sh adds their small images). */
 #define _GNU_SOURCE
 #include <png.h>
@@ -21,6 +22,7 @@
 
 #include "image/image_test_util.h"
 #include "libclip.h"
+#include "support/shards.h"
 #include "support/test_util.h"
 #include "support/tiny_model.h"
 
@@ -181,6 +183,73 @@ static void model_seeds(const char *fixtures)
             put("safetensors", header_names[i], st, 8 + header_len);
         free(st);
     }
+}
+
+/* fuzz_sharded's input: each shard behind its 4-byte length, then the index. */
+static void sharded_container(const char *name, unsigned char *const shards[2], const size_t lens[2],
+                              const char *index)
+{
+    size_t index_len = strlen(index), size = 8 + lens[0] + lens[1] + index_len, at = 0;
+    unsigned char *buf = malloc(size);
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < 4; i++)
+            buf[at++] = (unsigned char)(lens[k] >> (8 * i));
+        memcpy(buf + at, shards[k], lens[k]);
+        at += lens[k];
+    }
+    memcpy(buf + at, index, index_len);
+    put("sharded", name, buf, size);
+    free(buf);
+}
+
+/* A micro checkpoint split in two as transformers shards one, and indexes
+ * that break one rule each. */
+static void sharded_seeds(void)
+{
+    tiny_spec spec = micro_spec();
+    char *dir = make_temp_dir(), *single = join_path(dir, "single.safetensors");
+    st_file f;
+    tiny_build(&spec, TINY_HF, "F16", &f);
+    st_write(single, &f, 0, SIZE_MAX);
+    st_file_free(&f);
+    char *first = shard_safetensors(single, dir, 2, SHARD_EXACT);
+    unsigned char *shards[2];
+    size_t lens[2], index_len;
+    for (int k = 0; k < 2; k++) {
+        char *path = join_path(dir, shard_name(k + 1, 2));
+        shards[k] = read_whole_file(path, &lens[k]);
+        free(path);
+    }
+    char *index_path = join_path(dir, "model.safetensors.index.json");
+    char *bytes = read_whole_file(index_path, &index_len), *index = strndup(bytes, index_len);
+    sharded_container("micro_two_shards", shards, lens, index);
+    char listed_twice[512];
+    snprintf(listed_twice, sizeof listed_twice, "\"weight_map\":\t{\n\t\t\"%s\":\t\"%s\",", first,
+             shard_name(2, 2));
+    const struct {
+        const char *name, *from, *to;
+    } flaws[] = {
+        {"traversal", "\"model-00002-of-00002.safetensors\"", "\"../model-00002-of-00002.safetensors\""},
+        {"missing_shard", "\"model-00002-of-00002.safetensors\"", "\"model-00003-of-00002.safetensors\""},
+        {"ghost_tensor", "\"weight_map\":\t{", "\"weight_map\":\t{\"ghost\": \"model-00001-of-00002.safetensors\","},
+        {"listed_twice", "\"weight_map\":\t{", listed_twice},
+        {"shard_not_string", "\"model-00001-of-00002.safetensors\"", "1"},
+    };
+    for (size_t i = 0; i < sizeof flaws / sizeof *flaws; i++) {
+        char *changed = replace_first(index, flaws[i].from, flaws[i].to), name[64];
+        snprintf(name, sizeof name, "micro_%s", flaws[i].name);
+        sharded_container(name, shards, lens, changed);
+        free(changed);
+    }
+    free(bytes);
+    free(index);
+    free(index_path);
+    free(first);
+    free(shards[0]);
+    free(shards[1]);
+    free(single);
+    rm_tree(dir);
+    free(dir);
 }
 
 static void config_seeds(const char *fixtures)
@@ -484,6 +553,7 @@ int main(int argc, char **argv)
     mkdir(out_dir, 0777);
     const char *fixtures = argc == 3 ? argv[2] : NULL;
     model_seeds(fixtures);
+    sharded_seeds();
     config_seeds(fixtures);
     text_seeds(fixtures);
     vocab_json_seeds(fixtures);

@@ -41,7 +41,25 @@ if [ -n "$fixtures" ] && [ -d "$model" ] && [ -f "$image" ]; then
     env -i "$prefix/bin/clip-zeroshot" --model "$model" "$image" rocket cat > "$tmp/zeroshot.out"
     grep -q rocket "$tmp/zeroshot.out"
     env -i "$prefix/bin/clip-info" "$model" > /dev/null
-    echo "installed tools ($tools) run from $prefix in an empty environment, clip-zeroshot labelled an image"
+    # An open_clip directory without a tokenizer file takes the installed
+    # vocabulary, found relative to libclip.so: also after the prefix moves.
+    mkdir "$tmp/open_clip"
+    cp "$fixtures/models/tiny-gelu/open_clip/"* "$tmp/open_clip/"
+    check_vocab() { # prefix
+        env -i "$1/bin/clip-info" "$tmp/open_clip" > "$tmp/info.out"
+        want="vocabulary:     builtin:$(cd "$1" && pwd -P)/share/libclip/bpe_simple_vocab_16e6.txt.gz"
+        if ! grep -qxF "$want" "$tmp/info.out"; then
+            echo "clip-info from $1 did not use the installed vocabulary; expected \"$want\" in:" >&2
+            cat "$tmp/info.out" >&2
+            exit 1
+        fi
+    }
+    check_vocab "$prefix"
+    mv "$prefix" "$tmp/moved"
+    check_vocab "$tmp/moved"
+    mv "$tmp/moved" "$prefix"
+    echo "installed tools ($tools) run from $prefix in an empty environment, clip-zeroshot labelled an image," \
+        "the installed vocabulary is found (also from a moved prefix)"
 else
     echo "installed tools ($tools) run from $prefix in an empty environment (no fixtures: no model run)"
 fi

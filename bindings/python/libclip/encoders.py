@@ -438,10 +438,12 @@ class TextEncoder(_Encoder):
         threads: as for :class:`ImageEncoder`.
         normalize: return L2-normalised embeddings (default) or the raw
             projection output.
-        vocab_path: ``bpe_simple_vocab_16e6.txt.gz`` for checkpoints without
-            a vocabulary beside the weights (open_clip / OpenAI layout).
-            None: look beside the weights. With no vocabulary at all the
-            encoder opens, but only :meth:`encode_tokens` works.
+        vocab_path: a ``bpe_simple_vocab_16e6.txt.gz`` (or a directory
+            holding it or vocab.json + merges.txt). None: the vocabulary
+            beside the weights, else libclip's own installed copy of
+            OpenAI's (``describe()["vocab"]`` says which). With no
+            vocabulary at all the encoder opens, but only
+            :meth:`encode_tokens` works.
         truncate: cut texts longer than the context as ``clip.tokenize
             (truncate=True)`` does; False makes them LCLIP_E_TOO_LARGE.
         log: as for :class:`ImageEncoder`.

@@ -87,10 +87,38 @@ def model_path(fixtures: Path, model: str, layout: str) -> str:
 
 
 def text_encoder(fixtures: Path, model: str, layout: str, **kwargs: Any) -> libclip.TextEncoder:
-    """A text encoder; the open_clip layout has no vocabulary beside the weights."""
+    """A text encoder; the open_clip layout has no vocabulary beside the
+    weights: it gets the fixtures' (libclip's own copy would do too)."""
     if layout == "open_clip":
         kwargs.setdefault("vocab_path", str(fixtures / "bpe_simple_vocab_16e6.txt.gz"))
     return libclip.TextEncoder(model_path(fixtures, model, layout), **kwargs)
+
+
+def small_vocab_model(fixtures: Path, directory: Path) -> str:
+    """tiny-quickgelu's open_clip weights alone (hyperparameters inferred)
+    with the token embedding cut to its first 1000 rows: too few ids for
+    CLIP's vocabulary, so the text encoder uses none, not even libclip's own
+    copy, and opens for token ids only. Returns the file's path."""
+    blob = (fixtures / "models" / "tiny-quickgelu" / "open_clip" / "open_clip_model.safetensors").read_bytes()
+    length = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8 : 8 + length])
+    header.pop("__metadata__", None)
+    data = blob[8 + length :]
+    table, chunks, at = {}, [], 0
+    for name, tensor in header.items():
+        begin, end = tensor["data_offsets"]
+        chunk, shape = data[begin:end], list(tensor["shape"])
+        if name == "token_embedding.weight":
+            chunk = chunk[: len(chunk) // shape[0] * 1000]
+            shape[0] = 1000
+        table[name] = {"dtype": tensor["dtype"], "shape": shape, "data_offsets": [at, at + len(chunk)]}
+        chunks.append(chunk)
+        at += len(chunk)
+    text = json.dumps(table).encode()
+    text += b" " * (-len(text) % 8)
+    path = directory / "model.safetensors"
+    path.write_bytes(len(text).to_bytes(8, "little") + text + b"".join(chunks))
+    return str(path)
 
 
 def read_f32(path: Path, shape: tuple[int, ...]) -> np.ndarray:

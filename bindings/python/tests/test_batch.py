@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import libclip
-from conftest import model_path, text_encoder
+from conftest import model_path, small_vocab_model, text_encoder
 
 
 @pytest.fixture(scope="module")
@@ -158,9 +158,9 @@ def test_encode_tokens_each(encoders, texts):
     assert txt.encode_tokens_each([]).embeddings.shape == (0, txt.dim)
 
 
-def test_encode_each_without_a_vocabulary_raises(fixtures):
+def test_encode_each_without_a_vocabulary_raises(fixtures, tmp_path):
     """A missing vocabulary is the encoder's failure, not each text's: the call raises."""
-    with libclip.TextEncoder(model_path(fixtures, "tiny-gelu", "open_clip"), log=None) as bare:
+    with libclip.TextEncoder(small_vocab_model(fixtures, tmp_path), log=None) as bare:
         with pytest.raises(libclip.ClipError) as caught:
             bare.encode_each(["a", "b"])
     assert caught.value.status_name == "LCLIP_E_UNSUPPORTED"

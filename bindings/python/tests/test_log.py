@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import libclip
-from conftest import model_path
+from conftest import model_path, small_vocab_model
 
 
 class Recorder:
@@ -77,11 +77,21 @@ def test_info_at_open(fixtures, tmp_path):
     assert any("hyperparameters inferred" in m and str(weights) in m for m in info), log.records
 
 
-def test_no_vocabulary_is_a_warning_at_open(fixtures):
+def test_no_vocabulary_is_a_warning_at_open(fixtures, tmp_path):
+    log = Recorder()
+    with libclip.TextEncoder(small_vocab_model(fixtures, tmp_path), log=log):
+        pass
+    assert any("no BPE vocabulary" in m for m in log.messages(libclip.LogLevel.WARNING)), log.records
+
+
+def test_default_vocabulary_is_said_at_open(fixtures):
+    """open_clip weights without a tokenizer file: libclip's own copy of
+    OpenAI's vocabulary, named in the log."""
     log = Recorder()
     with libclip.TextEncoder(model_path(fixtures, "tiny-gelu", "open_clip"), log=log):
         pass
-    assert any("no BPE vocabulary" in m for m in log.messages(libclip.LogLevel.WARNING)), log.records
+    info = log.messages(libclip.LogLevel.INFO)
+    assert any("BPE vocabulary builtin:" in m for m in info), log.records
 
 
 def test_default_goes_to_the_libclip_logger(fixtures, warning_jpeg, caplog):

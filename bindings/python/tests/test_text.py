@@ -18,6 +18,7 @@ from conftest import (
     model_path,
     read_f32,
     run_clip_embed,
+    small_vocab_model,
     text_encoder,
 )
 
@@ -106,19 +107,31 @@ def test_encode_tokens_equals_encode(encoder, texts):
     assert info.value.status_name == "LCLIP_E_INVALID_ARGUMENT"
 
 
-def test_open_clip_without_vocabulary(fixtures, texts):
+def test_without_vocabulary(fixtures, tmp_path):
     """Without a vocabulary only pre-tokenized input works."""
-    with libclip.TextEncoder(model_path(fixtures, "tiny-gelu", "open_clip")) as bare, text_encoder(
-        fixtures, "tiny-gelu", "open_clip"
-    ) as full:
+    with libclip.TextEncoder(small_vocab_model(fixtures, tmp_path), log=None) as bare:
+        assert bare.describe()["vocab"] == "none"
         with pytest.raises(libclip.ClipError) as info:
             bare.encode("a photo of a cat")
         assert info.value.status_name == "LCLIP_E_UNSUPPORTED"
         assert "vocab" in info.value.message
         with pytest.raises(libclip.ClipError):
             bare.tokenize("a photo of a cat")
-        tokens = full.tokenize(texts[1])
-        assert np.array_equal(bare.encode_tokens(tokens), full.encode(texts[1]))
+        tokens = np.zeros((1, bare.context_length), dtype=np.int32)
+        tokens[0, :4] = [5, 999, 17, 3]
+        assert bare.encode_tokens(tokens).shape == (1, bare.dim)
+
+
+def test_open_clip_gets_the_default_vocabulary(fixtures, texts):
+    """open_clip weights without a tokenizer file use libclip's own copy of
+    OpenAI's vocabulary: the same ids and embeddings as with the fixtures'."""
+    with libclip.TextEncoder(model_path(fixtures, "tiny-gelu", "open_clip")) as default, text_encoder(
+        fixtures, "tiny-gelu", "open_clip"
+    ) as given:
+        assert default.describe()["vocab"].startswith("builtin:")
+        assert given.describe()["vocab"].startswith("gz:")
+        assert np.array_equal(default.tokenize(texts[1]), given.tokenize(texts[1]))
+        assert np.array_equal(default.encode(texts[1]), given.encode(texts[1]))
 
 
 def test_lone_surrogate_raises_unicode_encode_error(encoder):
