@@ -19,9 +19,6 @@
  * 768 image rows stay within 64 MB for ViT-B; 4096 text rows hold 53 full
  * contexts, or hundreds of packed captions. */
 #define LCLIP_MAX_IMAGE_ROWS_PER_PASS 768
-/* What one of those image rows stands for, for a tower whose activations
- * are not rows of tokens (the ResNet): its bytes per image in these units. */
-#define LCLIP_IMAGE_ROW_BYTES (60 * 1024)
 #define LCLIP_MAX_TEXT_ROWS_PER_PASS 4096
 
 typedef struct lclip_batch {

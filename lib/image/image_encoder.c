@@ -115,7 +115,7 @@ static lclip_status encode_job(const image_job *job, size_t n,
                                const lclip_batch_options *control, float *out)
 {
     const lclip_model *m = job->model;
-    size_t per_pass = LCLIP_MAX_IMAGE_ROWS_PER_PASS / lclip_image_tower_rows_per_image(&m->vision);
+    size_t per_pass = lclip_image_tower_images_per_pass(&m->vision);
     lclip_batch batch = {.n = n,
                          .per_pass = per_pass,
                          .input_bytes = tensor_floats(m) * sizeof(float),

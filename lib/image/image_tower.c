@@ -1,14 +1,16 @@
 #include "image/image_tower.h"
 
 #include "common/alloc.h"
+#include "common/batch.h"
 #include "common/error.h"
 #include "transformer/transformer.h"
 
-size_t lclip_image_tower_rows_per_image(const lclip_image_tower *t)
+size_t lclip_image_tower_images_per_pass(const lclip_image_tower *t)
 {
     if (t->cfg.arch == LCLIP_VISION_RESNET)
-        return lclip_resnet_tower_rows_per_image(&t->resnet);
-    return lclip_vision_tower_rows_per_image(&t->vit);
+        return lclip_resnet_tower_images_per_pass(&t->resnet);
+    size_t tokens = lclip_vision_tower_rows_per_image(&t->vit);
+    return tokens < LCLIP_MAX_IMAGE_ROWS_PER_PASS ? LCLIP_MAX_IMAGE_ROWS_PER_PASS / tokens : 1;
 }
 
 lclip_status lclip_image_tower_forward(lclip_team *team, const lclip_image_tower *t, const float *pixels, int n,

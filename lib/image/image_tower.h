@@ -3,7 +3,7 @@
  * of images into one feature row per image (the ViT's normalised class
  * token, the ResNet's attention-pool output); the projection of those rows
  * to the embedding is the shared tail. The encoder plans its passes with
- * lclip_image_tower_rows_per_image and knows nothing else of the
+ * lclip_image_tower_images_per_pass and knows nothing else of the
  * architecture. */
 #ifndef LCLIP_IMAGE_IMAGE_TOWER_H
 #define LCLIP_IMAGE_IMAGE_TOWER_H
@@ -25,10 +25,10 @@ typedef struct lclip_image_tower {
     lclip_linear projection;
 } lclip_image_tower;
 
-/* One image's share of a pass, whose scratch LCLIP_MAX_IMAGE_ROWS_PER_PASS
- * bounds (ViT: its tokens; ResNet: its widest activations in
- * LCLIP_IMAGE_ROW_BYTES units). */
-size_t lclip_image_tower_rows_per_image(const lclip_image_tower *tower);
+/* Images per pass, which bound a batch's scratch memory: a ViT's as many
+ * as LCLIP_MAX_IMAGE_ROWS_PER_PASS token rows hold, a ResNet's as many as
+ * its activation budget holds; at least 1. */
+size_t lclip_image_tower_images_per_pass(const lclip_image_tower *tower);
 
 /* pixels: n preprocessed images [3][size][size]; out: n raw embeddings
  * [projection.out]. Every step runs on team (NULL: on the calling thread). */

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "common/batch.h"
 #include "common/error.h"
 #include "transformer/attention.h"
 #include "transformer/transformer.h"
@@ -42,16 +41,23 @@ static void grid_free(grid *g)
     g->data = NULL;
 }
 
-/* The widest step: a first-layer block holds its input, shortcut and conv3
- * output (up to 4 width channels each) and two width-channel grids over
- * (size / 4)^2 pixels. The stem holds less (1.5 width channels over 4 times
- * the pixels), later layers half as much each; im2col chunks are bounded
- * apart (IM2COL_CHUNK_FLOATS). */
-size_t lclip_resnet_tower_rows_per_image(const lclip_resnet_tower *t)
+/* The activations a pass may hold. More images per pass do not make a
+ * ResNet faster (RN50 at batch 32, 2 threads: 58-60 ms per image with 2, 3
+ * or 4 images per pass), they only take memory (peak RSS 196, 204 and 214
+ * MiB): RN50 runs 2 images per pass. */
+#define PASS_ACTIVATION_BYTES ((size_t)12 << 20)
+
+/* The widest steps hold 6 width channels over (size / 4)^2 pixels per
+ * image: a first-layer block its input or shortcut (4 width channels) and
+ * two width-channel grids; the stem's last convolution its input and output
+ * (1.5 width channels over 4 times the pixels). Later layers hold half as
+ * much each; im2col and residual chunks are bounded apart
+ * (IM2COL_CHUNK_FLOATS). */
+size_t lclip_resnet_tower_images_per_pass(const lclip_resnet_tower *t)
 {
     size_t side = (size_t)t->cfg.image_size / 4;
-    size_t bytes = side * side * 14 * (size_t)t->cfg.resnet.width * sizeof(float);
-    return (bytes + LCLIP_IMAGE_ROW_BYTES - 1) / LCLIP_IMAGE_ROW_BYTES;
+    size_t bytes = side * side * 6 * (size_t)t->cfg.resnet.width * sizeof(float);
+    return bytes < PASS_ACTIVATION_BYTES ? PASS_ACTIVATION_BYTES / bytes : 1;
 }
 
 /* A copy step shared out by output lines (image, y): each member converts,
@@ -140,26 +146,30 @@ static lclip_status avg_pool(lclip_team *team, const grid *in, int n, grid *out)
 }
 
 /* out = conv(in), then ReLU if relu; with residual (a grid of out's shape)
- * residual = ReLU(residual + conv(in)) instead, and out is left unallocated. */
+ * residual = ReLU(residual + conv(in)) instead, and out is left unallocated.
+ * Rows go in chunks: im2col's so that the unfolded rows are still cached
+ * when the GEMM reads them, a residual's so that the product's rows (only
+ * scratch then) need no buffer the size of the output. */
 static lclip_status convolve(lclip_team *team, const lclip_conv *conv, const grid *in, int n, int relu,
                              grid *residual, grid *out)
 {
     int pad = conv->kernel / 2;
     int oh = (in->h + 2 * pad - conv->kernel) / conv->stride + 1;
     int ow = (in->w + 2 * pad - conv->kernel) / conv->stride + 1;
-    grid target;
-    lclip_status s = grid_alloc(&target, n, oh, ow, conv->lin.out);
-    if (s != LCLIP_OK)
-        return s;
+    grid target = {NULL, oh, ow, conv->lin.out};
     size_t rows = grid_rows(&target, n), len = (size_t)conv->lin.in, chunk = rows;
     int unfolds = conv->kernel > 1 || conv->stride > 1;
-    if (unfolds) {
+    if (unfolds)
         chunk = IM2COL_CHUNK_FLOATS / len;
-        chunk = chunk < 1 ? 1 : chunk > rows ? rows : chunk;
-    }
+    if (residual && IM2COL_CHUNK_FLOATS / (size_t)conv->lin.out < chunk)
+        chunk = IM2COL_CHUNK_FLOATS / (size_t)conv->lin.out;
+    chunk = chunk < 1 ? 1 : chunk > rows ? rows : chunk;
+    target.data = lclip_malloc_scratch(residual ? chunk : rows, (size_t)conv->lin.out * sizeof(float));
     float *columns = unfolds ? lclip_malloc_scratch(chunk, len * sizeof(float)) : NULL;
-    if (unfolds && !columns)
-        s = lclip_fail(LCLIP_E_NOMEM, "out of memory unfolding a %dx%d convolution", conv->kernel, conv->kernel);
+    lclip_status s = LCLIP_OK;
+    if (!target.data || (unfolds && !columns))
+        s = lclip_fail(LCLIP_E_NOMEM, "out of memory for a %dx%d convolution of %d images", conv->kernel,
+                       conv->kernel, n);
     line_step unfold = {.in = in, .out = &target, .conv = conv, .columns = columns, .n = n};
     for (size_t first = 0; first < rows && s == LCLIP_OK; first += chunk) {
         size_t count = rows - first < chunk ? rows - first : chunk;
@@ -170,8 +180,8 @@ static lclip_status convolve(lclip_team *team, const lclip_conv *conv, const gri
         }
         size_t out_at = first * (size_t)conv->lin.out;
         lclip_linear_step step = {.lin = &conv->lin,
-                                  .x = unfolds ? columns : in->data,
-                                  .y = target.data + out_at,
+                                  .x = unfolds ? columns : in->data + first * len,
+                                  .y = residual ? target.data : target.data + out_at,
                                   .rows = (int)count,
                                   .activate = relu,
                                   .act = LCLIP_ACT_RELU,

@@ -44,9 +44,9 @@ typedef struct lclip_resnet_tower {
     lclip_linear q, k, v;              /* [32 width][32 width] with biases */
 } lclip_resnet_tower;
 
-/* An image's share of a pass (common/batch.h): the activations it holds at
- * its widest, in LCLIP_IMAGE_ROW_BYTES. */
-size_t lclip_resnet_tower_rows_per_image(const lclip_resnet_tower *tower);
+/* How many images a pass runs: as many as a bounded amount of activations
+ * holds, at least 1. */
+size_t lclip_resnet_tower_images_per_pass(const lclip_resnet_tower *tower);
 
 /* pixels: n preprocessed images [3][size][size]; pooled: n attention-pool
  * outputs [32 width], before c_proj. */
