@@ -115,7 +115,8 @@ static lclip_status encode_job(const image_job *job, size_t n,
                                const lclip_batch_options *control, float *out)
 {
     const lclip_model *m = job->model;
-    size_t per_pass = lclip_image_tower_images_per_pass(&m->vision);
+    /* batch.c runs a team of n_threads members for n_threads > 1 */
+    size_t per_pass = lclip_image_tower_images_per_pass(&m->vision, m->options.n_threads);
     lclip_batch batch = {.n = n,
                          .per_pass = per_pass,
                          .input_bytes = tensor_floats(m) * sizeof(float),

@@ -5,10 +5,10 @@
 #include "common/error.h"
 #include "transformer/transformer.h"
 
-size_t lclip_image_tower_images_per_pass(const lclip_image_tower *t)
+size_t lclip_image_tower_images_per_pass(const lclip_image_tower *t, int members)
 {
     if (t->cfg.arch == LCLIP_VISION_RESNET)
-        return lclip_resnet_tower_images_per_pass(&t->resnet);
+        return lclip_resnet_tower_images_per_pass(&t->resnet, members);
     size_t tokens = lclip_vision_tower_rows_per_image(&t->vit);
     return tokens < LCLIP_MAX_IMAGE_ROWS_PER_PASS ? LCLIP_MAX_IMAGE_ROWS_PER_PASS / tokens : 1;
 }

@@ -25,10 +25,11 @@ typedef struct lclip_image_tower {
     lclip_linear projection;
 } lclip_image_tower;
 
-/* Images per pass, which bound a batch's scratch memory: a ViT's as many
- * as LCLIP_MAX_IMAGE_ROWS_PER_PASS token rows hold, a ResNet's as many as
- * its activation budget holds; at least 1. */
-size_t lclip_image_tower_images_per_pass(const lclip_image_tower *tower);
+/* Images per pass on a team of members (1 without a team), which bound a
+ * batch's scratch memory: a ViT's as many as LCLIP_MAX_IMAGE_ROWS_PER_PASS
+ * token rows hold, a ResNet's one per member within its activation budget;
+ * at least 1. */
+size_t lclip_image_tower_images_per_pass(const lclip_image_tower *tower, int members);
 
 /* pixels: n preprocessed images [3][size][size]; out: n raw embeddings
  * [projection.out]. Every step runs on team (NULL: on the calling thread). */

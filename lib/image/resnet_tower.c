@@ -42,11 +42,12 @@ static void grid_free(grid *g)
     g->data = NULL;
 }
 
-/* The activations a pass may hold. More images per pass do not make a
- * ResNet faster, they only take memory: RN50 at batch 32 on 2 threads ran
- * at 36.7 ms per image with 2 images per pass (one per member) and 40.8
- * with 4, peak RSS 202 and 224 MiB. */
-#define PASS_ACTIVATION_BYTES ((size_t)12 << 20)
+/* The most activations a pass may hold. Within it, a pass holds one image
+ * per team member: more images per member do not make a ResNet faster,
+ * they only take memory (RN50, batch 32: 36.7 ms per image with one image
+ * per member of 2, 40.8 with two, peak RSS 202 and 224 MiB; on one thread
+ * 195 MiB with one image per pass, 205 with two). */
+#define PASS_ACTIVATION_BYTES ((size_t)48 << 20)
 
 /* The widest steps hold 6 width channels over (size / 4)^2 pixels per
  * image: a first-layer block its input or shortcut (4 width channels) and
@@ -54,11 +55,12 @@ static void grid_free(grid *g)
  * (1.5 width channels over 4 times the pixels). Later layers hold half as
  * much each; im2col and residual chunks are bounded apart
  * (IM2COL_CHUNK_FLOATS). */
-size_t lclip_resnet_tower_images_per_pass(const lclip_resnet_tower *t)
+size_t lclip_resnet_tower_images_per_pass(const lclip_resnet_tower *t, int members)
 {
     size_t side = (size_t)t->cfg.image_size / 4;
     size_t bytes = side * side * 6 * (size_t)t->cfg.resnet.width * sizeof(float);
-    return bytes < PASS_ACTIVATION_BYTES ? PASS_ACTIVATION_BYTES / bytes : 1;
+    size_t fit = bytes < PASS_ACTIVATION_BYTES ? PASS_ACTIVATION_BYTES / bytes : 1;
+    return members > 1 && (size_t)members < fit ? (size_t)members : members > 1 ? fit : 1;
 }
 
 /* A copy step shared out by output lines (image, y): each member converts,

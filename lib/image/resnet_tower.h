@@ -44,9 +44,10 @@ typedef struct lclip_resnet_tower {
     lclip_linear q, k, v;              /* [32 width][32 width] with biases */
 } lclip_resnet_tower;
 
-/* How many images a pass runs: as many as a bounded amount of activations
- * holds, at least 1. */
-size_t lclip_resnet_tower_images_per_pass(const lclip_resnet_tower *tower);
+/* How many images a pass runs on a team of members (1 without a team): one
+ * per member, as many as a bounded amount of activations holds, at least
+ * 1. */
+size_t lclip_resnet_tower_images_per_pass(const lclip_resnet_tower *tower, int members);
 
 /* pixels: n preprocessed images [3][size][size]; pooled: n attention-pool
  * outputs [32 width], before c_proj. */
