@@ -31,8 +31,10 @@
 // # Memory
 //
 // The model weights are memory-mapped and owned by the C library, outside the
-// Go heap. The package sets no finalizers: an encoder that is never closed
-// keeps its model mapped until the process exits, so always call Close.
+// Go heap. The package sets no finalizers on encoders: an encoder that is
+// never closed keeps its model mapped until the process exits, so always
+// call Close. A [Classifier] holds only a little C memory; Close frees it
+// at once, and a finalizer frees one that is garbage-collected unclosed.
 // Slices returned by the encode functions are ordinary Go memory owned by the
 // caller.
 package libclip
