@@ -13,6 +13,13 @@
 // installed outside the system prefix, and LD_LIBRARY_PATH (or an rpath) must
 // let the dynamic loader find libclip.so.0 at run time.
 //
+// # Classifiers
+//
+// A [Classifier] turns embeddings into class probabilities: zero-shot from
+// class names and prompt templates through a TextEncoder
+// ([NewZeroShotClassifier]), a linear probe trained on labelled embeddings
+// ([TrainProbe]), or loaded from a classifier file ([LoadClassifier]).
+//
 // # Batches
 //
 // The batch methods (EncodeFiles, EncodePixels, EncodeBatch, EncodeTokens)
