@@ -19,6 +19,8 @@ import ctypes
 import enum
 import math
 import operator
+import os
+import tempfile
 import weakref
 from collections.abc import Iterable
 from typing import Any, Callable, NamedTuple, Optional, Self, Union
@@ -347,6 +349,19 @@ class Classifier:
         raw = fs_path(path, "path")
         with self._handle.use() as h:
             check(lib.lclip_classifier_save(h, raw))
+
+    def to_bytes(self) -> bytes:
+        """The classifier file's content, as :meth:`save` writes it (through
+        a temporary file: the C API saves to paths only);
+        :meth:`from_bytes` reads it back. Pickling uses it too."""
+        with tempfile.TemporaryDirectory(prefix="libclip-") as tmp:
+            path = os.path.join(tmp, "classifier")
+            self.save(path)
+            with open(path, "rb") as f:
+                return f.read()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self).from_bytes, (self.to_bytes(),))
 
     # -- lifetime ----------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import pickle
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -289,6 +290,10 @@ def test_save_and_load_round_trip(fixtures, tmp_path):
     # Saving again gives the same bytes; and over an existing file.
     original.save(path)
     assert path.read_bytes() == data
+    assert original.to_bytes() == data
+    clone = pickle.loads(pickle.dumps(original))
+    assert type(clone) is libclip.Classifier and clone.to_bytes() == data
+    assert np.array_equal(clone.probs(embeds), original.probs(embeds))
     probe = libclip.Classifier.train_probe(*_clusters(), ["a", "b", "c"])
     probe.save(tmp_path / "probe.lclf")
     again = libclip.Classifier.load(tmp_path / "probe.lclf")
@@ -412,7 +417,7 @@ def test_close_context_manager_and_finaliser():
     assert cls.closed and "closed" in repr(cls)
     assert cls.classes == classes and np.array_equal(cls.vectors, vectors)  # still readable
     for call in (lambda: cls.probs([1, 0, 0]), lambda: cls.logits(np.zeros((0, 3))),
-                 lambda: cls.save("/nonexistent"), cls.__enter__):
+                 lambda: cls.save("/nonexistent"), cls.to_bytes, lambda: pickle.dumps(cls), cls.__enter__):
         with pytest.raises(ValueError, match="closed"):
             call()
     with _made() as used:
