@@ -497,7 +497,7 @@ class _Floats:
 
 
 def _number(v: Any, what: str) -> float:
-    if isinstance(v, (bool, str, bytes)) or not isinstance(v, (int, float)) and not hasattr(v, "__float__"):
+    if isinstance(v, (bool, str, bytes)) or not (isinstance(v, (int, float)) or hasattr(v, "__float__")):
         raise TypeError(f"{what} must hold numbers, not {type(v).__name__}")
     return float(v)
 
