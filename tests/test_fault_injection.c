@@ -774,6 +774,120 @@ static void test_limits_refuse_before_allocating(void **state)
     free(file);
 }
 
+/* ---- classifiers -------------------------------------------------------- */
+
+/* Each attempt makes a classifier and frees it; *out must come back NULL on
+ * failure. liblbfgs's own working memory (malloc) is not walked. */
+typedef struct classifier_case {
+    lclip_text_encoder *text;
+    unsigned char *file; /* a saved classifier */
+    size_t file_size;
+    lclip_classifier *loaded; /* the same, loaded */
+    char save_path[1100];
+} classifier_case;
+
+static const char *const walk_classes[3] = {"cat", "Ærøskøbing harbour", "cup of coffee"};
+static const char *const walk_templates[2] = {"a photo of a {}.", "a drawing of"};
+
+static lclip_status finish_classifier(lclip_status s, lclip_classifier *cls)
+{
+    assert_true((s == LCLIP_OK) == (cls != NULL));
+    lclip_classifier_free(cls);
+    return s;
+}
+
+static lclip_status attempt_zeroshot(void *ctx)
+{
+    classifier_case *c = ctx;
+    lclip_classifier *cls = (lclip_classifier *)c;
+    lclip_status s = lclip_classifier_zeroshot(c->text, walk_classes, 3, walk_templates, 2, NULL, &cls);
+    return finish_classifier(s, cls);
+}
+
+static void walk_points(float *x, int32_t *labels, size_t n, size_t dim)
+{
+    for (size_t i = 0; i < n; i++) {
+        labels[i] = (int32_t)(i % 3);
+        for (size_t d = 0; d < dim; d++)
+            x[i * dim + d] = (float)((d == (size_t)labels[i]) + 0.1 * sin((double)(i * dim + d)));
+    }
+}
+
+static lclip_status attempt_probe(void *ctx)
+{
+    (void)ctx;
+    float x[12 * 4];
+    int32_t labels[12];
+    walk_points(x, labels, 12, 4);
+    lclip_classifier *cls = (lclip_classifier *)x;
+    lclip_status s = lclip_classifier_train_probe(x, 12, 4, labels, walk_classes, 3, NULL, &cls);
+    return finish_classifier(s, cls);
+}
+
+static lclip_status attempt_select_c(void *ctx)
+{
+    (void)ctx;
+    float x[12 * 4];
+    int32_t labels[12];
+    walk_points(x, labels, 12, 4);
+    const double grid[2] = {0.1, 10.0};
+    double best_c = -1;
+    lclip_status s = lclip_probe_select_c(x, 12, 4, labels, 3, grid, 2, 2, NULL, &best_c, NULL);
+    assert_true((s == LCLIP_OK) == (best_c > 0));
+    return s;
+}
+
+static lclip_status attempt_load(void *ctx)
+{
+    classifier_case *c = ctx;
+    lclip_classifier *cls = (lclip_classifier *)c;
+    lclip_status s = lclip_classifier_load_memory(c->file, c->file_size, &cls);
+    return finish_classifier(s, cls);
+}
+
+/* A failed save leaves the previous file as it was. */
+static lclip_status attempt_save(void *ctx)
+{
+    classifier_case *c = ctx;
+    write_text_file(c->save_path, "previous");
+    lclip_status s = lclip_classifier_save(c->loaded, c->save_path);
+    size_t len;
+    char *text = read_whole_file(c->save_path, &len);
+    if (s == LCLIP_OK)
+        assert_int_equal(len, c->file_size);
+    else
+        assert_true(len == 8 && memcmp(text, "previous", 8) == 0);
+    free(text);
+    return s;
+}
+
+static void test_classifier_walks(void **state)
+{
+    (void)state;
+    classifier_case c;
+    memset(&c, 0, sizeof c);
+    walk("classifier train_probe, 12 x 4, 3 classes", attempt_probe, &c, NULL);
+    walk("classifier probe_select_c, 2 C x 2 folds", attempt_select_c, &c, NULL);
+    float vectors[3 * 4] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0};
+    lclip_classifier *cls;
+    assert_int_equal(lclip_classifier_create(vectors, NULL, walk_classes, 3, 4, 10.0f, &cls), LCLIP_OK);
+    snprintf(c.save_path, sizeof c.save_path, "%s/walk.lclip", in.tmp);
+    assert_int_equal(lclip_classifier_save(cls, c.save_path), LCLIP_OK);
+    lclip_classifier_free(cls);
+    c.file = read_whole_file(c.save_path, &c.file_size);
+    walk("classifier load_memory", attempt_load, &c, NULL);
+    assert_int_equal(lclip_classifier_load_memory(c.file, c.file_size, &c.loaded), LCLIP_OK);
+    walk("classifier save", attempt_save, &c, NULL);
+    lclip_classifier_free(c.loaded);
+    if (in.fixtures) {
+        assert_int_equal(lclip_text_encoder_open(in.hf_dir, NULL, &c.text), LCLIP_OK);
+        assert_int_equal(attempt_zeroshot(&c), LCLIP_OK); /* fills the tokenizer's word cache, as a walk needs */
+        walk("classifier zeroshot, 3 classes x 2 templates", attempt_zeroshot, &c, NULL);
+        lclip_text_encoder_close(c.text);
+    }
+    free(c.file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_team_encode_walks),
         cmocka_unit_test(test_per_input_walks),
         cmocka_unit_test(test_limits_refuse_before_allocating),
+        cmocka_unit_test(test_classifier_walks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

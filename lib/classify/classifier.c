@@ -2,6 +2,7 @@
  * accessors, and applying it to embeddings. */
 #include "classify/classifier.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,20 @@ lclip_classifier *lclip_classifier_alloc(lclip_classifier_kind kind, const char 
     return cls;
 }
 
+int lclip_classifier_logits_bounded(const lclip_classifier *cls, size_t *bad_class)
+{
+    for (size_t c = 0; c < cls->n_classes; c++) {
+        const float *v = cls->vectors + c * cls->dim;
+        double squares = 0.0;
+        for (size_t d = 0; d < cls->dim; d++)
+            squares += (double)v[d] * v[d];
+        /* Half of FLT_MAX: room for the rounding of apply's dot product. */
+        if (!(fabs((double)cls->logit_scale) * sqrt(squares) + fabs((double)cls->bias[c]) <= FLT_MAX / 2))
+            return *bad_class = c, 0;
+    }
+    return 1;
+}
+
 static int all_finite(const float *values, size_t n, size_t *bad)
 {
     for (size_t i = 0; i < n; i++)
@@ -139,6 +154,12 @@ LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_classifier_create(const float *vectors
     if (bias)
         memcpy(cls->bias, bias, n_classes * sizeof(float));
     cls->logit_scale = logit_scale;
+    if (!lclip_classifier_logits_bounded(cls, &bad)) {
+        lclip_classifier_free(cls);
+        return lclip_fail(LCLIP_E_INVALID_ARGUMENT,
+                          "%s: class %zu's logits overflow float (logit_scale x |vector| + |bias| is too large)",
+                          what, bad);
+    }
     *out = cls;
     return LCLIP_OK;
 }
@@ -222,10 +243,9 @@ static void classify_row(const lclip_classifier *cls, const float *row, double n
         double dot = 0.0;
         for (size_t d = 0; d < dim; d++)
             dot += (double)row[d] * v[d];
-        double logit = cls->logit_scale * (dot / norm) + cls->bias[c];
-        logits[c] = (float)logit;
-        if (logit > max)
-            max = logit;
+        logits[c] = (float)(cls->logit_scale * (dot / norm) + cls->bias[c]);
+        if (logits[c] > max) /* the rounded value, which the softmax below reads */
+            max = logits[c];
     }
     if (!probs)
         return;

@@ -38,6 +38,12 @@ int lclip_classifier_valid_utf8(const char *text, size_t len);
 lclip_classifier *lclip_classifier_alloc(lclip_classifier_kind kind, const char *const *class_names,
                                          size_t n_classes, size_t dim);
 
+/* 1 if every logit the classifier can give is finite in float: for each
+ * class, |logit_scale| x |vector| + |bias| (the largest |logit| of a unit
+ * embedding) stays well inside float's range. Otherwise 0 and *bad_class
+ * the first class beyond it. Made and loaded classifiers are checked. */
+int lclip_classifier_logits_bounded(const lclip_classifier *cls, size_t *bad_class);
+
 /* Index of the largest of values[n] (the first on ties). */
 size_t lclip_argmax(const float *values, size_t n);
 

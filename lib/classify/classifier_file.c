@@ -13,6 +13,8 @@
  *                 (valid, no NUL, all different)
  *        .        f32 vectors [n_classes][dim] (finite)
  *        .        f32 biases [n_classes] (finite)
+ *                 (and for each class, |logit scale| x |vector| + |bias| at
+ *                 most FLT_MAX / 2: every logit is finite in float)
  *        .     4  u32 CRC-32 (zlib's) of every byte before it
  *
  * Every version keeps the magic, the version field and the trailing CRC
@@ -264,6 +266,10 @@ static lclip_status load(const char *source, const unsigned char *data, size_t s
     for (size_t c = 0; c < h.n_classes && s == LCLIP_OK; c++, at += 4)
         if (!isfinite(cls->bias[c] = get_f32(at)))
             s = lclip_fail(LCLIP_E_FORMAT, "%s: bias %zu is not finite", source, c);
+    size_t bad;
+    if (s == LCLIP_OK && !lclip_classifier_logits_bounded(cls, &bad))
+        s = lclip_fail(LCLIP_E_FORMAT, "%s: class %zu's logits overflow float (logit scale x |vector| + |bias|)",
+                       source, bad);
     if (s != LCLIP_OK) {
         lclip_classifier_free(cls);
         return s;

@@ -418,6 +418,8 @@ static void test_create_and_apply(void **state)
     assert_int_equal(lclip_classifier_create(nan_v, NULL, two, 2, 2, 1, &out), LCLIP_E_INVALID_ARGUMENT);
     assert_int_equal(lclip_classifier_create(v, nan_b, two, 2, 2, 1, &out), LCLIP_E_INVALID_ARGUMENT);
     assert_int_equal(lclip_classifier_create(v, NULL, two, 2, 2, NAN, &out), LCLIP_E_INVALID_ARGUMENT);
+    assert_int_equal(lclip_classifier_create(v, NULL, two, 2, 2, 3e38f, &out), LCLIP_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(lclip_last_error(), "overflow"));
     assert_int_equal(lclip_classifier_create(v, NULL, (const char *[]){"a", "a"}, 2, 2, 1, &out),
                      LCLIP_E_INVALID_ARGUMENT);
     assert_int_equal(lclip_classifier_create(v, NULL, two, 2, 2, 1, NULL), LCLIP_E_INVALID_ARGUMENT);
@@ -546,6 +548,7 @@ static void test_well_sealed_lies_refused(void **state)
         {32, 0xffffffffu, LCLIP_E_FORMAT, "a name longer than the file"},
         {36, 0x00746163u, LCLIP_E_FORMAT, "a NUL in a name"}, /* "cat\0" */
         {vectors_at, 0x7f800000u, LCLIP_E_FORMAT, "an infinite vector value"},
+        {vectors_at, 0x7e967699u, LCLIP_E_FORMAT, "logits overflowing float (1e38 x logit scale 12.5)"},
         {size - 8, 0xffc00000u, LCLIP_E_FORMAT, "a NaN bias"},
     };
     lclip_classifier *out;

@@ -2,7 +2,8 @@
  *     fuzz_make_seeds OUT_DIR [FIXTURES_DIR]
  * Self-made inputs always (micro checkpoints in both layouts and three
  * dtypes, configs, PNGs of every colour type and depth, JPEGs of every
- * colour space and coding, WebPs, GIFs and BMPs of each kind read, texts); the fixtures' configs, texts and
+ * colour space and coding, WebPs, GIFs and BMPs of each kind read, texts,
+ * classifier files); the fixtures' configs, texts and
  * checkpoint headers when present (make_corpus.sh adds their small images). */
 #define _GNU_SOURCE
 #include <png.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "image/image_test_util.h"
+#include "libclip.h"
 #include "support/test_util.h"
 #include "support/tiny_model.h"
 
@@ -402,6 +404,41 @@ static void bmp_seeds(void)
     free(grey);
 }
 
+/* Saved classifiers, each twice: with the selector that reseals the CRC
+ * (so that mutations reach the fields) and as they are. */
+static void classifier_seeds(void)
+{
+    static const char *const names[3] = {"cat", "\xC3\x86r\xC3\xB8sk\xC3\xB8" "bing harbour", "cup of coffee"};
+    static const struct {
+        size_t classes, dim;
+    } shapes[] = {{1, 1}, {2, 3}, {3, 8}};
+    char *dir = make_temp_dir(), *path = join_path(dir, "seed.lclip");
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        size_t k = shapes[i].classes, dim = shapes[i].dim;
+        float vectors[3 * 8], bias[3];
+        for (size_t j = 0; j < k * dim; j++)
+            vectors[j] = (float)j / 7.0f - 0.5f;
+        for (size_t c = 0; c < k; c++)
+            bias[c] = (float)c * 0.25f;
+        lclip_classifier *cls;
+        if (lclip_classifier_create(vectors, bias, names, k, dim, 40.0f, &cls) != LCLIP_OK ||
+            lclip_classifier_save(cls, path) != LCLIP_OK)
+            abort();
+        lclip_classifier_free(cls);
+        size_t size;
+        void *bytes = read_whole_file(path, &size);
+        char name[32];
+        snprintf(name, sizeof name, "sealed_%zu", i);
+        put_prefixed("classifier", name, 1, bytes, size);
+        snprintf(name, sizeof name, "as_is_%zu", i);
+        put_prefixed("classifier", name, 0, bytes, size);
+        free(bytes);
+    }
+    rm_tree(dir);
+    free(path);
+    free(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
@@ -420,5 +457,6 @@ int main(int argc, char **argv)
     webp_seeds();
     gif_seeds();
     bmp_seeds();
+    classifier_seeds();
     return 0;
 }
