@@ -336,6 +336,9 @@ func TestNewClassifierErrors(t *testing.T) {
 		"NaN vector": func() (*libclip.Classifier, error) {
 			return libclip.NewClassifier([][]float32{{nan}}, nil, []string{"a"}, 1)
 		},
+		"overflowing logits": func() (*libclip.Classifier, error) {
+			return libclip.NewClassifier([][]float32{{1}, {0}}, []float32{3e38, 0}, []string{"a", "b"}, 3e38)
+		},
 		"NaN logit scale": func() (*libclip.Classifier, error) {
 			return libclip.NewClassifier([][]float32{{1}}, nil, []string{"a"}, nan)
 		},
@@ -364,7 +367,7 @@ func TestClassifierFile(t *testing.T) {
 	}
 	defer zs.Close()
 	tmp := t.TempDir()
-	path := filepath.Join(tmp, "zs.lclf")
+	path := filepath.Join(tmp, "zs.classifier")
 	if err := zs.Save(path); err != nil {
 		t.Fatal(err)
 	}

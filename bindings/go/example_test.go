@@ -126,7 +126,7 @@ func ExampleNewZeroShotClassifier() {
 		log.Fatal(err)
 	}
 	defer cls.Close()
-	if err := cls.Save("animals.lclf"); err != nil {
+	if err := cls.Save("animals.classifier"); err != nil {
 		log.Fatal(err)
 	}
 
@@ -173,7 +173,7 @@ func ExampleTrainProbe() {
 		log.Fatal(err)
 	}
 	defer probe.Close()
-	if err := probe.Save("receipts.lclf"); err != nil {
+	if err := probe.Save("receipts.classifier"); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -252,9 +252,11 @@ def test_from_vectors_errors():
     with pytest.raises(libclip.ClipError) as info:
         libclip.Classifier.from_vectors(np.eye(2, 3), ["a", "a"])
     assert info.value.status_name == "LCLIP_E_INVALID_ARGUMENT"
-    with pytest.raises(libclip.ClipError) as info:
-        libclip.Classifier.from_vectors(np.eye(2, 3), ["a", "b"], logit_scale=math.nan)
-    assert info.value.status_name == "LCLIP_E_INVALID_ARGUMENT"
+    for bad in (dict(logit_scale=math.nan), dict(bias=[math.inf, 0]), dict(bias=[3e38, 0], logit_scale=3e38)):
+        # The last: finite values whose logits would overflow float.
+        with pytest.raises(libclip.ClipError) as info:
+            libclip.Classifier.from_vectors(np.eye(2, 3), ["a", "b"], **bad)
+        assert info.value.status_name == "LCLIP_E_INVALID_ARGUMENT", bad
     with pytest.raises(TypeError, match="Classifier.zero_shot"):
         libclip.Classifier()
 
@@ -274,7 +276,7 @@ def test_properties_are_copies():
 def test_save_and_load_round_trip(fixtures, tmp_path):
     with text_encoder(fixtures, "tiny-quickgelu", "open_clip") as txt:
         original = libclip.Classifier.zero_shot(txt, ["cat", "Ærøskøbing harbour", "rocket"], "photo")
-    path = tmp_path / "zs.lclf"
+    path = tmp_path / "zs.classifier"
     original.save(path)
     embeds = np.random.default_rng(1).normal(size=(5, 32)).astype(np.float32)
     data = path.read_bytes()
@@ -295,8 +297,8 @@ def test_save_and_load_round_trip(fixtures, tmp_path):
     assert type(clone) is libclip.Classifier and clone.to_bytes() == data
     assert np.array_equal(clone.probs(embeds), original.probs(embeds))
     probe = libclip.Classifier.train_probe(*_clusters(), ["a", "b", "c"])
-    probe.save(tmp_path / "probe.lclf")
-    again = libclip.Classifier.load(tmp_path / "probe.lclf")
+    probe.save(tmp_path / "probe.classifier")
+    again = libclip.Classifier.load(tmp_path / "probe.classifier")
     assert again.kind == libclip.ClassifierKind.PROBE
     assert np.array_equal(again.vectors, probe.vectors) and np.array_equal(again.bias, probe.bias)
 
