@@ -531,8 +531,9 @@ LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_probe_options_init_sized(lclip_probe_o
 /* A linear probe, the CLIP paper's: multinomial logistic regression with L2
  * regularisation (scikit-learn's LogisticRegression, lbfgs, multinomial)
  * on the L2-normalised rows of embeddings[n][dim], labels[i] in
- * [0, n_classes) naming each row's class. The class vectors are the
- * weights, logit scale 1, biases the intercepts. opts may be NULL.
+ * [0, n_classes) naming each row's class (class_names[n_classes] are
+ * copied). The class vectors are the weights, logit scale 1, biases the
+ * intercepts. opts may be NULL.
  * Errors: LCLIP_E_INVALID_ARGUMENT (NULL, n or dim 0, fewer than 2
  * classes, a label out of range, a class without examples, a non-finite or
  * zero embedding, bad options), LCLIP_E_NOMEM. */
@@ -558,7 +559,12 @@ LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_probe_select_c(const float *embeddings
 
 /* A classifier from the caller's class vectors[n_classes][dim] (used as
  * given, not normalised), bias[n_classes] (NULL: zeros) and logit_scale.
- * Names are copied. */
+ * Names are copied.
+ * Errors: LCLIP_E_INVALID_ARGUMENT (NULL, n_classes 0 or over 1000000, dim
+ * 0 or over 65536, a non-finite value, a NULL, empty, duplicate or invalid
+ * UTF-8 name or one over 1024 bytes, logits that could overflow float:
+ * |logit_scale| x |vector| + |bias| over FLT_MAX / 2), LCLIP_E_NOMEM.
+ * These limits hold for every classifier, made or loaded. */
 LCLIP_AVAILABLE_IN_0_4 lclip_status lclip_classifier_create(const float *vectors, const float *bias,
                                                             const char *const *class_names, size_t n_classes,
                                                             size_t dim, float logit_scale,

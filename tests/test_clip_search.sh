@@ -197,9 +197,9 @@ expect 2 "usage:" "no arguments exit 2" "$search"
 expect 2 "unknown command: find" "an unknown command exits 2" "$search" find
 expect 2 "--model and --index are required" "index without --index exits 2" "$search" index --model "$model" "$images"
 expect 2 "DIR is missing" "index without DIR exits 2" "$search" index --model "$model" --index "$index"
-expect 2 "exactly one of --text and --image" "query with --text and --image exits 2" \
+expect 2 "one of --text and --image, not both" "query with --text and --image exits 2" \
     "$search" query --model "$model" --index "$index" --text a --image b
-expect 2 "exactly one of --text and --image" "query with neither exits 2" \
+expect 2 "give --text, --image or --classifier" "query with neither exits 2" \
     "$search" query --model "$model" --index "$index"
 expect 2 "invalid option for this command: --top" "--top 0 exits 2" \
     "$search" query --model "$model" --index "$index" --text a --top 0
@@ -214,6 +214,44 @@ expect 1 "not a directory" "indexing a file instead of a directory exits 1" \
 expect 1 "$tmp/nope" "a missing model exits 1" "$search" index --model "$tmp/nope" "$images" --index "$tmp/x.idx"
 expect 1 "missing.png" "a missing query image exits 1" \
     "$search" query --model "$model" --index "$index" --image "$images/missing.png"
+
+# --- filtering by a saved classifier's class -------------------------------
+# clip-zeroshot's classifier puts each image in exactly one class (its most
+# likely): the class filters partition the index, and clip-zeroshot, applying
+# the same file to an image, names the class the filter put it in.
+classes="astronaut cat rocket coffee"
+"$bin/clip-zeroshot" --model "$model" --templates imagenet --save-classifier "$tmp/zs.lclip" $classes 2> /dev/null
+: > "$tmp/all_filtered"
+disagree=0
+for class in $classes; do
+    "$search" query --index "$index" --classifier "$tmp/zs.lclip" --class "$class" --top 100 > "$tmp/class_hits"
+    cat "$tmp/class_hits" >> "$tmp/all_filtered"
+    for image in $(awk '{ print $2 }' "$tmp/class_hits"); do
+        top=$("$bin/clip-zeroshot" --model "$model" --classifier "$tmp/zs.lclip" --top 1 "$image" | awk '{ print $2 }')
+        [ "$top" = "$class" ] || { echo "    $image: filtered into $class, clip-zeroshot says $top"; disagree=$((disagree + 1)); }
+    done
+done
+check "the class filters partition the 13 indexed images" \
+    test "$(awk '{ print $2 }' "$tmp/all_filtered" | sort -u | wc -l) $(wc -l < "$tmp/all_filtered")" = "13 13"
+check "each filtered image's most likely class (clip-zeroshot --classifier) is the filter's" test "$disagree" = 0
+check "without a query, the score is the class's probability, at least 1/4 for the most likely of 4" \
+    awk '$1 < 0.25 || $1 > 1 { exit 1 }' "$tmp/all_filtered"
+"$search" query --model "$model" --index "$index" --text "a photo of a cat" --top 100 > "$tmp/text_all"
+"$search" query --model "$model" --index "$index" --text "a photo of a cat" --top 100 \
+    --classifier "$tmp/zs.lclip" --class cat --min-prob 0 > "$tmp/text_min0"
+check "--min-prob 0 keeps every image, ranked by the text's cosine" cmp -s "$tmp/text_all" "$tmp/text_min0"
+"$search" query --model "$model" --index "$index" --text "a photo of a cat" --top 100 \
+    --classifier "$tmp/zs.lclip" --class cat --min-prob 1 > "$tmp/text_min1"
+check "--min-prob 1 keeps no image of a 4-class zero-shot classifier" test ! -s "$tmp/text_min1"
+expect 1 'has no class "dog"' "a class the classifier lacks exits 1" \
+    "$search" query --index "$index" --classifier "$tmp/zs.lclip" --class dog
+expect 2 "--classifier and --class go together" "--classifier without --class exits 2" \
+    "$search" query --index "$index" --classifier "$tmp/zs.lclip"
+expect 2 "invalid option for this command: --min-prob" "--min-prob 2 exits 2" \
+    "$search" query --index "$index" --classifier "$tmp/zs.lclip" --class cat --min-prob 2
+head -c 40 "$tmp/zs.lclip" > "$tmp/cut.lclip"
+expect 1 "checksum" "a truncated classifier exits 1" \
+    "$search" query --index "$index" --classifier "$tmp/cut.lclip" --class cat
 
 # WebP, GIF and BMP files are picked by extension (any case); other names are not
 if [ -d "$fixtures/formats/images" ]; then

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The installed tools on the reference fixtures: clip-embed's token ids,
-# preprocessed tensors and embedding output shapes, clip-zeroshot's ranking,
-# and both tools' exit codes. Exit 77 (skip) without fixtures.
+# preprocessed tensors and embedding output shapes, clip-zeroshot's ranking
+# and prompt ensembles, clip-probe's training and applying, and the tools'
+# exit codes. Exit 77 (skip) without fixtures.
 set -eu
 bin=$1
 fixtures=$2
@@ -83,6 +84,100 @@ PY
     check "clip-zeroshot reproduces the manifest's zero-shot probabilities ($(tail -n 1 "$tmp/zs_check.txt"))" \
         test "$zs_status" = 0
 fi
+
+# prompt ensembles: the 80 ImageNet templates on zeroshot.json's classes give
+# the reference's probabilities (the images decoded by the tool); the same
+# templates from a file give the same output; a saved classifier, applied
+# without a text encoder, gives it again
+zs_fixture=$fixtures/zeroshot/zeroshot.json
+if [ -f "$zs_fixture" ] && command -v python3 > /dev/null; then
+    ens_status=0
+    python3 - "$fixtures" "$bin/clip-zeroshot" "$tmp" > "$tmp/ens_check.txt" 2>&1 <<'PY' || ens_status=$?
+import json, struct, subprocess, sys
+fixtures, tool, tmp = sys.argv[1:4]
+spec = json.load(open(f"{fixtures}/zeroshot/zeroshot.json"))
+classes, images = spec["classes"], spec["images"]
+model = f"{fixtures}/models/tiny-gelu/hf"
+raw = open(f"{fixtures}/zeroshot/tiny-gelu/probs.f32", "rb").read()
+ref = struct.unpack(f"<{len(images) * len(classes)}f", raw)
+def ranked(args):
+    out = subprocess.run([tool, "--model", model, *args], check=True, capture_output=True, text=True).stdout
+    return {line.split("%", 1)[1].strip(): float(line.split("%", 1)[0]) / 100 for line in out.splitlines()}
+subprocess.run([tool, "--model", model, "--templates", "imagenet", "--save-classifier", f"{tmp}/zs.lclip",
+                *classes], check=True, capture_output=True)
+worst, same_file, same_saved = 0.0, True, True
+for row, image in enumerate(images):
+    path = f"{fixtures}/images/{image}"
+    probs = ranked(["--templates", "imagenet", path, *classes])
+    worst = max([worst] + [abs(probs[c] - ref[row * len(classes) + i]) for i, c in enumerate(classes)])
+    same_file &= ranked(["--templates", f"{fixtures}/zeroshot/templates.txt", path, *classes]) == probs
+    same_saved &= ranked(["--classifier", f"{tmp}/zs.lclip", path]) == probs
+print(f"file templates same: {same_file}, saved classifier same: {same_saved}")
+print(f"max probability difference {worst:.2e}")
+sys.exit(0 if worst <= 2e-3 and same_file and same_saved else 1)
+PY
+    check "clip-zeroshot --templates imagenet reproduces zeroshot.json; a template file and --classifier agree ($(tr '\n' ' ' < "$tmp/ens_check.txt"))" \
+        test "$ens_status" = 0
+fi
+status=0
+"$bin/clip-zeroshot" --model "$model" --template "{} and {}" "$images/photo_astronaut_512x512.png" cat dog \
+    2> "$tmp/err.txt" || status=$?
+check "clip-zeroshot with a two-slot template exits 1 naming it" \
+    test "$status$(grep -c 'more than one "{}"' "$tmp/err.txt")" = 11
+status=0
+"$bin/clip-zeroshot" --model "$model" --template "{}" --templates imagenet "$images/photo_astronaut_512x512.png" \
+    cat dog 2> /dev/null || status=$?
+check "clip-zeroshot with --template and --templates is a usage error (exit 2)" test "$status" = 2
+printf 'LCLIPCLS' > "$tmp/bad.lclip"
+status=0
+"$bin/clip-zeroshot" --model "$model" --classifier "$tmp/bad.lclip" "$images/photo_astronaut_512x512.png" \
+    2> "$tmp/err.txt" || status=$?
+check "clip-zeroshot --classifier on a malformed file exits 1 with the reason" \
+    test "$status$(grep -c 'shorter than any classifier file' "$tmp/err.txt")" = 11
+
+# clip-probe: two classes of fixture images (and a file that is no image)
+probe_dir=$tmp/probe
+mkdir -p "$probe_dir/photo" "$probe_dir/synthetic"
+cp "$images"/photo_* "$probe_dir/photo/"
+cp "$images"/synth_* "$probe_dir/synthetic/"
+echo "not an image" > "$probe_dir/synthetic/notes.png"
+"$bin/clip-probe" train --model "$model" --out "$tmp/probe.lclip" "$probe_dir" > "$tmp/probe_out.txt" 2> "$tmp/probe_err.txt"
+check "clip-probe train prints the held-out accuracy of 2 held-out images" \
+    grep -Eq '^held-out accuracy: [0-9.]+% \([0-2] of 2 images\)$' "$tmp/probe_out.txt"
+check "clip-probe train reports progress, the skipped file and the chosen C on stderr" \
+    test "$(grep -c -e 'embedded 14/14 images' -e 'skipping .*notes.png' -e 'C = .*cross-validated' "$tmp/probe_err.txt")" = 3
+"$bin/clip-probe" apply --model "$model" --classifier "$tmp/probe.lclip" "$images/photo_astronaut_512x512.png" \
+    > "$tmp/apply.txt"
+check "clip-probe apply ranks the 2 classes with probabilities summing to 100%" \
+    test "$(awk '{ sum += $1 } END { printf "%d %.0f", NR, sum }' "$tmp/apply.txt")" = "2 100"
+"$bin/clip-zeroshot" --model "$model" --classifier "$tmp/probe.lclip" "$images/photo_astronaut_512x512.png" \
+    > "$tmp/apply_zs.txt"
+check "clip-zeroshot --classifier applies a probe as clip-probe apply does" cmp -s "$tmp/apply.txt" "$tmp/apply_zs.txt"
+"$bin/clip-probe" apply --model "$model" --classifier "$tmp/probe.lclip" --top 1 \
+    "$images/photo_astronaut_512x512.png" "$images/synth_gray_300x200.png" > "$tmp/apply2.txt"
+check "clip-probe apply on 2 images prints a header and the top class for each" \
+    test "$(grep -c ':$' "$tmp/apply2.txt") $(wc -l < "$tmp/apply2.txt")" = "2 4"
+"$bin/clip-probe" train --model "$model" --out "$tmp/probe_c.lclip" --c 2 --holdout 0 "$probe_dir" \
+    > "$tmp/probe_out.txt" 2> /dev/null
+check "clip-probe train --holdout 0 --c 2 holds nothing out and saves" \
+    test "$(cat "$tmp/probe_out.txt")$(test -s "$tmp/probe_c.lclip" && echo saved)" = "held-out accuracy: none held outsaved"
+mkdir -p "$tmp/one_class/only"
+cp "$images/synth_gray_300x200.png" "$tmp/one_class/only/"
+status=0
+"$bin/clip-probe" train --model "$model" --out "$tmp/never.lclip" "$tmp/one_class" 2> "$tmp/err.txt" || status=$?
+check "clip-probe train on one class exits 1, writing nothing" \
+    test "$status$(grep -c 'at least 2' "$tmp/err.txt")$(test -e "$tmp/never.lclip" && echo written)" = 11
+mkdir -p "$tmp/one_class/empty"
+status=0
+"$bin/clip-probe" train --model "$model" --out "$tmp/never.lclip" "$tmp/one_class" 2> "$tmp/err.txt" || status=$?
+check "clip-probe train with an empty class directory exits 1" \
+    test "$status$(grep -c 'no images' "$tmp/err.txt")" = 11
+status=0
+"$bin/clip-probe" train --model "$model" "$probe_dir" > /dev/null 2>&1 || status=$?
+check "clip-probe train without --out exits 2" test "$status" = 2
+status=0
+"$bin/clip-probe" apply --model "$model" --classifier "$tmp/probe.lclip" > /dev/null 2>&1 || status=$?
+check "clip-probe apply without images exits 2" test "$status" = 2
 
 # exit codes: 1 for a failure with a message, 2 for usage
 set +e

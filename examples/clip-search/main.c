@@ -3,6 +3,8 @@
  *
  *   clip-search index --model PATH DIR --index FILE [--threads N] [--batch N]
  *   clip-search query --model PATH --index FILE (--text STRING | --image FILE) [--top K]
+ *                     [--classifier FILE --class NAME [--min-prob P]]
+ *   clip-search query --index FILE --classifier FILE --class NAME [--min-prob P] [--top K]
  *   (both also take --engine auto|cblas|onednn and --precision f32|bf16)
  *
  * The index format and the tool's behaviour are specified in docs/tools.md.
@@ -25,12 +27,17 @@ static int usage(FILE *to)
     fprintf(to,
             "usage: clip-search index --model PATH DIR --index FILE [--threads N] [--batch N]\n"
             "       clip-search query --model PATH --index FILE (--text STRING | --image FILE) [--top K]\n"
-            "                         [--threads N]\n"
+            "                         [--threads N] [--classifier FILE --class NAME [--min-prob P]]\n"
+            "       clip-search query --index FILE --classifier FILE --class NAME [--min-prob P] [--top K]\n"
             "index: embeds every .png/.jpg/.jpeg/.webp/.gif/.bmp file under DIR (recursively) into FILE,\n"
             "       %d images per batch by default. Rerun it to resume an interrupted run or to add new images;\n"
             "       images already in FILE are not embedded again.\n"
             "query: prints the K best matches (default %d) as \"score  path\", best first; the score is\n"
             "       the cosine similarity.\n"
+            "       --classifier FILE --class NAME keeps only the images a saved classifier (clip-zeroshot\n"
+            "       --save-classifier, clip-probe train) puts in class NAME: its most likely class, or with\n"
+            "       --min-prob P, a probability of at least P. Without --text or --image, the images of the\n"
+            "       class are ranked by that probability.\n"
             "--threads N: threads per encode call (default: one, with OpenBLAS's own threads).\n"
             ENGINE_FLAGS_USAGE,
             DEFAULT_BATCH, DEFAULT_TOP);
@@ -52,6 +59,18 @@ static int parse_number(const char *text, long min, long max, long *out)
     errno = 0;
     long value = strtol(text, &end, 10);
     if (errno != 0 || end == text || *end != '\0' || value < min || value > max)
+        return -1;
+    *out = value;
+    return 0;
+}
+
+/* A probability in [0, 1]; 0 on success. */
+static int parse_probability(const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !(value >= 0 && value <= 1))
         return -1;
     *out = value;
     return 0;
@@ -84,6 +103,12 @@ static int parse_option(int argc, char **argv, int *i, search_args *a)
         a->image = value;
     else if (!is_index && strcmp(option, "--top") == 0 && parse_number(value, 1, 1000000000, &number) == 0)
         a->top = (size_t)number;
+    else if (!is_index && strcmp(option, "--classifier") == 0 && !a->classifier)
+        a->classifier = value;
+    else if (!is_index && strcmp(option, "--class") == 0 && !a->class_name)
+        a->class_name = value;
+    else if (!is_index && strcmp(option, "--min-prob") == 0 && parse_probability(value, &a->min_prob) == 0)
+        ;
     else
         return usage_error("unknown, repeated or invalid option for this command: ", option);
     return 0;
@@ -95,6 +120,7 @@ static int parse(int argc, char **argv, search_args *a)
     memset(a, 0, sizeof *a);
     a->batch = DEFAULT_BATCH;
     a->top = DEFAULT_TOP;
+    a->min_prob = -1;
     if (argc < 2)
         return usage_error("which command? index or query", "");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
@@ -116,12 +142,19 @@ static int parse(int argc, char **argv, search_args *a)
             return usage_error("unexpected argument: ", argv[i]);
         }
     }
-    if (!a->model || !a->index)
+    int by_class_alone = !is_index && a->classifier && !a->text && !a->image;
+    if ((!a->model && !by_class_alone) || !a->index)
         return usage_error("--model and --index are required", "");
     if (is_index && !a->dir)
         return usage_error("index: which directory? (DIR is missing)", "");
-    if (!is_index && !a->text == !a->image)
-        return usage_error("query: give exactly one of --text and --image", "");
+    if (!is_index && a->text && a->image)
+        return usage_error("query: give one of --text and --image, not both", "");
+    if (!is_index && !a->text && !a->image && !a->classifier)
+        return usage_error("query: give --text, --image or --classifier", "");
+    if (!is_index && !a->classifier != !a->class_name)
+        return usage_error("query: --classifier and --class go together", "");
+    if (!is_index && a->min_prob >= 0 && !a->classifier)
+        return usage_error("query: --min-prob needs --classifier and --class", "");
     return 0;
 }
 

@@ -1,6 +1,8 @@
 /* clip-search query: embed a text or an image and print the index's best
- * matches. The index is streamed record by record and only the best K are
- * kept (a heap), so memory does not grow with the index. */
+ * matches, optionally only those a saved classifier puts in a given class
+ * (or, without a text or image, that class's images by probability). The
+ * index is streamed record by record and only the best K are kept (a heap),
+ * so memory does not grow with the index. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <inttypes.h>
@@ -157,17 +159,86 @@ static int check_model(const search_args *a, const index_header *header, size_t 
     return 0;
 }
 
-/* Scores every record against the query, keeping the best. */
-static int rank_index(index_reader *reader, const float *query, best_matches *best)
+/* The records a classifier puts in one class. */
+typedef struct class_filter {
+    lclip_classifier *cls; /* NULL: no filter */
+    size_t class_index;
+    double min_prob; /* < 0: the class must be the record's most likely */
+    float *probs;    /* [classes] */
+} class_filter;
+
+static void close_filter(class_filter *f)
+{
+    lclip_classifier_free(f->cls);
+    free(f->probs);
+}
+
+/* Loads the classifier of --classifier and finds --class in it; 0, or -1
+ * (reported). */
+static int open_filter(const search_args *a, const index_header *header, class_filter *f)
+{
+    memset(f, 0, sizeof *f);
+    f->min_prob = a->min_prob;
+    if (!a->classifier)
+        return 0;
+    lclip_status s = lclip_classifier_load(a->classifier, &f->cls);
+    if (s != LCLIP_OK) {
+        report("%s: %s: %s", a->classifier, lclip_strerror(s), lclip_last_error());
+        return -1;
+    }
+    size_t k = lclip_classifier_classes(f->cls);
+    if (lclip_classifier_dim(f->cls) != header->dim) {
+        report("%s classifies %zu-dim embeddings, but %s holds %" PRIu32 "-dim ones: another model's", a->classifier,
+               lclip_classifier_dim(f->cls), a->index, header->dim);
+        return -1;
+    }
+    for (f->class_index = 0; f->class_index < k; f->class_index++)
+        if (strcmp(lclip_classifier_class_name(f->cls, f->class_index), a->class_name) == 0)
+            break;
+    if (f->class_index == k) {
+        report("%s has no class \"%s\" (its %zu classes start with \"%s\")", a->classifier, a->class_name, k,
+               lclip_classifier_class_name(f->cls, 0));
+        return -1;
+    }
+    if (!(f->probs = malloc(k * sizeof *f->probs))) {
+        report("out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 if the record is of the filter's class, with *prob its probability. */
+static int passes(class_filter *f, const float *vector, size_t dim, double *prob)
+{
+    if (lclip_classifier_apply(f->cls, vector, 1, dim, NULL, f->probs) != LCLIP_OK)
+        return 0; /* a zero or non-finite embedding belongs to no class */
+    size_t k = lclip_classifier_classes(f->cls);
+    *prob = f->probs[f->class_index];
+    if (f->min_prob >= 0)
+        return *prob >= f->min_prob;
+    for (size_t c = 0; c < k; c++)
+        if (f->probs[c] > *prob)
+            return 0;
+    return 1;
+}
+
+/* Scores every record that passes the filter, against the query (NULL: by
+ * the class's probability), keeping the best. */
+static int rank_index(index_reader *reader, const float *query, class_filter *filter, best_matches *best)
 {
     const char *path;
     const float *vector;
     int rc;
-    while ((rc = index_reader_next(reader, &path, &vector)) == 1)
-        if (consider(best, cosine(query, vector, reader->header.dim), path) != 0) {
+    size_t dim = reader->header.dim;
+    while ((rc = index_reader_next(reader, &path, &vector)) == 1) {
+        double prob = 0;
+        if (filter->cls && !passes(filter, vector, dim, &prob))
+            continue;
+        if (consider(best, query ? cosine(query, vector, dim) : prob, path) != 0) {
             report("out of memory");
             return -1;
         }
+    }
     if (rc == 0 && index_reader_trailing_bytes(reader))
         report_warning("%s: ignoring %" PRIu64 " bytes after the last record: an unfinished batch of an "
                        "interrupted run (the next 'clip-search index' drops them)",
@@ -193,15 +264,19 @@ int run_query(const search_args *a)
     if (index_reader_open(&reader, a->index) != 0)
         return 1;
     size_t dim = 0;
-    float *query = embed_query(a, &dim);
+    int by_query = a->text || a->image;
+    class_filter filter = {NULL, 0, -1, NULL};
+    float *query = NULL;
     uint64_t room = reader.header.count < a->top ? reader.header.count : a->top;
     best_matches best = {calloc(room ? (size_t)room : 1, sizeof(match)), 0, (size_t)room};
     int rc = 1;
     if (!best.items)
         report("out of memory");
-    else if (query && check_model(a, &reader.header, dim) == 0 && rank_index(&reader, query, &best) == 0 &&
-             print_matches(&best) == 0)
+    else if (open_filter(a, &reader.header, &filter) == 0 &&
+             (!by_query || ((query = embed_query(a, &dim)) && check_model(a, &reader.header, dim) == 0)) &&
+             rank_index(&reader, query, &filter, &best) == 0 && print_matches(&best) == 0)
         rc = 0;
+    close_filter(&filter);
     for (size_t i = 0; i < best.count; i++)
         free(best.items[i].path);
     free(best.items);

@@ -90,13 +90,18 @@ static lclip_status train(probe_problem *problem, const lclip_probe_options *opt
     case LBFGS_ALREADY_MINIMIZED:
     case LBFGSERR_MAXIMUMITERATION: /* the iteration budget spent: documented as no error */
         return LCLIP_OK;
-    /* The line search can make no more progress: the minimum, to the
-     * precision of the arithmetic; liblbfgs has restored the last point. */
+    /* The line search can make no more progress: on this smooth convex
+     * objective, the minimum to the precision of the arithmetic; liblbfgs
+     * has restored the last point. */
     case LBFGSERR_ROUNDING_ERROR:
     case LBFGSERR_MINIMUMSTEP:
     case LBFGSERR_MAXIMUMSTEP:
     case LBFGSERR_MAXIMUMLINESEARCH:
     case LBFGSERR_WIDTHTOOSMALL:
+    case LBFGSERR_INCREASEGRADIENT:
+    case LBFGSERR_OUTOFINTERVAL:
+    case LBFGSERR_INCORRECT_TMINMAX:
+    case LBFGSERR_INVALIDPARAMETERS:
         return LCLIP_OK;
     case LBFGSERR_OUTOFMEMORY:
         return lclip_fail(LCLIP_E_NOMEM, "linear probe: liblbfgs ran out of memory for %zu parameters", n_params);

@@ -86,8 +86,12 @@ static lclip_status encode_class(const lclip_text_encoder *enc, const char *name
     for (size_t t = 0; t < n_templates && s == LCLIP_OK; t++)
         if (!(prompts[t] = fill_template(templates[t], name)))
             s = lclip_fail(LCLIP_E_NOMEM, "%s: out of memory for the prompts of class \"%s\"", what, name);
-    if (s == LCLIP_OK)
-        s = lclip_text_encode_batch(enc, (const char *const *)prompts, n_templates, embeds);
+    if (s == LCLIP_OK && (s = lclip_text_encode_batch(enc, (const char *const *)prompts, n_templates, embeds)) !=
+                             LCLIP_OK) {
+        char message[LCLIP_ERROR_MESSAGE_MAX]; /* the encoder's, naming what is wrong, and the class */
+        snprintf(message, sizeof message, "%s", lclip_last_error());
+        s = lclip_fail(s, "%s: the prompts of class \"%s\": %s", what, name, message);
+    }
     for (size_t t = 0; t < n_templates; t++)
         lclip_free(prompts[t]);
     return s;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <cmocka.h>
@@ -257,6 +258,21 @@ static void test_zeroshot_progress_and_cancel(void **state)
     lclip_classifier_free(a);
     lclip_classifier_free(b);
     lclip_text_encoder_close(text);
+
+    /* A prompt too long for the context, with truncation off: TOO_LARGE, naming the class. */
+    char path[1024], long_name[1200] = "";
+    snprintf(path, sizeof path, "%s/models/%s/hf", fixtures, models[0]);
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.truncate_text = 0;
+    assert_int_equal(lclip_text_encoder_open(path, &opts, &text), LCLIP_OK);
+    for (int i = 0; i < 100; i++)
+        strcat(long_name, "word ");
+    const char *long_names[2] = {"cat", long_name};
+    assert_int_equal(lclip_classifier_zeroshot(text, long_names, 2, photo, n, NULL, &cls), LCLIP_E_TOO_LARGE);
+    assert_null(cls);
+    assert_non_null(strstr(lclip_last_error(), "class \"word word"));
+    lclip_text_encoder_close(text);
 }
 
 static void test_template_sets(void **state)
@@ -326,6 +342,9 @@ static void test_zeroshot_bad_input(void **state)
         assert_null(cls);
         assert_true(strlen(lclip_last_error()) > 0);
     }
+    /* The encoder's failure names the class it happened on. */
+    assert_int_equal(lclip_classifier_zeroshot(text, names, 2, one, 1, NULL, &cls), LCLIP_E_UNSUPPORTED);
+    assert_non_null(strstr(lclip_last_error(), "class \"cat\""));
     assert_int_equal(lclip_classifier_zeroshot(NULL, names, 2, one, 1, NULL, &cls), LCLIP_E_INVALID_ARGUMENT);
     assert_int_equal(lclip_classifier_zeroshot(text, names, 2, one, 1, NULL, NULL), LCLIP_E_INVALID_ARGUMENT);
     lclip_text_encoder_close(text);
@@ -423,6 +442,49 @@ static void test_create_and_apply(void **state)
     assert_int_equal(lclip_classifier_create(v, NULL, (const char *[]){"a", "a"}, 2, 2, 1, &out),
                      LCLIP_E_INVALID_ARGUMENT);
     assert_int_equal(lclip_classifier_create(v, NULL, two, 2, 2, 1, NULL), LCLIP_E_INVALID_ARGUMENT);
+}
+
+/* ---- apply from several threads at once ---------------------------------- */
+
+#define THREAD_ROWS 64
+#define THREAD_DIM 16
+
+typedef struct apply_job {
+    const lclip_classifier *cls;
+    const float *embeddings;
+    float probs[THREAD_ROWS * 4];
+    lclip_status status;
+} apply_job;
+
+static void *apply_many_times(void *arg)
+{
+    apply_job *job = arg;
+    for (int round = 0; round < 50 && job->status == LCLIP_OK; round++)
+        job->status = lclip_classifier_apply(job->cls, job->embeddings, THREAD_ROWS, THREAD_DIM, NULL, job->probs);
+    return NULL;
+}
+
+static void test_apply_from_threads(void **state)
+{
+    (void)state;
+    lclip_classifier *cls = make_small(4, THREAD_DIM);
+    float *embeddings = malloc(THREAD_ROWS * THREAD_DIM * sizeof *embeddings), expected[THREAD_ROWS * 4];
+    for (int i = 0; i < THREAD_ROWS * THREAD_DIM; i++)
+        embeddings[i] = cosf((float)i * 1.3f);
+    assert_int_equal(lclip_classifier_apply(cls, embeddings, THREAD_ROWS, THREAD_DIM, NULL, expected), LCLIP_OK);
+    apply_job jobs[4];
+    pthread_t threads[4];
+    for (int t = 0; t < 4; t++) {
+        jobs[t] = (apply_job){cls, embeddings, {0}, LCLIP_OK};
+        assert_int_equal(pthread_create(&threads[t], NULL, apply_many_times, &jobs[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+        assert_int_equal(jobs[t].status, LCLIP_OK);
+        assert_memory_equal(jobs[t].probs, expected, sizeof expected);
+    }
+    free(embeddings);
+    lclip_classifier_free(cls);
 }
 
 /* ---- the file ----------------------------------------------------------- */
@@ -651,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_template_sets),
         cmocka_unit_test(test_zeroshot_bad_input),
         cmocka_unit_test(test_create_and_apply),
+        cmocka_unit_test(test_apply_from_threads),
         cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_truncated_and_corrupted_files_refused),
         cmocka_unit_test(test_well_sealed_lies_refused),
