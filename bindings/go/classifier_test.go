@@ -611,3 +611,50 @@ func TestClassifierCloseAndConcurrency(t *testing.T) {
 		t.Fatalf("Save after Close: %v", err)
 	}
 }
+
+// Close while other goroutines classify: each call gets the right result or
+// ErrClosed, and Close returns once the calls in flight are done.
+func TestClassifierCloseRacesWithCalls(t *testing.T) {
+	points, labels := clusters(5, 20, 16, 3)
+	cls, err := libclip.TrainProbe(points, labels, []string{"a", "b", "c"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := cls.Logits(points)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	started := make(chan struct{}, 4)
+	failures := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				got, err := cls.Logits(points)
+				if i == 0 {
+					started <- struct{}{}
+				}
+				if errors.Is(err, libclip.ErrClosed) {
+					return
+				}
+				if err != nil || !reflect.DeepEqual(got, want) {
+					failures <- "a call during Close failed or differs"
+					return
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-started
+	}
+	if err := cls.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(failures)
+	for f := range failures {
+		t.Fatal(f)
+	}
+}
