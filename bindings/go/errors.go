@@ -51,8 +51,9 @@ func (s Status) Error() string {
 	return "libclip: " + s.String()
 }
 
-// ErrClosed is returned by the methods of an encoder after its Close.
-var ErrClosed = errors.New("libclip: encoder is closed")
+// ErrClosed is returned by the methods of an encoder or a classifier after
+// its Close.
+var ErrClosed = errors.New("libclip: encoder or classifier is closed")
 
 // Error is a failure reported by libclip, or an argument refused by this
 // package before calling it.

@@ -112,3 +112,68 @@ func ExampleError() {
 		fmt.Println(e.Status, "-", e.Message)
 	}
 }
+
+// A zero-shot classifier from the ImageNet prompt ensemble, saved for a
+// process that has only the image encoder.
+func ExampleNewZeroShotClassifier() {
+	txt, err := libclip.OpenTextEncoder("models/clip-vit-base-patch32", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cls, err := libclip.NewZeroShotClassifier(txt, []string{"cat", "dog", "rocket"}, nil)
+	txt.Close()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cls.Close()
+	if err := cls.Save("animals.classifier"); err != nil {
+		log.Fatal(err)
+	}
+
+	img, err := libclip.OpenImageEncoder("models/clip-vit-base-patch32", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer img.Close()
+	image, err := img.EncodeFile("photo.jpg")
+	if err != nil {
+		log.Fatal(err)
+	}
+	probs, err := cls.Probs([][]float32{image})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for j, name := range cls.Classes() {
+		fmt.Printf("%5.1f%% %s\n", 100*probs[0][j], name)
+	}
+}
+
+// A linear probe on labelled image embeddings, its C chosen by
+// cross-validation.
+func ExampleTrainProbe() {
+	img, err := libclip.OpenImageEncoder("models/clip-vit-base-patch32", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer img.Close()
+	files := []string{"r1.jpg", "r2.jpg", "r3.jpg", "x1.jpg", "x2.jpg", "x3.jpg"}
+	labels := []int{0, 0, 0, 1, 1, 1}
+	embeddings, err := img.EncodeFiles(files)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, accuracy, err := libclip.SelectC(embeddings, labels, 2, nil, 3, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("C %g: held-out accuracy %.2f\n", c, accuracy)
+	probe, err := libclip.TrainProbe(embeddings, labels, []string{"receipt", "not a receipt"},
+		&libclip.ProbeOptions{C: c})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer probe.Close()
+	if err := probe.Save("receipts.classifier"); err != nil {
+		log.Fatal(err)
+	}
+}

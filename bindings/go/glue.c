@@ -159,3 +159,75 @@ golclip_result golclip_text_encode_tokens_ex(const lclip_text_encoder *enc, cons
     lclip_status s = batch_options(&batch, &user, item_status, messages, progress);
     return result(s != LCLIP_OK ? s : lclip_text_encode_tokens_ex(enc, tokens, n, out, &batch));
 }
+
+golclip_result golclip_classifier_zeroshot(const lclip_text_encoder *enc, const char *const *class_names,
+                                           size_t n_classes, const char *const *templates, size_t n_templates,
+                                           uintptr_t progress, lclip_classifier **out)
+{
+    lclip_batch_options batch;
+    batch_user user;
+    lclip_status s = batch_options(&batch, &user, NULL, NULL, progress);
+    return result(s != LCLIP_OK ? s
+                                : lclip_classifier_zeroshot(enc, class_names, n_classes, templates, n_templates,
+                                                            &batch, out));
+}
+
+static lclip_status probe_options(lclip_probe_options *opts, double c, double tolerance, int max_iterations)
+{
+    lclip_status s = lclip_probe_options_init(opts);
+    if (s == LCLIP_OK) {
+        opts->c = c;
+        opts->tolerance = tolerance;
+        opts->max_iterations = max_iterations;
+    }
+    return s;
+}
+
+golclip_result golclip_classifier_train_probe(const float *embeddings, size_t n, size_t dim, const int32_t *labels,
+                                              const char *const *class_names, size_t n_classes, double c,
+                                              double tolerance, int max_iterations, lclip_classifier **out)
+{
+    lclip_probe_options opts;
+    lclip_status s = probe_options(&opts, c, tolerance, max_iterations);
+    return result(s != LCLIP_OK ? s
+                                : lclip_classifier_train_probe(embeddings, n, dim, labels, class_names, n_classes,
+                                                               &opts, out));
+}
+
+golclip_result golclip_probe_select_c(const float *embeddings, size_t n, size_t dim, const int32_t *labels,
+                                      size_t n_classes, const double *c_grid, size_t n_grid, int folds,
+                                      double tolerance, int max_iterations, double *best_c, double *best_accuracy)
+{
+    lclip_probe_options opts;
+    lclip_status s = probe_options(&opts, 0, tolerance, max_iterations);
+    return result(s != LCLIP_OK ? s
+                                : lclip_probe_select_c(embeddings, n, dim, labels, n_classes, c_grid, n_grid, folds,
+                                                       &opts, best_c, best_accuracy));
+}
+
+golclip_result golclip_classifier_create(const float *vectors, const float *bias, const char *const *class_names,
+                                         size_t n_classes, size_t dim, float logit_scale, lclip_classifier **out)
+{
+    return result(lclip_classifier_create(vectors, bias, class_names, n_classes, dim, logit_scale, out));
+}
+
+golclip_result golclip_classifier_apply(const lclip_classifier *cls, const float *embeddings, size_t n, size_t dim,
+                                        float *logits, float *probs)
+{
+    return result(lclip_classifier_apply(cls, embeddings, n, dim, logits, probs));
+}
+
+golclip_result golclip_classifier_save(const lclip_classifier *cls, const char *path)
+{
+    return result(lclip_classifier_save(cls, path));
+}
+
+golclip_result golclip_classifier_load(const char *path, lclip_classifier **out)
+{
+    return result(lclip_classifier_load(path, out));
+}
+
+golclip_result golclip_classifier_load_memory(const void *data, size_t size, lclip_classifier **out)
+{
+    return result(lclip_classifier_load_memory(data, size, out));
+}

@@ -13,6 +13,13 @@
 // installed outside the system prefix, and LD_LIBRARY_PATH (or an rpath) must
 // let the dynamic loader find libclip.so.0 at run time.
 //
+// # Classifiers
+//
+// A [Classifier] turns embeddings into class probabilities: zero-shot from
+// class names and prompt templates through a TextEncoder
+// ([NewZeroShotClassifier]), a linear probe trained on labelled embeddings
+// ([TrainProbe]), or loaded from a classifier file ([LoadClassifier]).
+//
 // # Batches
 //
 // The batch methods (EncodeFiles, EncodePixels, EncodeBatch, EncodeTokens)
@@ -31,8 +38,10 @@
 // # Memory
 //
 // The model weights are memory-mapped and owned by the C library, outside the
-// Go heap. The package sets no finalizers: an encoder that is never closed
-// keeps its model mapped until the process exits, so always call Close.
+// Go heap. The package sets no finalizers on encoders: an encoder that is
+// never closed keeps its model mapped until the process exits, so always
+// call Close. A [Classifier] holds only a little C memory; Close frees it
+// at once, and a finalizer frees one that is garbage-collected unclosed.
 // Slices returned by the encode functions are ordinary Go memory owned by the
 // caller.
 package libclip

@@ -21,11 +21,15 @@ from . import _lib
 from ._callbacks import LogLevel, log_to_logging
 from ._errors import ClipError, Status
 from ._options import Engine, Precision
+from .classifier import Classifier, ClassifierKind, CSelection, select_c, template_set
 from .encoders import BatchResult, ImageEncoder, TextEncoder
 from .zeroshot import zero_shot
 
 __all__ = [
     "BatchResult",
+    "CSelection",
+    "Classifier",
+    "ClassifierKind",
     "ClipError",
     "Engine",
     "ImageEncoder",
@@ -38,6 +42,8 @@ __all__ = [
     "library_path",
     "library_version",
     "log_to_logging",
+    "select_c",
+    "template_set",
     "version_number",
     "zero_shot",
     "__version__",

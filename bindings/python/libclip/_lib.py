@@ -31,6 +31,7 @@ __all__ = [
     "ItemErrorFn",
     "LogFn",
     "Options",
+    "ProbeOptions",
     "ProgressFn",
     "check",
     "last_error",
@@ -95,6 +96,18 @@ class BatchOptions(ctypes.Structure):
     ]
 
 
+class ProbeOptions(ctypes.Structure):
+    """Mirror of ``lclip_probe_options`` (since 0.4.0); grows like Options."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("c", ctypes.c_double),
+        ("tolerance", ctypes.c_double),
+        ("max_iterations", ctypes.c_int),
+        ("reserved", ctypes.c_int),
+    ]
+
+
 def _candidates() -> list[tuple[str, str]]:
     """(how it was found, what to pass to CDLL) for the package and system
     steps of the search order; LIBCLIP_PATH is handled by :func:`_load`."""
@@ -153,6 +166,9 @@ _status = ctypes.c_int
 _vp = ctypes.c_void_p
 _opts_p = ctypes.POINTER(Options)
 _batch_p = ctypes.POINTER(BatchOptions)
+_probe_p = ctypes.POINTER(ProbeOptions)
+_size = ctypes.c_size_t
+_c_double_p = ctypes.POINTER(ctypes.c_double)
 
 #: (restype, argtypes) of the functions of libclip 0.1.0.
 PROTOS_0_1: dict[str, tuple[object, list[object]]] = {
@@ -201,6 +217,36 @@ PROTOS_0_3: dict[str, tuple[object, list[object]]] = {
 }
 
 
+#: The functions added in 0.4.0: classifiers. Bound when the library has
+#: them; with an older one the rest of the binding still works and the
+#: classifier calls raise (see :func:`require_classifiers`).
+PROTOS_0_4: dict[str, tuple[object, list[object]]] = {
+    "lclip_template_set": (_c_char_pp, [ctypes.c_char_p, _c_size_p]),
+    "lclip_classifier_zeroshot": (_status, [_vp, _c_char_pp, _size, _c_char_pp, _size, _batch_p, _c_void_pp]),
+    "lclip_probe_options_init_sized": (_status, [_probe_p, _size]),
+    "lclip_classifier_train_probe": (
+        _status, [_c_float_p, _size, _size, _c_int32_p, _c_char_pp, _size, _probe_p, _c_void_pp]
+    ),
+    "lclip_probe_select_c": (
+        _status,
+        [_c_float_p, _size, _size, _c_int32_p, _size, _c_double_p, _size, ctypes.c_int, _probe_p, _c_double_p,
+         _c_double_p],
+    ),
+    "lclip_classifier_create": (_status, [_c_float_p, _c_float_p, _c_char_pp, _size, _size, ctypes.c_float, _c_void_pp]),
+    "lclip_classifier_free": (None, [_vp]),
+    "lclip_classifier_classes": (_size, [_vp]),
+    "lclip_classifier_dim": (_size, [_vp]),
+    "lclip_classifier_get_kind": (ctypes.c_int, [_vp]),
+    "lclip_classifier_class_name": (ctypes.c_char_p, [_vp, _size]),
+    "lclip_classifier_logit_scale": (ctypes.c_float, [_vp]),
+    "lclip_classifier_vectors": (_c_float_p, [_vp]),
+    "lclip_classifier_bias": (_c_float_p, [_vp]),
+    "lclip_classifier_apply": (_status, [_vp, _c_float_p, _size, _size, _c_float_p, _c_float_p]),
+    "lclip_classifier_save": (_status, [_vp, ctypes.c_char_p]),
+    "lclip_classifier_load": (_status, [ctypes.c_char_p, _c_void_pp]),
+    "lclip_classifier_load_memory": (_status, [_vp, _size, _c_void_pp]),
+}
+
 def _bind(cdll: ctypes.CDLL, protos: dict[str, tuple[object, list[object]]]) -> None:
     for name, (restype, argtypes) in protos.items():
         try:
@@ -233,10 +279,28 @@ def _declare(cdll: ctypes.CDLL) -> None:
         )
     _bind(cdll, PROTOS_0_2)
     _bind(cdll, PROTOS_0_3)
+    # By symbol rather than version number: a library is 0.4.0 once it
+    # exports the whole 0.4.0 node, which _bind checks.
+    if hasattr(cdll, "lclip_classifier_create"):
+        _bind(cdll, PROTOS_0_4)
 
 
 lib, library_path = _load()
 _declare(lib)
+#: Whether the loaded library has the classifier functions of 0.4.0.
+has_classifiers: bool = hasattr(lib, "lclip_classifier_create")
+
+
+def require_classifiers() -> None:
+    """Raises ClipError LCLIP_E_UNSUPPORTED when the loaded library predates
+    the classifiers (0.4.0)."""
+    if not has_classifiers:
+        status = Status.E_UNSUPPORTED
+        raise ClipError(
+            status,
+            f"{library_path} is libclip {version()}; classifiers need libclip 0.4.0 or later",
+            strerror(status),
+        )
 
 
 def strerror(status: int) -> str:
@@ -274,6 +338,14 @@ def default_batch_options() -> BatchOptions:
     batch = BatchOptions()
     check(lib.lclip_batch_options_init_sized(ctypes.byref(batch), ctypes.sizeof(BatchOptions)))
     return batch
+
+
+def default_probe_options() -> ProbeOptions:
+    """A fresh ``lclip_probe_options`` with the library's defaults, sized
+    like default_options()."""
+    probe = ProbeOptions()
+    check(lib.lclip_probe_options_init_sized(ctypes.byref(probe), ctypes.sizeof(ProbeOptions)))
+    return probe
 
 
 def version() -> str:

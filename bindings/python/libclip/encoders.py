@@ -81,8 +81,13 @@ class _Handle:
         self._keep_alive = c_log_callback(log, self.inside)
         if self._keep_alive is not None:
             opts.log = self._keep_alive
+        self.create(lambda out: open_fn(path, ctypes.byref(opts), out))
+
+    def create(self, make: Callable[[Any], int]) -> None:
+        """Calls ``make(out)``, a C function returning an ``lclip_status``
+        that writes a new handle's address through the pointer ``out``."""
         with self.inside():
-            check(open_fn(path, ctypes.byref(opts), ctypes.byref(self._ptr)))
+            check(make(ctypes.byref(self._ptr)))
 
     @property
     def closed(self) -> bool:

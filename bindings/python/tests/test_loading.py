@@ -67,6 +67,42 @@ def test_library_older_than_0_3_is_refused(tmp_path, run_python, number):
     assert "needs libclip 0.3.0 or later" in result.stderr
 
 
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler to build a stand-in library")
+def test_library_0_3_loads_without_classifiers(tmp_path, run_python):
+    """A 0.3 library (every 0.1 to 0.3 function, none of 0.4) is accepted at
+    import; only the classifier calls fail, with LCLIP_E_UNSUPPORTED."""
+    from libclip import _lib
+
+    given = {"lclip_version", "lclip_version_number", "lclip_strerror", "lclip_last_error"}
+    names = [*_lib.PROTOS_0_1, *_lib.PROTOS_0_2, *_lib.PROTOS_0_3]
+    stubs = [f"void {name}(void) {{}}" for name in names if name not in given]
+    stubs += [
+        'const char *lclip_version(void) { return "0.3.9"; }',
+        "unsigned lclip_version_number(void) { return 309; }",
+        'const char *lclip_strerror(int s) { (void)s; return "unsupported"; }',
+        'const char *lclip_last_error(void) { return ""; }',
+    ]
+    source = tmp_path / "old.c"
+    source.write_text("\n".join(stubs) + "\n")
+    old = tmp_path / "libclip.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(old), str(source)], check=True)
+    script = """
+import libclip
+assert not libclip._lib.has_classifiers
+for call in (lambda: libclip.template_set("photo"), lambda: libclip.Classifier.load("x"),
+             lambda: libclip.Classifier.from_vectors([[1.0]], ["a"]), lambda: libclip.select_c([[1.0]], [0])):
+    try:
+        call()
+    except libclip.ClipError as e:
+        assert e.status_name == "LCLIP_E_UNSUPPORTED" and "0.4.0" in e.message, e
+    else:
+        raise AssertionError("no error")
+print("ok")
+"""
+    result = run_python(script, env={"LIBCLIP_PATH": str(old)})
+    assert result.stdout.strip() == "ok"
+
+
 def _copy_package(tmp_path: Path) -> Path:
     target = tmp_path / "site"
     shutil.copytree(PACKAGE_ROOT / "libclip", target / "libclip", ignore=shutil.ignore_patterns("__pycache__"))

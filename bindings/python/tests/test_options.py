@@ -25,6 +25,10 @@ def test_struct_size_is_the_mirrors():
     assert _lib.default_batch_options().struct_size == ctypes.sizeof(_lib.BatchOptions)
     if ctypes.sizeof(ctypes.c_void_p) == 8:
         assert (ctypes.sizeof(_lib.Options), ctypes.sizeof(_lib.BatchOptions)) == (96, 40)  # LP64, 0.3.0
+    if _lib.has_classifiers:
+        probe = _lib.default_probe_options()
+        assert probe.struct_size == ctypes.sizeof(_lib.ProbeOptions) == 32
+        assert (probe.c, probe.tolerance, probe.max_iterations, probe.reserved) == (1.0, 1e-6, 1000, 0)
 
 
 def test_defaults_come_from_lclip_options_init():
@@ -112,7 +116,11 @@ def test_sized_init_refuses_sizes_of_no_release():
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler to read the header's layout")
 @pytest.mark.skipif(not HEADER.is_file(), reason=f"{HEADER} not found")
-@pytest.mark.parametrize("mirror, c_name", [(_lib.Options, "lclip_options"), (_lib.BatchOptions, "lclip_batch_options")])
+@pytest.mark.parametrize(
+    "mirror, c_name",
+    [(_lib.Options, "lclip_options"), (_lib.BatchOptions, "lclip_batch_options"),
+     (_lib.ProbeOptions, "lclip_probe_options")],
+)
 def test_field_offsets_match_the_header(tmp_path, mirror, c_name):
     """Compiles a probe against include/libclip.h: every field's offset and
     size, and the struct's size, must equal the ctypes mirror's."""
