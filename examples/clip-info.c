@@ -72,7 +72,7 @@ int main(int argc, char **argv)
     printf("image tower:    %s\n", tower ? tower + strlen(" vision=") : "(not described)");
     printf("image encoder:  %s\n", lclip_image_encoder_describe(image));
     printf("text encoder:   %s\n", lclip_text_encoder_describe(text));
-    /* the last field of describe, since 0.3.0: vocab=builtin:PATH, hf:PATH, gz:PATH or none */
+    /* the last field of describe, since 0.4.0: vocab=builtin:PATH, hf:PATH, gz:PATH or none */
     const char *vocab = strstr(lclip_text_encoder_describe(text), " vocab=");
     printf("vocabulary:     %s\n", vocab ? vocab + strlen(" vocab=") : "(not reported)");
     for (int i = 0; i < n.count; i++)

@@ -46,9 +46,9 @@ extern "C" {
 
 /* The single source of the version number: CMake reads these three lines. */
 #define LCLIP_VERSION_MAJOR 0
-#define LCLIP_VERSION_MINOR 3
+#define LCLIP_VERSION_MINOR 4
 #define LCLIP_VERSION_PATCH 0
-/* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0. Compare it with
+/* MAJOR * 10000 + MINOR * 100 + PATCH: 400 for 0.4.0. Compare it with
  * lclip_version_number() to learn which library was actually loaded. */
 #define LCLIP_VERSION_NUMBER (LCLIP_VERSION_MAJOR * 10000 + LCLIP_VERSION_MINOR * 100 + LCLIP_VERSION_PATCH)
 

@@ -76,14 +76,14 @@ func Version() string {
 }
 
 // VersionNumber returns the version of the C library actually loaded as
-// MAJOR*10000 + MINOR*100 + PATCH (300 for 0.3.0), for comparisons.
+// MAJOR*10000 + MINOR*100 + PATCH (400 for 0.4.0), for comparisons.
 func VersionNumber() int {
 	return int(C.lclip_version_number())
 }
 
 // BuildInfo describes how the loaded C library was built and what it runs
 // on, for bug reports and logs: "key=value" fields separated by "; ", e.g.
-// "version=0.3.0; blas=OpenBLAS; blas_config=OpenBLAS 0.3.21 ...;
+// "version=0.4.0; blas=OpenBLAS; blas_config=OpenBLAS 0.3.21 ...;
 // blas_threading=pthreads; engines=cblas,onednn; simd=sse2; compiler=gcc 12.2.0".
 // Keys may be added in later releases; none is removed.
 func BuildInfo() string {

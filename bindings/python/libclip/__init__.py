@@ -49,7 +49,7 @@ __all__ = [
     "__version__",
 ]
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 #: The file the shared library was loaded from (or the name the loader resolved).
 library_path: str = _lib.library_path
@@ -62,7 +62,7 @@ def library_version() -> str:
 
 def version_number() -> int:
     """``lclip_version_number()``: MAJOR * 10000 + MINOR * 100 + PATCH of the
-    loaded shared library (300 for 0.3.0)."""
+    loaded shared library (400 for 0.4.0)."""
     return _lib.version_number()
 
 
@@ -73,7 +73,7 @@ def build_info_string() -> str:
 
 
 def build_info() -> dict[str, str]:
-    """:func:`build_info_string` as a dict, e.g. ``{"version": "0.3.0",
+    """:func:`build_info_string` as a dict, e.g. ``{"version": "0.4.0",
     "blas": "OpenBLAS", "blas_threading": "pthreads", "engines":
     "cblas,onednn", ...}``. Keys may be added by newer libraries; none is
     removed."""
