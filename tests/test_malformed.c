@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "libclip.h"
+#include "support/expect_open.h"
 #include "support/test_util.h"
 #include "support/tiny_model.h"
 
@@ -53,29 +54,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Opens path as an image and as a text encoder with opts; both must fail
- * with expected, set the handle to NULL, and mention needle. */
-static void expect_failure_opts(const char *path, const lclip_options *opts, lclip_status expected,
-                                const char *needle)
-{
-    lclip_image_encoder *image = (lclip_image_encoder *)&image;
-    lclip_text_encoder *text = (lclip_text_encoder *)&text;
-    lclip_status s = lclip_image_encoder_open(path, opts, &image);
-    if (s != expected || !strstr(lclip_last_error(), needle))
-        fail_msg("image encoder: got %s (%s), expected %s mentioning \"%s\"", lclip_strerror(s),
-                 lclip_last_error(), lclip_strerror(expected), needle);
-    assert_null(image);
-    s = lclip_text_encoder_open(path, opts, &text);
-    if (s != expected || !strstr(lclip_last_error(), needle))
-        fail_msg("text encoder: got %s (%s), expected %s mentioning \"%s\"", lclip_strerror(s),
-                 lclip_last_error(), lclip_strerror(expected), needle);
-    assert_null(text);
-}
-
-static void expect_failure(const char *path, lclip_status expected, const char *needle)
-{
-    expect_failure_opts(path, NULL, expected, needle);
-}
 
 /* Writes the (corrupted) weights and expects both encoders to fail. */
 static void write_and_expect(fixture *f, lclip_status expected, const char *needle)

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "libclip.h"
+#include "support/expect_open.h"
 #include "support/shards.h"
 #include "support/test_util.h"
 #include "support/tiny_model.h"
@@ -28,17 +29,6 @@ typedef struct fixture {
     char *first;   /* the first tensor's name */
 } fixture;
 
-static void copy_file(const char *from_dir, const char *to_dir, const char *name)
-{
-    char *from = join_path(from_dir, name), *to = join_path(to_dir, name);
-    size_t len;
-    void *bytes = read_whole_file(from, &len);
-    assert_non_null(bytes);
-    write_bytes_file(to, bytes, len);
-    free(bytes);
-    free(from);
-    free(to);
-}
 
 /* dir/model.safetensors split into n shards in a new directory beside
  * config.json (and whatever else of names exists in dir). */
@@ -86,27 +76,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void expect_failure_opts(const char *path, const lclip_options *opts, lclip_status expected,
-                                const char *needle)
-{
-    lclip_image_encoder *image = (lclip_image_encoder *)&image;
-    lclip_text_encoder *text = (lclip_text_encoder *)&text;
-    lclip_status s = lclip_image_encoder_open(path, opts, &image);
-    if (s != expected || !strstr(lclip_last_error(), needle))
-        fail_msg("image encoder: got %s (%s), expected %s mentioning \"%s\"", lclip_strerror(s),
-                 lclip_last_error(), lclip_strerror(expected), needle);
-    assert_null(image);
-    s = lclip_text_encoder_open(path, opts, &text);
-    if (s != expected || !strstr(lclip_last_error(), needle))
-        fail_msg("text encoder: got %s (%s), expected %s mentioning \"%s\"", lclip_strerror(s),
-                 lclip_last_error(), lclip_strerror(expected), needle);
-    assert_null(text);
-}
-
-static void expect_failure(const char *path, lclip_status expected, const char *needle)
-{
-    expect_failure_opts(path, NULL, expected, needle);
-}
 
 /* Both towers of the two directories, on the same inputs: equal bytes. */
 static void expect_same_embeddings(const char *single, const char *sharded, const lclip_options *opts,

@@ -14,29 +14,11 @@
 #include <libclip.h>
 
 /* The binding uses the sized initialisers, the log callback and the _ex
- * batch calls of 0.2.0, and the engine options and describe functions of
- * 0.3.0: say so instead of failing on the first of them. */
-#if !defined(LCLIP_VERSION_NUMBER) || LCLIP_VERSION_NUMBER < 300
-#error "the Go binding needs libclip.h 0.3.0 or later (pkg-config found an older libclip)"
-/* Classifiers (0.4.0). The probe options travel as their three values: the
- * glue fills an lclip_probe_options from them (0 keeps a default). */
-golclip_result golclip_classifier_zeroshot(const lclip_text_encoder *enc, const char *const *class_names,
-                                           size_t n_classes, const char *const *templates, size_t n_templates,
-                                           uintptr_t progress, lclip_classifier **out);
-golclip_result golclip_classifier_train_probe(const float *embeddings, size_t n, size_t dim, const int32_t *labels,
-                                              const char *const *class_names, size_t n_classes, double c,
-                                              double tolerance, int max_iterations, lclip_classifier **out);
-golclip_result golclip_probe_select_c(const float *embeddings, size_t n, size_t dim, const int32_t *labels,
-                                      size_t n_classes, const double *c_grid, size_t n_grid, int folds,
-                                      double tolerance, int max_iterations, double *best_c, double *best_accuracy);
-golclip_result golclip_classifier_create(const float *vectors, const float *bias, const char *const *class_names,
-                                         size_t n_classes, size_t dim, float logit_scale, lclip_classifier **out);
-golclip_result golclip_classifier_apply(const lclip_classifier *cls, const float *embeddings, size_t n, size_t dim,
-                                        float *logits, float *probs);
-golclip_result golclip_classifier_save(const lclip_classifier *cls, const char *path);
-golclip_result golclip_classifier_load(const char *path, lclip_classifier **out);
-golclip_result golclip_classifier_load_memory(const void *data, size_t size, lclip_classifier **out);
-
+ * batch calls of 0.2.0, the engine options and describe functions of 0.3.0
+ * and the classifiers of 0.4.0: say so instead of failing on the first of
+ * them. */
+#if !defined(LCLIP_VERSION_NUMBER) || LCLIP_VERSION_NUMBER < 400
+#error "the Go binding needs libclip.h 0.4.0 or later (pkg-config found an older libclip)"
 #endif
 
 /* status is an lclip_status; msg is NULL on success, otherwise a malloc'ed

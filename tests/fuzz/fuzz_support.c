@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "load/safetensors.h"
+
 #ifndef LIBCLIP_FIXTURES_DIR
 #define LIBCLIP_FIXTURES_DIR ""
 #endif
@@ -165,4 +167,19 @@ const char *fuzz_vocab_path(void)
     snprintf(path, sizeof path, "%s", fuzz_scratch_path("synthetic_vocab.txt.gz"));
     write_synthetic_vocab(path);
     return path;
+}
+
+void fuzz_check_table_entry(const lclip_safetensors *st, size_t i)
+{
+    const lclip_tensor_info *t = &st->tensors[i];
+    FUZZ_REQUIRE(t->n_bytes == t->n_elements * lclip_dtype_size(t->dtype));
+    if (i > 0)
+        FUZZ_REQUIRE(strcmp(st->tensors[i - 1].name, t->name) < 0);
+    FUZZ_REQUIRE(lclip_safetensors_find(st, t->name) == t);
+    volatile unsigned char sink = 0;
+    if (t->n_bytes) {
+        sink ^= t->data[0];
+        sink ^= t->data[t->n_bytes - 1];
+    }
+    (void)sink;
 }

@@ -31,6 +31,12 @@ void fuzz_check_status(lclip_status s);
     } while (0)
 _Noreturn void fuzz_violation(const char *file, int line, const char *what);
 
+/* Tensor i of a parsed table (whose bounds the caller checked): its bytes
+ * are shape x dtype size, names are sorted and findable, and its span's
+ * ends are read, so that ASan sees any escape from the buffer. */
+struct lclip_safetensors;
+void fuzz_check_table_entry(const struct lclip_safetensors *st, size_t i);
+
 /* Path of a BPE vocabulary (bpe_simple_vocab_16e6.txt.gz format): the
  * fixtures' when LCLIP_FUZZ_VOCAB or the fixtures directory provides it,
  * otherwise a synthetic one with the same structure (48894 merges) written

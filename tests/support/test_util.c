@@ -106,3 +106,15 @@ const char *fixtures_dir(void)
     }
     return dir;
 }
+
+void copy_file(const char *from_dir, const char *to_dir, const char *name)
+{
+    char *from = join_path(from_dir, name), *to = join_path(to_dir, name);
+    size_t len;
+    void *bytes = read_whole_file(from, &len);
+    assert_non_null(bytes);
+    write_bytes_file(to, bytes, len);
+    free(bytes);
+    free(from);
+    free(to);
+}

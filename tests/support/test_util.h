@@ -16,6 +16,8 @@ void write_bytes_file(const char *path, const void *data, size_t len);
 char *replace_first(const char *s, const char *from, const char *to);
 /* Whole file in a heap buffer (to free), or NULL. */
 void *read_whole_file(const char *path, size_t *len);
+/* from_dir/name copied to to_dir/name; fails the test if unreadable. */
+void copy_file(const char *from_dir, const char *to_dir, const char *name);
 
 /* The fixtures directory if it exists and holds manifest.json, else NULL
  * after printing why the calling test is skipped. */
