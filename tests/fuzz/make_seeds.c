@@ -512,7 +512,7 @@ static void bmp_seeds(void)
  * (so that mutations reach the fields) and as they are. */
 static void classifier_seeds(void)
 {
-    static const char *const names[3] = {"cat", "\xC3\x86r\xC3\xB8sk\xC3\xB8" "bing harbour", "cup of coffee"};
+    static const char *const names[3] = {"cat", "\xC3\x86r\xC3\xB8sk\xC3\xB8\142ing harbour", "cup of coffee"};
     static const struct {
         size_t classes, dim;
     } shapes[] = {{1, 1}, {2, 3}, {3, 8}};
