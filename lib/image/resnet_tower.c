@@ -46,7 +46,7 @@ static void grid_free(grid *g)
  * per team member: more images per member do not make a ResNet faster,
  * they only take memory (RN50, batch 32: 36.7 ms per image with one image
  * per member of 2, 40.8 with two, peak RSS 202 and 224 MiB; on one thread
- * 195 MiB with one image per pass, 205 with two). */
+ * 190 MiB with one image per pass, 200 with two). */
 #define PASS_ACTIVATION_BYTES ((size_t)48 << 20)
 
 /* The widest steps hold 6 width channels over (size / 4)^2 pixels per
@@ -60,7 +60,9 @@ size_t lclip_resnet_tower_images_per_pass(const lclip_resnet_tower *t, int membe
     size_t side = (size_t)t->cfg.image_size / 4;
     size_t bytes = side * side * 6 * (size_t)t->cfg.resnet.width * sizeof(float);
     size_t fit = bytes < PASS_ACTIVATION_BYTES ? PASS_ACTIVATION_BYTES / bytes : 1;
-    return members > 1 && (size_t)members < fit ? (size_t)members : members > 1 ? fit : 1;
+    if (members <= 1)
+        return 1;
+    return (size_t)members < fit ? (size_t)members : fit;
 }
 
 /* A copy step shared out by output lines (image, y): each member converts,
