@@ -109,15 +109,53 @@ lclip_status lclip_gemm_bind(lclip_gemm *g, lclip_linear *lin)
     return LCLIP_OK;
 }
 
+lclip_status lclip_gemm_bind_conv(lclip_gemm *g, const lclip_linear *lin, int kernel, int stride, int side,
+                                  const lclip_gemm_conv **out)
+{
+    *out = NULL;
+#ifdef LCLIP_HAVE_ONEDNN
+    if (g->onednn) {
+        lclip_status s = lclip_onednn_pack_conv(g->onednn, lin, kernel, stride, side, out);
+        if (s == LCLIP_OK)
+            describe(g);
+        return s;
+    }
+#else
+    (void)g;
+    (void)lin;
+    (void)kernel;
+    (void)stride;
+    (void)side;
+#endif
+    return LCLIP_OK;
+}
+
+lclip_status lclip_gemm_conv_run(const lclip_gemm_conv *conv, const float *x, int n, int side, float *y,
+                                 const lclip_gemm_fusion *fusion, int threads)
+{
+#ifdef LCLIP_HAVE_ONEDNN
+    return lclip_onednn_conv_run(conv, x, n, side, y, fusion, threads);
+#else
+    (void)conv;
+    (void)x;
+    (void)n;
+    (void)side;
+    (void)y;
+    (void)fusion;
+    (void)threads;
+    return lclip_fail(LCLIP_E_UNSUPPORTED, "this engine runs no convolutions");
+#endif
+}
+
 const char *lclip_gemm_describe(const lclip_gemm *g)
 {
     return g->description;
 }
 
 lclip_status lclip_gemm_step_begin(lclip_gemm_step *step, const lclip_linear *lin, const float *x, float *y,
-                                   int rows, int parts)
+                                   int rows, int parts, const lclip_gemm_fusion *fusion)
 {
-    *step = (lclip_gemm_step){lin, x, y, rows, parts, NULL};
+    *step = (lclip_gemm_step){lin, x, y, rows, parts, fusion, NULL};
 #ifdef LCLIP_HAVE_ONEDNN
     if (lin->packed)
         return lclip_onednn_step_begin(step);
@@ -161,13 +199,16 @@ void lclip_gemm_step_blocks(const lclip_gemm_step *step, int part, int *first, i
     *last = part + 1;
 }
 
-void lclip_gemm_step_run(const lclip_gemm_step *step, int block, lclip_gemm_block *out)
+void lclip_gemm_step_run(const lclip_gemm_step *step, int part, int block, lclip_gemm_block *out)
 {
+    out->fused = 0;
 #ifdef LCLIP_HAVE_ONEDNN
     if (step->lin->packed) {
-        lclip_onednn_step_run(step, block, out);
+        lclip_onednn_step_run(step, part, block, out);
         return;
     }
+#else
+    (void)part;
 #endif
     lclip_gemm_cblas_run(step, block, out);
 }

@@ -22,10 +22,15 @@ lclip_status lclip_onednn_step_begin(lclip_gemm_step *step);
 void lclip_onednn_step_end(lclip_gemm_step *step);
 int lclip_onednn_step_converts(const lclip_gemm_step *step);
 void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part);
-/* Blocks are row chunks of the packed slices; a member runs all chunks of
- * its slices. */
+/* Blocks are row chunks of the packed slices: a member runs all chunks of
+ * its slices, or of a whole layer its share of the chunks. */
 void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last);
-void lclip_onednn_step_run(const lclip_gemm_step *step, int block, lclip_gemm_block *out);
+void lclip_onednn_step_run(const lclip_gemm_step *step, int part, int block, lclip_gemm_block *out);
+
+lclip_status lclip_onednn_pack_conv(lclip_onednn *e, const lclip_linear *lin, int kernel, int stride, int side,
+                                    const lclip_gemm_conv **out);
+lclip_status lclip_onednn_conv_run(const lclip_gemm_conv *conv, const float *x, int n, int side, float *y,
+                                   const lclip_gemm_fusion *fusion, int threads);
 #endif
 
 #endif

@@ -4,5 +4,5 @@ list(APPEND LIBCLIP_SOURCES
   gemm/gemm_cblas.c
 )
 if(LIBCLIP_HAVE_ONEDNN)
-  list(APPEND LIBCLIP_SOURCES gemm/gemm_onednn.c)
+  list(APPEND LIBCLIP_SOURCES gemm/gemm_onednn.c gemm/conv_onednn.c)
 endif()

@@ -1,5 +1,6 @@
 #include "image/resnet_tower.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,8 +9,8 @@
 #include "transformer/attention.h"
 #include "transformer/transformer.h"
 
-/* im2col rows are built and multiplied in chunks of at most this many floats
- * (1 MB): the unfolded rows are read by the GEMM while they are still in
+/* Where the engine does not convolve (the CBLAS), im2col rows are built and
+ * multiplied in chunks of at most this many floats (1 MB): the unfolded rows are read by the GEMM while they are still in
  * the cache that their writing brought them into. With 16 MB chunks, RN50's
  * unfolding was a fifth of an encode (memory-bound copies) and batch 32 ran
  * at 140 ms per image instead of 68 (2 threads, Zen 5); 0.5 to 2 MB measure
@@ -42,12 +43,22 @@ static void grid_free(grid *g)
     g->data = NULL;
 }
 
-/* The most activations a pass may hold. Within it, a pass holds one image
- * per team member: more images per member do not make a ResNet faster,
- * they only take memory (RN50, batch 32: 36.7 ms per image with one image
- * per member of 2, 40.8 with two, peak RSS 202 and 224 MiB; on one thread
- * 190 MiB with one image per pass, 200 with two). */
+/* The most activations the images in flight may hold. Within it, each
+ * team member runs one image at a time: more images at once do not make a
+ * ResNet faster, they only take memory (RN50, batch 32: 36.7 ms per image
+ * with one image per member of 2, 40.8 with two, peak RSS 202 and 224 MiB;
+ * on one thread 190 MiB with one image per pass, 200 with two). */
 #define PASS_ACTIVATION_BYTES ((size_t)48 << 20)
+/* A team's pass holds up to this many images per member, which the
+ * members take one by one: a member that runs slower (this VM's vCPUs
+ * change speed) takes fewer, and only the end of a pass waits for the
+ * slowest. RN50, batch 32, 2 threads: 33.8 ms per image with 4 per member
+ * (4 passes), 32.9 with 16 (one pass). */
+#define IMAGES_PER_MEMBER 16
+/* ... as long as their preprocessed pixels take at most this (32 RN50
+ * images; a ViT-B/32 pass holds 15 images in 9 MB, and 46 MB of
+ * activations). */
+#define PASS_PIXEL_BYTES ((size_t)20 << 20)
 
 /* The widest steps hold 6 width channels over (size / 4)^2 pixels per
  * image: a first-layer block its input or shortcut (4 width channels) and
@@ -62,7 +73,13 @@ size_t lclip_resnet_tower_images_per_pass(const lclip_resnet_tower *t, int membe
     size_t fit = bytes < PASS_ACTIVATION_BYTES ? PASS_ACTIVATION_BYTES / bytes : 1;
     if (members <= 1)
         return 1;
-    return (size_t)members < fit ? (size_t)members : fit;
+    if (fit < (size_t)members)
+        return fit; /* fewer images than members: shared out step by step */
+    size_t size = (size_t)t->cfg.image_size, pixels = 3 * size * size * sizeof(float);
+    size_t images = (size_t)members * IMAGES_PER_MEMBER;
+    while (images > (size_t)members && images * pixels > PASS_PIXEL_BYTES)
+        images--;
+    return images;
 }
 
 /* A copy step shared out by output lines (image, y): each member converts,
@@ -150,6 +167,23 @@ static lclip_status avg_pool(lclip_team *team, const grid *in, int n, grid *out)
     return s;
 }
 
+/* convolve's work where the engine convolves: all of it in one call. */
+static lclip_status engine_convolve(lclip_team *team, const lclip_conv *conv, const grid *in, int n, int relu,
+                                    grid *residual, grid *out)
+{
+    int side = (in->h + 2 * (conv->kernel / 2) - conv->kernel) / conv->stride + 1;
+    lclip_gemm_fusion fusion = {residual ? residual->data : NULL, relu ? LCLIP_GEMM_ACT_RELU : LCLIP_GEMM_ACT_NONE};
+    grid target = {0};
+    lclip_status s = residual ? LCLIP_OK : grid_alloc(&target, n, side, side, conv->lin.out);
+    if (s == LCLIP_OK)
+        s = lclip_gemm_conv_run(conv->engine, in->data, n, in->h, target.data, &fusion, lclip_team_size(team));
+    if (residual || s != LCLIP_OK)
+        grid_free(&target);
+    else
+        *out = target;
+    return s;
+}
+
 /* out = conv(in), then ReLU if relu; with residual (a grid of out's shape)
  * residual = ReLU(residual + conv(in)) instead, and out is left unallocated.
  * Rows go in chunks: im2col's so that the unfolded rows are still cached
@@ -158,6 +192,8 @@ static lclip_status avg_pool(lclip_team *team, const grid *in, int n, grid *out)
 static lclip_status convolve(lclip_team *team, const lclip_conv *conv, const grid *in, int n, int relu,
                              grid *residual, grid *out)
 {
+    if (conv->engine)
+        return engine_convolve(team, conv, in, n, relu, residual, out);
     int pad = conv->kernel / 2;
     int oh = (in->h + 2 * pad - conv->kernel) / conv->stride + 1;
     int ow = (in->w + 2 * pad - conv->kernel) / conv->stride + 1;
@@ -363,29 +399,37 @@ static lclip_status pool_images(lclip_team *team, const lclip_resnet_tower *t, c
 }
 
 /* A team shares a ResNet pass out by images, each member running every
- * step of its own images, rather than step by step: RN50's convolutions are
- * many small products (im2col chunks, 64-column layers) whose set-up and
- * hand-offs between members cost more than splitting them gains. RN50,
- * batch 32, 2 threads: 54 ms per image shared by steps, 36 by images (70 on
- * one thread). A pass of fewer images than members goes step by step. */
+ * step of one image at a time, rather than step by step: RN50's
+ * convolutions are many small products (im2col chunks, 64-column layers)
+ * whose set-up and hand-offs between members cost more than splitting them
+ * gains. RN50, batch 32, 2 threads: 54 ms per image shared by steps, 36 by
+ * images (70 on one thread). A pass of fewer images than members goes step
+ * by step. */
 typedef struct image_share {
     const lclip_resnet_tower *t;
     const float *pixels;
     float *pooled;
     int n;
+    atomic_int next;                          /* the next image to take; n once one has failed */
     lclip_status *status;                     /* [parts] */
     char (*message)[LCLIP_ERROR_MESSAGE_MAX]; /* [parts]: a member's failure, for the calling thread */
 } image_share;
 
 static void image_share_task(void *ctx, int part, int parts)
 {
-    const image_share *s = ctx;
-    size_t first, last, size = (size_t)s->t->cfg.image_size, width = (size_t)s->t->q.out;
-    lclip_team_share((size_t)s->n, 1, part, parts, &first, &last);
-    s->status[part] = pool_images(NULL, s->t, s->pixels + first * 3 * size * size, (int)(last - first),
-                                  s->pooled + first * width);
-    if (s->status[part] != LCLIP_OK)
-        snprintf(s->message[part], sizeof s->message[part], "%s", lclip_last_error());
+    image_share *s = ctx;
+    size_t size = (size_t)s->t->cfg.image_size, width = (size_t)s->t->q.out;
+    (void)parts;
+    s->status[part] = LCLIP_OK;
+    for (int i; (i = atomic_fetch_add(&s->next, 1)) < s->n;) {
+        s->status[part] = pool_images(NULL, s->t, s->pixels + (size_t)i * 3 * size * size, 1,
+                                      s->pooled + (size_t)i * width);
+        if (s->status[part] != LCLIP_OK) {
+            snprintf(s->message[part], sizeof s->message[part], "%s", lclip_last_error());
+            atomic_store(&s->next, s->n);
+            return;
+        }
+    }
 }
 
 lclip_status lclip_resnet_tower_pool(lclip_team *team, const lclip_resnet_tower *t, const float *pixels, int n,
@@ -394,8 +438,9 @@ lclip_status lclip_resnet_tower_pool(lclip_team *team, const lclip_resnet_tower 
     int parts = lclip_team_size(team);
     if (parts == 1 || n < parts)
         return pool_images(team, t, pixels, n, pooled);
-    image_share share = {t, pixels, pooled, n, lclip_malloc_array((size_t)parts, sizeof *share.status),
+    image_share share = {t, pixels, pooled, n, 0, lclip_malloc_array((size_t)parts, sizeof *share.status),
                          lclip_malloc_array((size_t)parts, sizeof *share.message)};
+    atomic_init(&share.next, 0);
     lclip_status s = LCLIP_OK;
     if (!share.status || !share.message)
         s = lclip_fail(LCLIP_E_NOMEM, "out of memory encoding %d images", n);

@@ -8,9 +8,10 @@
  *   attention pool: the mean of the final grid's pixels prepended as a token,
  *         positions added, one multi-head attention query (the mean token)
  *         over all tokens.
- * Activations are channels-last ([image][y][x][channel]), so every 1x1
+ * Activations are channels-last ([image][y][x][channel]). Where the engine
+ * convolves (oneDNN) it reads those grids directly; otherwise every 1x1
  * convolution is a linear layer over pixel rows and every 3x3 one a linear
- * layer over im2col rows; BatchNorm is folded into the convolution before it
+ * layer over im2col rows. BatchNorm is folded into the convolution before it
  * when the model opens. The attention pool's output projection (c_proj) is
  * the image tower's shared projection tail (image/image_tower.h). */
 #ifndef LCLIP_IMAGE_RESNET_TOWER_H
@@ -27,6 +28,8 @@
 typedef struct lclip_conv {
     lclip_linear lin;
     int kernel, stride;
+    int side;                      /* of the grids it convolves */
+    const lclip_gemm_conv *engine; /* the engine's own convolution, or NULL: unfold, then lin */
 } lclip_conv;
 
 typedef struct lclip_bottleneck {
@@ -44,9 +47,10 @@ typedef struct lclip_resnet_tower {
     lclip_linear q, k, v;              /* [32 width][32 width] with biases */
 } lclip_resnet_tower;
 
-/* How many images a pass runs on a team of members (1 without a team): one
- * per member, as many as a bounded amount of activations holds, at least
- * 1. */
+/* How many images a pass runs on a team of members (1 without a team):
+ * a few per member, each member running one at a time; fewer than members
+ * (shared out step by step) where one image's activations per member would
+ * take too much memory; at least 1. */
 size_t lclip_resnet_tower_images_per_pass(const lclip_resnet_tower *tower, int members);
 
 /* pixels: n preprocessed images [3][size][size]; pooled: n attention-pool

@@ -65,11 +65,14 @@ static lclip_status bind_engine_layers(lclip_model *m, lclip_transformer_weights
 }
 
 /* A convolution's folded kernel is the model's own copy: once the engine has
- * packed it, memory holds the packed copy alone. */
+ * packed it (as a convolution of its own, or as a linear layer for unfolded
+ * grids), memory holds the packed copy alone. */
 static lclip_status bind_conv(lclip_model *m, lclip_conv *conv)
 {
-    lclip_status s = bind_layer(m, &conv->lin);
-    if (s == LCLIP_OK && conv->lin.packed) {
+    lclip_status s = lclip_gemm_bind_conv(m->gemm, &conv->lin, conv->kernel, conv->stride, conv->side, &conv->engine);
+    if (s == LCLIP_OK && !conv->engine)
+        s = bind_layer(m, &conv->lin);
+    if (s == LCLIP_OK && (conv->engine || conv->lin.packed)) {
         lclip_owned_release(m, conv->lin.weight);
         conv->lin.weight = NULL;
     }

@@ -42,7 +42,7 @@ static lclip_status bind_batch_norm(lclip_model *m, const char *prefix, int chan
  * weight' = weight * gamma / sqrt(var + eps) reordered to [out][k][k][in],
  * bias' = beta - mean * gamma / sqrt(var + eps). */
 static lclip_status bind_conv(lclip_model *m, const char *weight_name, const char *bn_prefix, int out, int in,
-                              int kernel, int stride, lclip_conv *conv)
+                              int kernel, int stride, int side, lclip_conv *conv)
 {
     int64_t shape[4] = {out, in, kernel, kernel};
     const float *weight;
@@ -65,12 +65,13 @@ static lclip_status bind_conv(lclip_model *m, const char *weight_name, const cha
                 folded[o * len + t * (size_t)in + c] = (float)(weight[(o * (size_t)in + c) * taps + t] * scale);
     }
     lclip_safetensors_release(m->weights, weight, (size_t)out * len * sizeof *weight);
-    *conv = (lclip_conv){{.weight = folded, .bias = bias, .out = out, .in = (int)len}, kernel, stride};
+    *conv = (lclip_conv){{.weight = folded, .bias = bias, .out = out, .in = (int)len}, kernel, stride, side, NULL};
     return LCLIP_OK;
 }
 
-/* Three 3x3 convolutions, width / 2, width / 2 and width channels. */
-static lclip_status bind_stem(lclip_model *m, int width, lclip_conv stem[3])
+/* Three 3x3 convolutions, width / 2, width / 2 and width channels, the
+ * first of stride 2. */
+static lclip_status bind_stem(lclip_model *m, int width, int size, lclip_conv stem[3])
 {
     int channels[4] = {3, width / 2, width / 2, width};
     lclip_status s = LCLIP_OK;
@@ -78,34 +79,36 @@ static lclip_status bind_stem(lclip_model *m, int width, lclip_conv stem[3])
         char conv[64], bn[64];
         snprintf(conv, sizeof conv, "visual.conv%d.weight", i + 1);
         snprintf(bn, sizeof bn, "visual.bn%d", i + 1);
-        s = bind_conv(m, conv, bn, channels[i + 1], channels[i], 3, i == 0 ? 2 : 1, &stem[i]);
+        s = bind_conv(m, conv, bn, channels[i + 1], channels[i], 3, i == 0 ? 2 : 1, i == 0 ? size : size / 2,
+                      &stem[i]);
     }
     return s;
 }
 
-/* A Bottleneck of planes planes (4 planes out) on inplanes channels. */
+/* A Bottleneck of planes planes (4 planes out) on inplanes channels of
+ * side x side grids. */
 static lclip_status bind_bottleneck(lclip_model *m, const char *prefix, int inplanes, int planes, int stride,
-                                    lclip_bottleneck *b)
+                                    int side, lclip_bottleneck *b)
 {
     char conv[192], bn[192];
     int outplanes = 4 * planes;
     b->stride = stride;
     snprintf(conv, sizeof conv, "%sconv1.weight", prefix);
     snprintf(bn, sizeof bn, "%sbn1", prefix);
-    lclip_status s = bind_conv(m, conv, bn, planes, inplanes, 1, 1, &b->conv1);
+    lclip_status s = bind_conv(m, conv, bn, planes, inplanes, 1, 1, side, &b->conv1);
     snprintf(conv, sizeof conv, "%sconv2.weight", prefix);
     snprintf(bn, sizeof bn, "%sbn2", prefix);
     if (s == LCLIP_OK)
-        s = bind_conv(m, conv, bn, planes, planes, 3, 1, &b->conv2);
+        s = bind_conv(m, conv, bn, planes, planes, 3, 1, side, &b->conv2);
     snprintf(conv, sizeof conv, "%sconv3.weight", prefix);
     snprintf(bn, sizeof bn, "%sbn3", prefix);
     if (s == LCLIP_OK)
-        s = bind_conv(m, conv, bn, outplanes, planes, 1, 1, &b->conv3);
+        s = bind_conv(m, conv, bn, outplanes, planes, 1, 1, side / stride, &b->conv3); /* after the pool */
     /* the shortcut convolves only where the shape changes, as OpenAI's Bottleneck */
     snprintf(conv, sizeof conv, "%sdownsample.0.weight", prefix);
     snprintf(bn, sizeof bn, "%sdownsample.1", prefix);
     if (s == LCLIP_OK && (stride > 1 || inplanes != outplanes))
-        s = bind_conv(m, conv, bn, outplanes, inplanes, 1, 1, &b->downsample);
+        s = bind_conv(m, conv, bn, outplanes, inplanes, 1, 1, side / stride, &b->downsample);
     else if (s == LCLIP_OK && lclip_has_tensor(m, conv))
         s = lclip_fail(LCLIP_E_FORMAT, "%s: tensor '%s' belongs to a block whose shape does not change",
                        m->weights->label, conv);
@@ -140,14 +143,16 @@ static lclip_status bind_layers(lclip_model *m, lclip_resnet_tower *r)
     if (!r->blocks)
         return lclip_fail(LCLIP_E_NOMEM, "out of memory");
     lclip_status s = check_block_names(m, cfg->layers);
-    int inplanes = cfg->width, at = 0;
+    int inplanes = cfg->width, at = 0, side = r->cfg.image_size / 4;
     for (int layer = 0; layer < 4 && s == LCLIP_OK; layer++) {
         int planes = cfg->width << layer;
         for (int i = 0; i < cfg->layers[layer] && s == LCLIP_OK; i++) {
             char prefix[64];
+            int stride = layer > 0 && i == 0 ? 2 : 1;
             snprintf(prefix, sizeof prefix, "visual.layer%d.%d.", layer + 1, i);
-            s = bind_bottleneck(m, prefix, inplanes, planes, layer > 0 && i == 0 ? 2 : 1, &r->blocks[at++]);
+            s = bind_bottleneck(m, prefix, inplanes, planes, stride, side, &r->blocks[at++]);
             inplanes = 4 * planes;
+            side /= stride;
         }
     }
     return s;
@@ -192,7 +197,7 @@ lclip_status lclip_bind_resnet_tower(lclip_model *m)
     if (m->layout != LCLIP_LAYOUT_OPENAI)
         return lclip_fail(LCLIP_E_UNSUPPORTED, "%s: a ResNet image tower needs OpenAI / open_clip tensor names",
                           m->weights->label);
-    lclip_status s = bind_stem(m, r->cfg.resnet.width, r->stem);
+    lclip_status s = bind_stem(m, r->cfg.resnet.width, r->cfg.image_size, r->stem);
     if (s == LCLIP_OK)
         s = bind_layers(m, r);
     if (s == LCLIP_OK)

@@ -4,9 +4,23 @@
 #include "transformer/activation.h"
 #include "transformer/transformer.h"
 
+/* The epilogue for the engine to fuse, unless it activates before an add. */
+static const lclip_gemm_fusion *fusion_of(lclip_linear_step *step)
+{
+    static const lclip_gemm_activation acts[] = {
+        [LCLIP_ACT_QUICK_GELU] = LCLIP_GEMM_ACT_QUICK_GELU,
+        [LCLIP_ACT_GELU] = LCLIP_GEMM_ACT_GELU,
+        [LCLIP_ACT_RELU] = LCLIP_GEMM_ACT_RELU,
+    };
+    if (step->activate && step->residual && !step->activate_sum)
+        return NULL;
+    step->fusion = (lclip_gemm_fusion){step->residual, step->activate ? acts[step->act] : LCLIP_GEMM_ACT_NONE};
+    return &step->fusion;
+}
+
 lclip_status lclip_linear_begin(lclip_linear_step *step, int parts)
 {
-    return lclip_gemm_step_begin(&step->gemm, step->lin, step->x, step->y, step->rows, parts);
+    return lclip_gemm_step_begin(&step->gemm, step->lin, step->x, step->y, step->rows, parts, fusion_of(step));
 }
 
 void lclip_linear_end(lclip_linear_step *step)
@@ -20,6 +34,8 @@ void lclip_linear_end(lclip_linear_step *step)
 LCLIP_MULTIVERSION static void finish_block(const lclip_linear_step *step, const lclip_gemm_block *block)
 {
     size_t out = (size_t)step->lin->out, columns = block->end - block->begin;
+    if (block->fused)
+        return;
     for (int r = block->row_begin; r < block->row_end && columns > 0; r++) {
         float *row = block->data + (size_t)(r - block->row_begin) * block->ld;
         float *y = step->y + (size_t)r * out + block->begin;
@@ -44,7 +60,7 @@ void lclip_linear_part(const lclip_linear_step *step, int part)
     lclip_gemm_step_blocks(&step->gemm, part, &first, &last);
     for (int b = first; b < last; b++) {
         lclip_gemm_block block;
-        lclip_gemm_step_run(&step->gemm, b, &block);
+        lclip_gemm_step_run(&step->gemm, part, b, &block);
         finish_block(step, &block);
     }
 }

@@ -51,7 +51,8 @@ typedef struct lclip_linear_step {
     lclip_activation act;
     float *residual;      /* [rows][out] or NULL */
     int activate_sum;     /* activate residual + y rather than y */
-    lclip_gemm_step gemm; /* set by lclip_linear_begin */
+    lclip_gemm_fusion fusion; /* set by lclip_linear_begin, with gemm */
+    lclip_gemm_step gemm;
 } lclip_linear_step;
 
 /* Before a step runs on a team of parts members: what can fail. Every
