@@ -117,10 +117,8 @@ static void test_requests_the_build_cannot_meet(void **state)
     assert_int_equal(open_image(f->dir, LCLIP_ENGINE_CBLAS, LCLIP_PRECISION_BF16, 0, &enc), LCLIP_E_UNSUPPORTED);
 }
 
-/* The self-made model's image tower on every engine and thread count this
- * build has: F32 agrees with the CBLAS to float rounding. 100 images make
- * 500-row products, which a team of 2 or 3 shares by rows (with oneDNN,
- * the activation and the residual sum fused), 5 images by columns. */
+/* The self-made model's towers on every engine and thread count this
+ * build has: F32 agrees with the CBLAS to float rounding. */
 static void encode_pixels(lclip_image_encoder *enc, float *out, size_t n)
 {
     size_t size = (size_t)lclip_image_encoder_image_size(enc), plane = 3 * size * size;
@@ -159,6 +157,44 @@ static void test_engines_agree(void **state)
 {
     engines_agree(*state, 5);
     engines_agree(*state, 100);
+}
+
+/* 600 texts of 8 tokens go in two passes of 2400 rows: oneDNN's team of 2
+ * shares them by rows (1200 each: the activation and the residual sum
+ * fused, the column slices viewing one packed copy), a team of 3 by
+ * columns. */
+static void test_engines_agree_on_long_text_passes(void **state)
+{
+    fixture *f = *state;
+    enum { N = 600, CONTEXT = 8 };
+    int32_t *tokens = malloc(N * CONTEXT * sizeof *tokens);
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < CONTEXT; j++) /* the largest id, the end token, last */
+            tokens[i * CONTEXT + j] = j == CONTEXT - 1 ? 99 : (int32_t)(1 + (i * 7 + j * 13) % 90);
+    float *want = malloc(N * MAX_DIM * sizeof *want), *got = malloc(N * MAX_DIM * sizeof *got);
+    lclip_options opts;
+    lclip_options_init(&opts);
+    opts.engine = LCLIP_ENGINE_CBLAS;
+    lclip_text_encoder *enc;
+    assert_int_equal(lclip_text_encoder_open(f->dir, &opts, &enc), LCLIP_OK);
+    assert_int_equal(lclip_text_encoder_context_length(enc), CONTEXT);
+    size_t dim = lclip_text_encoder_dim(enc);
+    assert_int_equal(lclip_text_encode_tokens(enc, tokens, N, want), LCLIP_OK);
+    lclip_text_encoder_close(enc);
+    for (int threads = 0; f->onednn_built && threads <= 3; threads++) {
+        opts.engine = LCLIP_ENGINE_ONEDNN;
+        opts.n_threads = threads;
+        assert_int_equal(lclip_text_encoder_open(f->dir, &opts, &enc), LCLIP_OK);
+        assert_int_equal(lclip_text_encode_tokens(enc, tokens, N, got), LCLIP_OK);
+        for (size_t i = 0; i < N * dim; i++)
+            if (fabsf(got[i] - want[i]) > 1e-5f)
+                fail_msg("%s: element %zu is %g, the CBLAS gives %g", lclip_text_encoder_describe(enc), i,
+                         (double)got[i], (double)want[i]);
+        lclip_text_encoder_close(enc);
+    }
+    free(got);
+    free(want);
+    free(tokens);
 }
 
 /* Per-row cosine of got against ref, both [rows][dim]: the worst. */
@@ -264,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_describe_says_what_runs),
         cmocka_unit_test(test_requests_the_build_cannot_meet),
         cmocka_unit_test(test_engines_agree),
+        cmocka_unit_test(test_engines_agree_on_long_text_passes),
         cmocka_unit_test(test_bf16_runs_or_says_why_not),
         cmocka_unit_test(test_bf16_against_the_reference),
     };
