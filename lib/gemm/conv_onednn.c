@@ -178,11 +178,8 @@ static dnnl_status_t run_setup(const lclip_gemm_conv *c, const float *x, int n, 
                                (void *)c->bias);
     if (s == dnnl_success)
         s = dnnl_memory_create(&r->y, dnnl_primitive_desc_query_md(r->pd, dnnl_query_dst_md, 0), e->engine, target);
-    const dnnl_memory_desc_t *scratchpad = s == dnnl_success
-                                               ? dnnl_primitive_desc_query_md(r->pd, dnnl_query_scratchpad_md, 0)
-                                               : NULL;
-    if (scratchpad && dnnl_memory_desc_get_size(scratchpad) > 0)
-        s = dnnl_memory_create(&r->scratchpad, scratchpad, e->engine, DNNL_MEMORY_ALLOCATE);
+    if (s == dnnl_success)
+        s = lclip_onednn_scratchpad(e, r->pd, &r->scratchpad);
     return s;
 }
 
@@ -190,7 +187,7 @@ lclip_status lclip_onednn_conv_run(const lclip_gemm_conv *c, const float *x, int
                                    const lclip_gemm_fusion *fusion, int threads)
 {
     conv_run r = {0};
-    float *target = fusion && fusion->accumulate ? fusion->accumulate : y;
+    float *target = fusion ? lclip_onednn_fused_output(fusion, y) : y;
     int saved = lclip_onednn_threads_begin(c->owner, threads);
     dnnl_status_t s = run_setup(c, x, n, side, target, fusion, &r);
     if (s == dnnl_success) {

@@ -46,7 +46,6 @@
 struct lclip_gemm_weights {
     lclip_gemm_weights *next;
     const lclip_onednn *owner;
-    int slices;                   /* the engine's */
     size_t *bounds;               /* [slices + 1]: slice s is columns [bounds[s], bounds[s + 1]) */
     dnnl_memory_desc_t *packed_md; /* [slices] */
     dnnl_memory_t *packed;        /* [slices]; NULL for an empty slice */
@@ -188,7 +187,7 @@ lclip_status lclip_onednn_open(int bf16, int slices, lclip_onednn **out)
 
 static void free_weights(lclip_gemm_weights *w)
 {
-    for (int i = 0; w->packed && i < w->slices; i++)
+    for (int i = 0; w->packed && i < w->owner->slices; i++)
         if (w->packed[i])
             dnnl_memory_destroy(w->packed[i]);
     if (w->whole)
@@ -285,17 +284,16 @@ static lclip_gemm_weights *new_weights(const lclip_onednn *e, const lclip_linear
     if (!w)
         return NULL;
     w->owner = e;
-    w->slices = e->slices;
-    w->bounds = lclip_malloc_array((size_t)w->slices + 1, sizeof *w->bounds);
-    w->packed_md = lclip_calloc((size_t)w->slices, sizeof *w->packed_md);
-    w->packed = lclip_calloc((size_t)w->slices, sizeof *w->packed);
+    w->bounds = lclip_malloc_array((size_t)e->slices + 1, sizeof *w->bounds);
+    w->packed_md = lclip_calloc((size_t)e->slices, sizeof *w->packed_md);
+    w->packed = lclip_calloc((size_t)e->slices, sizeof *w->packed);
     if (!w->bounds || !w->packed_md || !w->packed) {
         free_weights(w);
         return NULL;
     }
-    for (int s = 0; s < w->slices; s++) {
+    for (int s = 0; s < e->slices; s++) {
         size_t begin, end;
-        lclip_team_share((size_t)lin->out, SLICE_ALIGN, s, w->slices, &begin, &end);
+        lclip_team_share((size_t)lin->out, SLICE_ALIGN, s, e->slices, &begin, &end);
         w->bounds[s] = begin;
         w->bounds[s + 1] = end;
     }
@@ -312,8 +310,8 @@ static dnnl_status_t view_slices(lclip_gemm_weights *w)
     void *whole = NULL, *slice = NULL;
     size_t offset = 0, whole_size = dnnl_memory_desc_get_size(&w->whole_md);
     dnnl_status_t st = dnnl_memory_get_data_handle(w->whole, &whole);
-    int views = 1;
-    for (int i = 0; i < w->slices && st == dnnl_success && views; i++) {
+    int views = 1, slices = w->owner->slices;
+    for (int i = 0; i < slices && st == dnnl_success && views; i++) {
         if (!w->packed[i])
             continue; /* an empty slice */
         size_t size = dnnl_memory_desc_get_size(&w->packed_md[i]);
@@ -321,18 +319,19 @@ static dnnl_status_t view_slices(lclip_gemm_weights *w)
         views = st == dnnl_success && offset + size <= whole_size && memcmp((char *)whole + offset, slice, size) == 0;
         offset += size;
     }
+    if (st == dnnl_success && !views) {
+        dnnl_memory_destroy(w->whole);
+        w->whole = NULL;
+        return st;
+    }
     offset = 0;
-    for (int i = 0; i < w->slices && st == dnnl_success; i++) {
-        if (!views || !w->packed[i])
+    for (int i = 0; i < slices && st == dnnl_success; i++) {
+        if (!w->packed[i])
             continue;
         dnnl_memory_destroy(w->packed[i]);
         w->packed[i] = NULL;
         st = dnnl_memory_create(&w->packed[i], &w->packed_md[i], w->owner->engine, (char *)whole + offset);
         offset += dnnl_memory_desc_get_size(&w->packed_md[i]);
-    }
-    if (st == dnnl_success && !views) {
-        dnnl_memory_destroy(w->whole);
-        w->whole = NULL;
     }
     return st;
 }
@@ -341,11 +340,11 @@ static dnnl_status_t view_slices(lclip_gemm_weights *w)
 static dnnl_status_t pack_layer(lclip_onednn *e, const lclip_linear *lin, lclip_gemm_weights *w)
 {
     dnnl_status_t st = dnnl_success;
-    for (int i = 0; i < w->slices && st == dnnl_success; i++)
+    for (int i = 0; i < e->slices && st == dnnl_success; i++)
         if (w->bounds[i + 1] > w->bounds[i])
             st = pack_columns(e, lin, w->bounds[i], w->bounds[i + 1] - w->bounds[i], &w->packed_md[i],
                               &w->packed[i]);
-    if (st != dnnl_success || w->slices == 1)
+    if (st != dnnl_success || e->slices == 1)
         return st;
     st = pack_columns(e, lin, 0, (size_t)lin->out, &w->whole_md, &w->whole);
     return st == dnnl_success ? view_slices(w) : st;
@@ -356,7 +355,7 @@ static uint64_t packed_size(const lclip_gemm_weights *w)
     uint64_t bytes = 0;
     if (w->whole)
         return dnnl_memory_desc_get_size(&w->whole_md);
-    for (int i = 0; i < w->slices; i++)
+    for (int i = 0; i < w->owner->slices; i++)
         bytes += w->packed[i] ? dnnl_memory_desc_get_size(&w->packed_md[i]) : 0;
     return bytes;
 }
@@ -437,7 +436,7 @@ static void step_slice(const lclip_gemm_step *step, const step_state *st, int i,
                        const dnnl_memory_desc_t **md, dnnl_memory_t *weights)
 {
     const lclip_gemm_weights *w = step->lin->packed;
-    if (st->by_rows && w->slices > 1) {
+    if (st->by_rows && w->owner->slices > 1) {
         *begin = 0;
         *end = (size_t)step->lin->out;
         *md = &w->whole_md;
@@ -458,10 +457,14 @@ static float *scratch_of(const lclip_gemm_step *step, const step_state *st, int 
     return st->results + scratch_rows(step, st) * at;
 }
 
-/* Where a direct step's products go: the sum's target, or y. */
-static float *direct_target(const lclip_gemm_step *step)
+
+dnnl_status_t lclip_onednn_scratchpad(const lclip_onednn *e, const_dnnl_primitive_desc_t pd, dnnl_memory_t *memory)
 {
-    return step->fusion->accumulate ? step->fusion->accumulate : step->y;
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    *memory = NULL;
+    if (!md || dnnl_memory_desc_get_size(md) == 0)
+        return dnnl_success;
+    return dnnl_memory_create(memory, md, e->engine, DNNL_MEMORY_ALLOCATE);
 }
 
 dnnl_status_t lclip_onednn_attr(const lclip_gemm_fusion *fusion, dnnl_primitive_attr_t *attr)
@@ -511,7 +514,7 @@ static dnnl_status_t create_chunk_kind(const lclip_gemm_step *step, step_state *
     void *input = e->bf16 ? (void *)st->x_bf16 : (void *)step->x;
     int first_lane = st->by_rows ? 0 : i, end_lane = st->by_rows ? st->lanes : i + 1;
     for (int lane = first_lane; lane < end_lane && r == dnnl_success; lane++) {
-        void *output = st->direct ? (void *)direct_target(step) : (void *)scratch_of(step, st, i, lane);
+        void *output = st->direct ? (void *)lclip_onednn_fused_output(step->fusion, step->y) : (void *)scratch_of(step, st, i, lane);
         dnnl_memory_t *args = st->args + ((size_t)lane * CHUNK_KINDS + (size_t)kind) * SLICE_ARGS;
         r = dnnl_memory_create(&args[0], dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), e->engine, input);
         if (r == dnnl_success)
@@ -520,9 +523,8 @@ static dnnl_status_t create_chunk_kind(const lclip_gemm_step *step, step_state *
         if (r == dnnl_success && lin->bias)
             r = dnnl_memory_create(&args[2], dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), e->engine,
                                    (void *)(lin->bias + begin));
-        const dnnl_memory_desc_t *scratchpad = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-        if (r == dnnl_success && scratchpad && dnnl_memory_desc_get_size(scratchpad) > 0)
-            r = dnnl_memory_create(&args[3], scratchpad, e->engine, DNNL_MEMORY_ALLOCATE);
+        if (r == dnnl_success)
+            r = lclip_onednn_scratchpad(e, pd, &args[3]);
     }
     dnnl_primitive_desc_destroy(pd);
     return r;
@@ -567,11 +569,11 @@ static lclip_status create_slices(const lclip_gemm_step *step, step_state *st)
 static void plan_rows(const lclip_gemm_step *step, step_state *st)
 {
     const lclip_gemm_weights *w = step->lin->packed;
-    int members = step->parts;
-    st->by_rows = w->slices == 1 ||
+    int members = step->parts, slices = w->owner->slices;
+    st->by_rows = slices == 1 ||
                   (w->whole && step->fusion && (members == 1 || step->rows >= members * MIN_ROWS_PER_MEMBER));
-    st->slices = st->by_rows ? 1 : w->slices;
-    st->lanes = st->by_rows ? members : w->slices;
+    st->slices = st->by_rows ? 1 : slices;
+    st->lanes = st->by_rows ? members : slices;
     st->direct = st->by_rows && step->fusion != NULL;
     st->chunk = CHUNK_ROWS;
     if (st->by_rows && members > 1 && step->rows > members) {
@@ -644,7 +646,6 @@ void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part)
 void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last)
 {
     const step_state *st = step->engine_state;
-    int slices = st->slices;
     size_t begin, end;
     if (st->by_rows) {
         lclip_team_share((size_t)st->chunks, 1, part, step->parts, &begin, &end);
@@ -652,7 +653,7 @@ void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first,
         *last = (int)end;
         return;
     }
-    lclip_team_share((size_t)slices, 1, part, step->parts, &begin, &end);
+    lclip_team_share((size_t)st->slices, 1, part, step->parts, &begin, &end);
     *first = (int)begin * st->chunks;
     *last = (int)end * st->chunks;
 }
@@ -670,7 +671,7 @@ void lclip_onednn_step_run(const lclip_gemm_step *step, int part, int block, lcl
     out->row_end = out->row_begin + chunk_rows(step, st, kind);
     out->ld = out->end - out->begin;
     out->fused = st->direct;
-    out->data = st->direct ? direct_target(step) + (size_t)out->row_begin * out->ld
+    out->data = st->direct ? lclip_onednn_fused_output(step->fusion, step->y) + (size_t)out->row_begin * out->ld
                            : scratch_of(step, st, slice, lane);
     if (out->begin == out->end)
         return;

@@ -28,6 +28,16 @@ lclip_status lclip_onednn_failed(dnnl_status_t s, const char *what);
  * activation. */
 dnnl_status_t lclip_onednn_attr(const lclip_gemm_fusion *fusion, dnnl_primitive_attr_t *attr);
 
+/* *memory: the scratchpad pd's kernel needs (made with lclip_onednn_attr),
+ * or NULL if it needs none. */
+dnnl_status_t lclip_onednn_scratchpad(const lclip_onednn *e, const_dnnl_primitive_desc_t pd, dnnl_memory_t *memory);
+
+/* Where a fused product's output goes: the sum's target, or y. */
+static inline float *lclip_onednn_fused_output(const lclip_gemm_fusion *fusion, float *y)
+{
+    return fusion->accumulate ? fusion->accumulate : y;
+}
+
 /* Runs on this thread with threads OpenMP threads where the engine runs a
  * team (slices > 1), else as the process has it; returns what to restore. */
 int lclip_onednn_threads_begin(const lclip_onednn *e, int threads);

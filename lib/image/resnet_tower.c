@@ -9,9 +9,10 @@
 #include "transformer/attention.h"
 #include "transformer/transformer.h"
 
-/* Where the engine does not convolve (the CBLAS), im2col rows are built and
- * multiplied in chunks of at most this many floats (1 MB): the unfolded rows are read by the GEMM while they are still in
- * the cache that their writing brought them into. With 16 MB chunks, RN50's
+/* Where the engine does not convolve (the CBLAS), im2col rows are built
+ * and multiplied in chunks of at most this many floats (1 MB): the
+ * unfolded rows are read by the GEMM while they are still in the cache
+ * that their writing brought them into. With 16 MB chunks, RN50's
  * unfolding was a fifth of an encode (memory-bound copies) and batch 32 ran
  * at 140 ms per image instead of 68 (2 threads, Zen 5); 0.5 to 2 MB measure
  * alike. */
@@ -75,11 +76,10 @@ size_t lclip_resnet_tower_images_per_pass(const lclip_resnet_tower *t, int membe
         return 1;
     if (fit < (size_t)members)
         return fit; /* fewer images than members: shared out step by step */
-    size_t size = (size_t)t->cfg.image_size, pixels = 3 * size * size * sizeof(float);
-    size_t images = (size_t)members * IMAGES_PER_MEMBER;
-    while (images > (size_t)members && images * pixels > PASS_PIXEL_BYTES)
-        images--;
-    return images;
+    size_t size = (size_t)t->cfg.image_size, images = PASS_PIXEL_BYTES / (3 * size * size * sizeof(float));
+    if (images > (size_t)members * IMAGES_PER_MEMBER)
+        images = (size_t)members * IMAGES_PER_MEMBER;
+    return images > (size_t)members ? images : (size_t)members;
 }
 
 /* A copy step shared out by output lines (image, y): each member converts,
@@ -167,12 +167,18 @@ static lclip_status avg_pool(lclip_team *team, const grid *in, int n, grid *out)
     return s;
 }
 
+/* A convolution's output side for an input side (padding kernel / 2). */
+static int out_side(const lclip_conv *conv, int side)
+{
+    return (side + 2 * (conv->kernel / 2) - conv->kernel) / conv->stride + 1;
+}
+
 /* convolve's work where the engine convolves: all of it in one call, on
  * threads threads. */
 static lclip_status engine_convolve(int threads, const lclip_conv *conv, const grid *in, int n, int relu,
                                     grid *residual, grid *out)
 {
-    int side = (in->h + 2 * (conv->kernel / 2) - conv->kernel) / conv->stride + 1;
+    int side = out_side(conv, in->h);
     lclip_gemm_fusion fusion = {residual ? residual->data : NULL, relu ? LCLIP_GEMM_ACT_RELU : LCLIP_GEMM_ACT_NONE};
     grid target = {0};
     lclip_status s = residual ? LCLIP_OK : grid_alloc(&target, n, side, side, conv->lin.out);
@@ -204,10 +210,7 @@ static lclip_status convolve(const pass *p, const lclip_conv *conv, const grid *
     lclip_team *team = p->team;
     if (conv->engine)
         return engine_convolve(p->conv_threads, conv, in, n, relu, residual, out);
-    int pad = conv->kernel / 2;
-    int oh = (in->h + 2 * pad - conv->kernel) / conv->stride + 1;
-    int ow = (in->w + 2 * pad - conv->kernel) / conv->stride + 1;
-    grid target = {NULL, oh, ow, conv->lin.out};
+    grid target = {NULL, out_side(conv, in->h), out_side(conv, in->w), conv->lin.out};
     size_t rows = grid_rows(&target, n), len = (size_t)conv->lin.in, chunk = rows;
     int unfolds = conv->kernel > 1 || conv->stride > 1;
     if (unfolds)
