@@ -20,11 +20,6 @@ struct lclip_gemm_conv {
     dnnl_memory_t weights;
 };
 
-static int out_side(const lclip_gemm_conv *c, int side)
-{
-    return (side + 2 * (c->kernel / 2) - c->kernel) / c->stride + 1;
-}
-
 /* The source grids' layout: n x side x side x channels, F32 or BF16. */
 static dnnl_status_t grid_md(int n, int channels, int side, dnnl_data_type_t type, dnnl_memory_desc_t *md)
 {
@@ -50,7 +45,7 @@ static dnnl_status_t conv_pd(const lclip_gemm_conv *c, int n, int side, const dn
     if (s == dnnl_success)
         s = dnnl_memory_desc_init_by_tag(&bias, 1, bias_dims, dnnl_f32, dnnl_a);
     if (s == dnnl_success)
-        s = grid_md(n, c->out, out_side(c, side), dnnl_f32, &dst);
+        s = grid_md(n, c->out, lclip_conv_out_side(side, c->kernel, c->stride), dnnl_f32, &dst);
     dnnl_convolution_desc_t desc;
     if (s == dnnl_success)
         s = dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src, &weights,

@@ -106,6 +106,13 @@ void lclip_gemm_step_run(const lclip_gemm_step *step, int part, int block, lclip
  * runs the linear layer. */
 typedef struct lclip_gemm_conv lclip_gemm_conv;
 
+/* The output side of a kernel x kernel convolution over side x side grids,
+ * padding kernel / 2, with stride. */
+static inline int lclip_conv_out_side(int side, int kernel, int stride)
+{
+    return (side + 2 * (kernel / 2) - kernel) / stride + 1;
+}
+
 /* lin holds a convolution's weights as [out][kernel][kernel][in channels]
  * (lin->in = kernel^2 x channels) and bias; it convolves side x side grids
  * (the layout chosen may depend on it), padding kernel / 2, with stride.

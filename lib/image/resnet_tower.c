@@ -167,18 +167,12 @@ static lclip_status avg_pool(lclip_team *team, const grid *in, int n, grid *out)
     return s;
 }
 
-/* A convolution's output side for an input side (padding kernel / 2). */
-static int out_side(const lclip_conv *conv, int side)
-{
-    return (side + 2 * (conv->kernel / 2) - conv->kernel) / conv->stride + 1;
-}
-
 /* convolve's work where the engine convolves: all of it in one call, on
  * threads threads. */
 static lclip_status engine_convolve(int threads, const lclip_conv *conv, const grid *in, int n, int relu,
                                     grid *residual, grid *out)
 {
-    int side = out_side(conv, in->h);
+    int side = lclip_conv_out_side(in->h, conv->kernel, conv->stride);
     lclip_gemm_fusion fusion = {residual ? residual->data : NULL, relu ? LCLIP_GEMM_ACT_RELU : LCLIP_GEMM_ACT_NONE};
     grid target = {0};
     lclip_status s = residual ? LCLIP_OK : grid_alloc(&target, n, side, side, conv->lin.out);
@@ -210,7 +204,8 @@ static lclip_status convolve(const pass *p, const lclip_conv *conv, const grid *
     lclip_team *team = p->team;
     if (conv->engine)
         return engine_convolve(p->conv_threads, conv, in, n, relu, residual, out);
-    grid target = {NULL, out_side(conv, in->h), out_side(conv, in->w), conv->lin.out};
+    grid target = {NULL, lclip_conv_out_side(in->h, conv->kernel, conv->stride),
+                   lclip_conv_out_side(in->w, conv->kernel, conv->stride), conv->lin.out};
     size_t rows = grid_rows(&target, n), len = (size_t)conv->lin.in, chunk = rows;
     int unfolds = conv->kernel > 1 || conv->stride > 1;
     if (unfolds)
