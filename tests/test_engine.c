@@ -4,6 +4,7 @@
  * and BF16 within its documented tolerance of the reference.
  * LIBCLIP_EXPECT_BF16=unsupported (a ctest run with oneDNN limited to AVX2)
  * asks for the refusal instead. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, sysconf */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -197,6 +200,48 @@ static void test_engines_agree_on_long_text_passes(void **state)
     free(tokens);
 }
 
+static double seconds(clockid_t clock)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* n_threads = 1 is one thread, as docs/api.md promises a server running a
+ * request per core: the process's CPU time during an encode stays within
+ * its wall time. (oneDNN's OpenMP threads used every core here before.) A
+ * ViT of 4 x 256 wide layers over 197 tokens, so that oneDNN has work to
+ * share out. */
+static void test_one_thread_is_one_core(void **state)
+{
+    fixture *f = *state;
+    if (!f->onednn_built || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        skip();
+    char *dir = make_temp_dir();
+    tiny_spec spec = tiny_spec_default();
+    spec.vision_width = 256;
+    spec.vision_heads = 4;
+    spec.vision_mlp = 1024;
+    spec.vision_layers = 4;
+    spec.image_size = 224;
+    spec.patch_size = 16;
+    tiny_write_hf(dir, &spec, "F32");
+    lclip_image_encoder *enc;
+    assert_int_equal(open_image(dir, LCLIP_ENGINE_ONEDNN, LCLIP_PRECISION_F32, 1, &enc), LCLIP_OK);
+    enum { N = 4 };
+    float out[N * MAX_DIM];
+    encode_pixels(enc, out, N); /* primitives made, buffers touched */
+    double wall = seconds(CLOCK_MONOTONIC), cpu = seconds(CLOCK_PROCESS_CPUTIME_ID);
+    encode_pixels(enc, out, N);
+    wall = seconds(CLOCK_MONOTONIC) - wall;
+    cpu = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu;
+    print_message("  n_threads = 1: %.1f ms of CPU time in %.1f ms\n", 1e3 * cpu, 1e3 * wall);
+    assert_true(cpu <= 1.1 * wall + 0.002);
+    lclip_image_encoder_close(enc);
+    rm_tree(dir);
+    free(dir);
+}
+
 /* Per-row cosine of got against ref, both [rows][dim]: the worst. */
 static double worst_cosine(const float *got, const float *ref, size_t rows, size_t dim)
 {
@@ -301,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_requests_the_build_cannot_meet),
         cmocka_unit_test(test_engines_agree),
         cmocka_unit_test(test_engines_agree_on_long_text_passes),
+        cmocka_unit_test(test_one_thread_is_one_core),
         cmocka_unit_test(test_bf16_runs_or_says_why_not),
         cmocka_unit_test(test_bf16_against_the_reference),
     };

@@ -22,8 +22,7 @@ struct lclip_gemm {
  * its own packed block; one block for oneDNN's own threads. */
 static lclip_status open_onednn(lclip_gemm *g)
 {
-    int slices = g->n_threads > 0 ? g->n_threads : 1;
-    return lclip_onednn_open(g->precision == LCLIP_PRECISION_BF16, slices, &g->onednn);
+    return lclip_onednn_open(g->precision == LCLIP_PRECISION_BF16, g->n_threads, &g->onednn);
 }
 #endif
 

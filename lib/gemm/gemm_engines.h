@@ -10,9 +10,11 @@ void lclip_gemm_cblas_run(const lclip_gemm_step *step, int block, lclip_gemm_blo
 #ifdef LCLIP_HAVE_ONEDNN
 typedef struct lclip_onednn lclip_onednn;
 
-/* slices: how many column blocks each layer is packed in (one per member of
- * an n_threads team; 1 for oneDNN's own threads). */
-lclip_status lclip_onednn_open(int bf16, int slices, lclip_onednn **out);
+/* n_threads as lclip_options has it: N > 0 packs each layer in N column
+ * blocks (one per member of the team) and runs every kernel on the threads
+ * the caller asks for; 0 leaves oneDNN's OpenMP threads as the process has
+ * them, with one block per layer. */
+lclip_status lclip_onednn_open(int bf16, int n_threads, lclip_onednn **out);
 void lclip_onednn_close(lclip_onednn *e);
 lclip_status lclip_onednn_pack(lclip_onednn *e, const lclip_linear *lin, const lclip_gemm_weights **out);
 /* "engine=onednn isa=... precision=... packed_bytes=..." */

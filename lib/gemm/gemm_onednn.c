@@ -162,7 +162,7 @@ static lclip_status check_jit(const lclip_onednn *e)
     return LCLIP_OK;
 }
 
-lclip_status lclip_onednn_open(int bf16, int slices, lclip_onednn **out)
+lclip_status lclip_onednn_open(int bf16, int n_threads, lclip_onednn **out)
 {
     *out = NULL;
     dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
@@ -173,7 +173,8 @@ lclip_status lclip_onednn_open(int bf16, int slices, lclip_onednn **out)
     if (!e)
         return lclip_fail(LCLIP_E_NOMEM, "out of memory");
     e->bf16 = bf16;
-    e->slices = slices;
+    e->n_threads = n_threads;
+    e->slices = n_threads > 0 ? n_threads : 1;
     e->isa = isa;
     dnnl_status_t s = dnnl_engine_create(&e->engine, dnnl_cpu, 0);
     lclip_status status = s == dnnl_success ? check_jit(e) : lclip_onednn_failed(s, "creating a CPU engine");
@@ -386,14 +387,14 @@ void lclip_onednn_describe(const lclip_onednn *e, char *buf, size_t size)
 int lclip_onednn_threads_begin(const lclip_onednn *e, int threads)
 {
     int saved = omp_get_max_threads();
-    if (e->slices > 1)
+    if (e->n_threads > 0)
         omp_set_num_threads(threads);
     return saved;
 }
 
 void lclip_onednn_threads_end(const lclip_onednn *e, int saved)
 {
-    if (e->slices > 1)
+    if (e->n_threads > 0)
         omp_set_num_threads(saved);
 }
 

@@ -10,7 +10,7 @@
 
 struct lclip_onednn {
     dnnl_engine_t engine;
-    int bf16, slices;
+    int bf16, n_threads, slices; /* slices: column blocks per layer */
     dnnl_cpu_isa_t isa;
     uint64_t packed_bytes;
     lclip_gemm_weights *layers; /* every packed layer, to free */
@@ -38,8 +38,9 @@ static inline float *lclip_onednn_fused_output(const lclip_gemm_fusion *fusion, 
     return fusion->accumulate ? fusion->accumulate : y;
 }
 
-/* Runs on this thread with threads OpenMP threads where the engine runs a
- * team (slices > 1), else as the process has it; returns what to restore. */
+/* Runs on this thread with threads OpenMP threads where the caller set
+ * n_threads (also 1: exactly one thread then, not oneDNN's default of every
+ * core), else as the process has it; returns what to restore. */
 int lclip_onednn_threads_begin(const lclip_onednn *e, int threads);
 void lclip_onednn_threads_end(const lclip_onednn *e, int saved);
 
