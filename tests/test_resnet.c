@@ -370,7 +370,8 @@ static void test_bf16_within_its_tolerance(void **state)
 
 /* Without fixtures: a self-made ResNet checkpoint (width 4, 64 pixels) gives
  * the same embeddings with its config and inferred, in a batch and alone,
- * on a team and not, on every engine. */
+ * on a team and not, on every engine: 7 images, shared by 2 and 3
+ * members taking them one at a time. */
 static void test_self_made_resnet_agrees_with_itself(void **state)
 {
     fixture *f = *state;
@@ -387,7 +388,7 @@ static void test_self_made_resnet_agrees_with_itself(void **state)
     st_write(paths[1], &file, 0, SIZE_MAX);
     write_text_file(config_path, config);
 
-    enum { N = 3 };
+    enum { N = 7 };
     size_t plane = 3 * 64 * 64, dim = (size_t)spec.embed_dim;
     float *pixels = malloc(N * plane * sizeof *pixels);
     for (size_t k = 0; k < N * plane; k++)
@@ -397,8 +398,9 @@ static void test_self_made_resnet_agrees_with_itself(void **state)
     int first = 1;
     for (int p = 0; p < 2; p++)
         for (int e = 0; e < 1 + f->onednn_built; e++)
-            for (int threads = 0; threads <= 2; threads += 2) {
-                lclip_options opts = options(engines[e], LCLIP_PRECISION_F32, threads, 0, NULL);
+            for (int t = 0; t < 3; t++) {
+                const int threads[3] = {0, 2, 3};
+                lclip_options opts = options(engines[e], LCLIP_PRECISION_F32, threads[t], 0, NULL);
                 lclip_image_encoder *enc = open_image(paths[p], &opts);
                 assert_int_equal(lclip_image_encoder_dim(enc), dim);
                 assert_int_equal(lclip_image_encode_pixels(enc, pixels, N, first ? reference : got), LCLIP_OK);
