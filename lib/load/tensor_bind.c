@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/pages.h"
 #include "common/error.h"
 
 struct lclip_owned_buffer {
     lclip_owned_buffer *next;
+    size_t bytes; /* of data */
     float data[];
 };
 
@@ -21,6 +23,7 @@ static float *owned_alloc(lclip_owned_buffer **list, uint64_t count)
     if (!b)
         return NULL;
     b->next = *list;
+    b->bytes = bytes;
     *list = b;
     return b->data;
 }
@@ -30,13 +33,25 @@ float *lclip_owned_floats(lclip_model *model, uint64_t count)
     return owned_alloc(&model->owned, count);
 }
 
+/* A released buffer's whole pages go back to the OS before the block goes
+ * back to the heap: a weight copy released once packed otherwise left a
+ * hole the heap kept resident, however its layout came out (RN50's
+ * image-only peak RSS was 200 to 224 MiB for the same run, from where
+ * stderr pointed; 194-195 with this). The heap reuses the block all the
+ * same, its pages coming back zeroed as they are touched. */
+static void owned_free(lclip_owned_buffer *b)
+{
+    lclip_pages_discard(b->data, b->bytes);
+    lclip_free(b);
+}
+
 void lclip_owned_release(lclip_model *model, const float *data)
 {
     for (lclip_owned_buffer **at = &model->owned; *at; at = &(*at)->next)
         if ((*at)->data == data) {
             lclip_owned_buffer *gone = *at;
             *at = gone->next;
-            lclip_free(gone);
+            owned_free(gone);
             return;
         }
 }
@@ -45,7 +60,7 @@ void lclip_owned_free_all(lclip_owned_buffer **list)
 {
     while (*list) {
         lclip_owned_buffer *next = (*list)->next;
-        lclip_free(*list);
+        owned_free(*list);
         *list = next;
     }
 }
