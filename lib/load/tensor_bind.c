@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "common/alloc.h"
-#include "common/pages.h"
 #include "common/error.h"
+#include "common/pages.h"
 
 struct lclip_owned_buffer {
     lclip_owned_buffer *next;
@@ -37,7 +37,7 @@ float *lclip_owned_floats(lclip_model *model, uint64_t count)
  * back to the heap: a weight copy released once packed otherwise left a
  * hole the heap kept resident, however its layout came out (RN50's
  * image-only peak RSS was 200 to 224 MiB for the same run, from where
- * stderr pointed; 194-195 with this). The heap reuses the block all the
+ * stderr pointed; 195-199 with this). The heap reuses the block all the
  * same, its pages coming back zeroed as they are touched. */
 static void owned_free(lclip_owned_buffer *b)
 {
