@@ -458,7 +458,6 @@ static float *scratch_of(const lclip_gemm_step *step, const step_state *st, int 
     return st->results + scratch_rows(step, st) * at;
 }
 
-
 dnnl_status_t lclip_onednn_scratchpad(const lclip_onednn *e, const_dnnl_primitive_desc_t pd, dnnl_memory_t *memory)
 {
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
@@ -515,7 +514,8 @@ static dnnl_status_t create_chunk_kind(const lclip_gemm_step *step, step_state *
     void *input = e->bf16 ? (void *)st->x_bf16 : (void *)step->x;
     int first_lane = st->by_rows ? 0 : i, end_lane = st->by_rows ? st->lanes : i + 1;
     for (int lane = first_lane; lane < end_lane && r == dnnl_success; lane++) {
-        void *output = st->direct ? (void *)lclip_onednn_fused_output(step->fusion, step->y) : (void *)scratch_of(step, st, i, lane);
+        void *output = st->direct ? (void *)lclip_onednn_fused_output(step->fusion, step->y)
+                                  : (void *)scratch_of(step, st, i, lane);
         dnnl_memory_t *args = st->args + ((size_t)lane * CHUNK_KINDS + (size_t)kind) * SLICE_ARGS;
         r = dnnl_memory_create(&args[0], dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), e->engine, input);
         if (r == dnnl_success)
