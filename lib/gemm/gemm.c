@@ -146,6 +146,19 @@ lclip_status lclip_gemm_conv_run(const lclip_gemm_conv *conv, const float *x, in
 #endif
 }
 
+void lclip_gemm_product(const lclip_gemm *g, int b_transposed, int m, int n, int k, float alpha, const float *a,
+                        size_t lda, const float *b, size_t ldb, float *c, size_t ldc)
+{
+#ifdef LCLIP_HAVE_ONEDNN
+    /* Out of memory inside oneDNN, the CBLAS computes the same product. */
+    if (g && g->onednn && lclip_onednn_product(g->onednn, b_transposed, m, n, k, alpha, a, lda, b, ldb, c, ldc))
+        return;
+#else
+    (void)g;
+#endif
+    lclip_gemm_cblas_product(b_transposed, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+}
+
 const char *lclip_gemm_describe(const lclip_gemm *g)
 {
     return g->description;

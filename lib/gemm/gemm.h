@@ -99,6 +99,17 @@ typedef struct lclip_gemm_block {
 void lclip_gemm_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last);
 void lclip_gemm_step_run(const lclip_gemm_step *step, int part, int block, lclip_gemm_block *out);
 
+/* c[m][n] = alpha a[m][k] b[k][n], or with b_transposed alpha a b^T for b
+ * [n][k]: row-major, each matrix with its leading dimension. Products of
+ * activations with activations (attention's, per head), which have no
+ * packed weights. oneDNN runs its sgemm, whose kernels follow the CPU's
+ * instruction sets as its matmul's do (OpenBLAS's follow its table of core
+ * names: its Prescott kernels, 2-4x slower, where it does not know the
+ * CPU); gemm NULL and the CBLAS engine run cblas_sgemm. On the calling
+ * thread alone where the encoder has n_threads, as in a team's member. */
+void lclip_gemm_product(const lclip_gemm *gemm, int b_transposed, int m, int n, int k, float alpha, const float *a,
+                        size_t lda, const float *b, size_t ldb, float *c, size_t ldc);
+
 /* Convolutions, where the engine runs them itself (oneDNN: its
  * convolution kernels read the channels-last grid directly, with no
  * unfolded copy, and ran RN50's layers 15-30% faster than unfolding and a

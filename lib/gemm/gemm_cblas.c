@@ -1,5 +1,6 @@
 /* The cblas engine: each member's share of output columns is one
- * cblas_sgemm on the checkpoint's weights in place, written into y. */
+ * cblas_sgemm on the checkpoint's weights in place, written into y; and
+ * the products of activations. */
 #include <cblas.h>
 #include <string.h>
 
@@ -33,4 +34,11 @@ void lclip_gemm_cblas_run(const lclip_gemm_step *step, int block, lclip_gemm_blo
     /* This member's columns of y are its rows of W: a contiguous slice. */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, step->rows, (int)columns, lin->in, 1.0f, step->x, lin->in,
                 lin->weight + out->begin * (size_t)lin->in, lin->in, beta, out->data, (int)ld);
+}
+
+void lclip_gemm_cblas_product(int b_transposed, int m, int n, int k, float alpha, const float *a, size_t lda,
+                              const float *b, size_t ldb, float *c, size_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, b_transposed ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, (int)lda,
+                b, (int)ldb, 0.0f, c, (int)ldc);
 }

@@ -6,6 +6,9 @@
 
 /* Block b is member b's share of the columns, computed in y. */
 void lclip_gemm_cblas_run(const lclip_gemm_step *step, int block, lclip_gemm_block *out);
+/* lclip_gemm_product on the CBLAS. */
+void lclip_gemm_cblas_product(int b_transposed, int m, int n, int k, float alpha, const float *a, size_t lda,
+                              const float *b, size_t ldb, float *c, size_t ldc);
 
 #ifdef LCLIP_HAVE_ONEDNN
 typedef struct lclip_onednn lclip_onednn;
@@ -28,6 +31,11 @@ void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part);
  * its slices, or of a whole layer its share of the chunks. */
 void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last);
 void lclip_onednn_step_run(const lclip_gemm_step *step, int part, int block, lclip_gemm_block *out);
+
+/* lclip_gemm_product on oneDNN's sgemm; 0 where it failed (only out of
+ * memory, which the caller's tasks cannot report). */
+int lclip_onednn_product(const lclip_onednn *e, int b_transposed, int m, int n, int k, float alpha, const float *a,
+                         size_t lda, const float *b, size_t ldb, float *c, size_t ldc);
 
 lclip_status lclip_onednn_pack_conv(lclip_onednn *e, const lclip_linear *lin, int kernel, int stride, int side,
                                     const lclip_gemm_conv **out);

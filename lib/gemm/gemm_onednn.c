@@ -1,6 +1,7 @@
-/* The oneDNN engine's linear layers. Every call to oneDNN is in this file
- * and conv_onednn.c (oneDNN 2.6's C API; 3.x support is a change to these
- * two alone).
+/* The oneDNN engine's linear layers, and its products of activations (on
+ * oneDNN's sgemm: no weights to pack, no primitive per shape). Every call
+ * to oneDNN is in this file and conv_onednn.c (oneDNN 2.6's C API; 3.x
+ * support is a change to these two alone).
  *
  * Each linear layer's weights are packed once, at open, into the layout
  * oneDNN's matmul picks for this CPU (format "any"), in F32 or BF16, as
@@ -396,6 +397,16 @@ void lclip_onednn_threads_end(const lclip_onednn *e, int saved)
 {
     if (e->n_threads > 0)
         omp_set_num_threads(saved);
+}
+
+int lclip_onednn_product(const lclip_onednn *e, int b_transposed, int m, int n, int k, float alpha, const float *a,
+                         size_t lda, const float *b, size_t ldb, float *c, size_t ldc)
+{
+    int saved = lclip_onednn_threads_begin(e, 1);
+    dnnl_status_t r = dnnl_sgemm('N', b_transposed ? 'T' : 'N', m, n, k, alpha, a, (dnnl_dim_t)lda, b,
+                                 (dnnl_dim_t)ldb, 0.0f, c, (dnnl_dim_t)ldc);
+    lclip_onednn_threads_end(e, saved);
+    return r == dnnl_success;
 }
 
 /* ---- steps --------------------------------------------------------------- */

@@ -351,7 +351,7 @@ static void pool_heads_task(void *ctx, int part, int parts)
     float *scores = p->scores + (size_t)part * (size_t)p->tokens;
     for (size_t pair = begin; pair < end; pair++) {
         int image = (int)(pair / heads);
-        lclip_attention_head_queries(p->q, image, 1, p->k, p->v, p->attended, p->width, p->heads,
+        lclip_attention_head_queries(p->t->engine, p->q, image, 1, p->k, p->v, p->attended, p->width, p->heads,
                                      (int)(pair % heads), &p->sequences[image], 0, scores);
     }
 }

@@ -45,6 +45,7 @@ typedef struct lclip_resnet_tower {
     int n_blocks;
     const float *positional_embedding; /* [grid*grid + 1][32 width], row 0 = mean token */
     lclip_linear q, k, v;              /* [32 width][32 width] with biases */
+    const lclip_gemm *engine;          /* of the layers, also running the pool's products (NULL: the CBLAS) */
 } lclip_resnet_tower;
 
 /* How many images a pass runs on a team of members (1 without a team):

@@ -53,6 +53,7 @@ static lclip_status bind_layer(lclip_model *m, lclip_linear *lin)
 static lclip_status bind_engine_layers(lclip_model *m, lclip_transformer_weights *tf, lclip_linear *extra[2])
 {
     lclip_status s = LCLIP_OK;
+    tf->engine = m->gemm;
     for (int i = 0; i < tf->cfg.layers && s == LCLIP_OK; i++) {
         lclip_block_weights *b = &tf->blocks[i];
         lclip_linear *layers[6] = {&b->q, &b->k, &b->v, &b->attn_out, &b->fc1, &b->fc2};
@@ -83,6 +84,7 @@ static lclip_status bind_conv(lclip_model *m, lclip_conv *conv)
 static lclip_status bind_resnet_layers(lclip_model *m, lclip_resnet_tower *r)
 {
     lclip_status s = LCLIP_OK;
+    r->engine = m->gemm;
     for (int i = 0; i < 3 && s == LCLIP_OK; i++)
         s = bind_conv(m, &r->stem[i]);
     for (int i = 0; i < r->n_blocks && s == LCLIP_OK; i++) {

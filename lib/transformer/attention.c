@@ -1,5 +1,4 @@
 /* Multi-head scaled dot-product attention over packed sequences. */
-#include <cblas.h>
 #include <math.h>
 
 #include "common/multiversion.h"
@@ -28,25 +27,25 @@ LCLIP_MULTIVERSION static void softmax_rows(float *scores, int rows, int n, int 
     }
 }
 
-void lclip_attention_head_queries(const float *q, int q_start, int queries, const float *k, const float *v,
-                                  float *out, int width, int heads, int head, const lclip_sequence *seq, int causal,
-                                  float *scores)
+void lclip_attention_head_queries(const lclip_gemm *gemm, const float *q, int q_start, int queries, const float *k,
+                                  const float *v, float *out, int width, int heads, int head,
+                                  const lclip_sequence *seq, int causal, float *scores)
 {
     int head_dim = width / heads, n = seq->length;
     float scale = 1.0f / sqrtf((float)head_dim);
     size_t column = (size_t)head * (size_t)head_dim;
     size_t key_at = (size_t)seq->start * (size_t)width + column, query_at = (size_t)q_start * (size_t)width + column;
     /* scores = scale * Q_h K_h^T; the head's columns are a strided view */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, queries, n, head_dim, scale, q + query_at, width,
-                k + key_at, width, 0.0f, scores, n);
+    lclip_gemm_product(gemm, 1, queries, n, head_dim, scale, q + query_at, (size_t)width, k + key_at, (size_t)width,
+                       scores, (size_t)n);
     softmax_rows(scores, queries, n, causal);
     /* out_h = P V_h, written straight into the head's columns */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, queries, head_dim, n, 1.0f, scores, n, v + key_at, width,
-                0.0f, out + query_at, width);
+    lclip_gemm_product(gemm, 0, queries, head_dim, n, 1.0f, scores, (size_t)n, v + key_at, (size_t)width,
+                       out + query_at, (size_t)width);
 }
 
-void lclip_attention_head(const float *q, const float *k, const float *v, float *out, int width, int heads,
-                          int head, const lclip_sequence *seq, int causal, float *scores)
+void lclip_attention_head(const lclip_gemm *gemm, const float *q, const float *k, const float *v, float *out,
+                          int width, int heads, int head, const lclip_sequence *seq, int causal, float *scores)
 {
-    lclip_attention_head_queries(q, seq->start, seq->length, k, v, out, width, heads, head, seq, causal, scores);
+    lclip_attention_head_queries(gemm, q, seq->start, seq->length, k, v, out, width, heads, head, seq, causal, scores);
 }

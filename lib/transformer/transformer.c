@@ -44,6 +44,7 @@ static lclip_status workspace_alloc(workspace *ws, const lclip_transformer_confi
 typedef struct block_pass {
     const lclip_block_weights *b;
     const lclip_transformer_config *cfg;
+    const lclip_gemm *engine;
     float *x;
     int rows;
     const lclip_sequence *sequences;
@@ -99,7 +100,7 @@ static void attention_task(void *ctx, int part, int parts)
     lclip_team_share((size_t)p->n_sequences * (size_t)heads, 1, part, parts, &begin, &end);
     float *scores = p->ws->scores + (size_t)part * (size_t)p->longest * (size_t)p->longest;
     for (size_t pair = begin; pair < end; pair++)
-        lclip_attention_head(p->ws->q, p->ws->k, p->ws->v, p->ws->attended, p->cfg->width, heads,
+        lclip_attention_head(p->engine, p->ws->q, p->ws->k, p->ws->v, p->ws->attended, p->cfg->width, heads,
                              (int)(pair % (size_t)heads), &p->sequences[pair / (size_t)heads], p->causal, scores);
 }
 
@@ -139,7 +140,7 @@ lclip_status lclip_transformer_forward(lclip_team *team, const lclip_transformer
     if (status != LCLIP_OK)
         return status;
     for (int layer = 0; layer < tf->cfg.layers && status == LCLIP_OK; layer++) {
-        block_pass p = {&tf->blocks[layer], &tf->cfg, x, rows, sequences, n_sequences, causal, longest, &ws};
+        block_pass p = {&tf->blocks[layer], &tf->cfg, tf->engine, x, rows, sequences, n_sequences, causal, longest, &ws};
         status = block_forward(team, &p);
     }
     workspace_free(&ws);

@@ -32,6 +32,7 @@ typedef struct lclip_block_weights {
 typedef struct lclip_transformer_weights {
     lclip_transformer_config cfg;
     lclip_block_weights *blocks; /* cfg.layers of them */
+    const lclip_gemm *engine;    /* the layers' engine, which also runs attention's products (NULL: the CBLAS) */
 } lclip_transformer_weights;
 
 #endif
