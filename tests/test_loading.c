@@ -1,6 +1,7 @@
 /* The loading layer from the inside: both naming schemes and all three float
- * dtypes bind to identical internal weights, F32 is used in place, and the
- * half-precision conversions are exact. */
+ * dtypes bind to identical internal weights, F32 is used in place, the
+ * half-precision conversions are exact, and an engine that packs a layer
+ * leaves no copy of its weights behind. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,13 +19,26 @@
 #include "support/test_util.h"
 #include "support/tiny_model.h"
 
-static lclip_model *open_model(const char *path)
+/* On engine; NULL where it is not built. */
+static lclip_model *open_on(const char *path, int engine)
 {
+    lclip_options o;
+    lclip_options_init(&o);
+    o.engine = engine;
     lclip_model *m;
-    lclip_status s = lclip_model_open("test", path, NULL, LCLIP_TOWER_VISION | LCLIP_TOWER_TEXT, &m);
+    lclip_status s = lclip_model_open("test", path, &o, LCLIP_TOWER_VISION | LCLIP_TOWER_TEXT, &m);
+    if (s == LCLIP_E_UNSUPPORTED && engine == LCLIP_ENGINE_ONEDNN)
+        return NULL;
     if (s != LCLIP_OK)
         fail_msg("%s: %s: %s", path, lclip_strerror(s), lclip_last_error());
     return m;
+}
+
+/* On the CBLAS, which reads the bound weights themselves; a packing engine
+ * gives them back (test_packed_layers_keep_no_copy). */
+static lclip_model *open_model(const char *path)
+{
+    return open_on(path, LCLIP_ENGINE_CBLAS);
 }
 
 static void same_floats(const float *a, const float *b, size_t n, const char *what)
@@ -210,6 +224,75 @@ static void test_reference_fixtures_bind_identically_in_both_layouts(void **stat
     }
 }
 
+static uint64_t owned_bytes(const lclip_model *m)
+{
+    uint64_t all, converted;
+    lclip_owned_bytes(m, &all, &converted);
+    return all;
+}
+
+/* The bytes of every linear layer's weights; with none left bound where
+ * packed is set (an engine packed them all). */
+static uint64_t linear_bytes(const lclip_model *m, int packed)
+{
+    const lclip_transformer_weights *towers[2] = {&m->vision.vit.transformer, &m->text.transformer};
+    const lclip_linear *others[3] = {&m->vision.vit.patch_embedding, &m->vision.projection, &m->text.projection};
+    uint64_t bytes = 0;
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < towers[t]->cfg.layers; i++) {
+            const lclip_block_weights *b = &towers[t]->blocks[i];
+            const lclip_linear *layers[6] = {&b->q, &b->k, &b->v, &b->attn_out, &b->fc1, &b->fc2};
+            for (int l = 0; l < 6; l++) {
+                assert_true(packed ? layers[l]->weight == NULL : layers[l]->weight != NULL);
+                bytes += (uint64_t)layers[l]->out * (uint64_t)layers[l]->in * sizeof(float);
+            }
+        }
+    for (int l = 0; l < 3; l++) {
+        assert_true(packed ? others[l]->weight == NULL : others[l]->weight != NULL);
+        bytes += (uint64_t)others[l]->out * (uint64_t)others[l]->in * sizeof(float);
+    }
+    return bytes;
+}
+
+/* 16-bit checkpoints are converted to F32 copies at open, and OpenAI's
+ * projections transposed into copies: once oneDNN has packed a layer, its
+ * copy is freed (OpenAI's q, k and v, three slices of one in_proj copy,
+ * free it together), so the model holds exactly the copies of what no
+ * engine packed: embeddings, norms, biases. */
+static void test_packed_layers_keep_no_copy(void **state)
+{
+    (void)state;
+    char *root = make_temp_dir();
+    tiny_spec spec = tiny_spec_default();
+    char *hf = join_path(root, "hf");
+    assert_int_equal(mkdir(hf, 0700), 0);
+    tiny_write_hf(hf, &spec, "F16");
+    st_file file;
+    tiny_build(&spec, TINY_OPENAI, "F16", &file);
+    char *openai = join_path(root, "openai.safetensors");
+    st_write(openai, &file, 0, SIZE_MAX);
+    const char *paths[2] = {hf, openai};
+    for (int i = 0; i < 2; i++) {
+        lclip_model *kept = open_model(paths[i]), *packed = open_on(paths[i], LCLIP_ENGINE_ONEDNN);
+        if (!packed) {
+            lclip_model_close(kept);
+            print_message("[  SKIPPED ] oneDNN: %s\n", lclip_last_error());
+            break;
+        }
+        uint64_t layers = linear_bytes(kept, 0);
+        assert_int_equal(linear_bytes(packed, 1), layers);
+        assert_true(owned_bytes(kept) > layers);
+        assert_int_equal(owned_bytes(packed), owned_bytes(kept) - layers);
+        lclip_model_close(packed);
+        lclip_model_close(kept);
+    }
+    st_file_free(&file);
+    free(openai);
+    free(hf);
+    rm_tree(root);
+    free(root);
+}
+
 static void test_half_conversions_are_exact(void **state)
 {
     (void)state;
@@ -244,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_layouts_and_dtypes_bind_identical_weights),
         cmocka_unit_test(test_misaligned_f32_is_copied),
         cmocka_unit_test(test_reference_fixtures_bind_identically_in_both_layouts),
+        cmocka_unit_test(test_packed_layers_keep_no_copy),
         cmocka_unit_test(test_half_conversions_are_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,13 +39,19 @@ static const char *config_label(const lclip_model *m, const lclip_checkpoint_fil
     return files->open_clip_config ? files->open_clip_config : files->weights;
 }
 
-/* A layer the engine packed no longer needs its mapped pages: memory holds
- * the packed copy, not both. */
+/* A layer's F32 weights once the engine has packed them: memory holds the
+ * packed copy, not both (neither the mapped pages nor a converted copy). */
+static void weights_done(lclip_model *m, lclip_linear *lin)
+{
+    lclip_tensor_done(m, lin->weight, (size_t)lin->out * (size_t)lin->in * sizeof(float));
+    lin->weight = NULL;
+}
+
 static lclip_status bind_layer(lclip_model *m, lclip_linear *lin)
 {
     lclip_status s = lclip_gemm_bind(m->gemm, lin);
     if (s == LCLIP_OK && lin->packed)
-        lclip_safetensors_release(m->weights, lin->weight, (size_t)lin->out * (size_t)lin->in * sizeof(float));
+        weights_done(m, lin);
     return s;
 }
 
@@ -71,12 +77,10 @@ static lclip_status bind_engine_layers(lclip_model *m, lclip_transformer_weights
 static lclip_status bind_conv(lclip_model *m, lclip_conv *conv)
 {
     lclip_status s = lclip_gemm_bind_conv(m->gemm, &conv->lin, conv->kernel, conv->stride, conv->side, &conv->engine);
-    if (s == LCLIP_OK && !conv->engine)
+    if (s == LCLIP_OK && conv->engine)
+        weights_done(m, &conv->lin);
+    else if (s == LCLIP_OK)
         s = bind_layer(m, &conv->lin);
-    if (s == LCLIP_OK && (conv->engine || conv->lin.packed)) {
-        lclip_owned_release(m, conv->lin.weight);
-        conv->lin.weight = NULL;
-    }
     return s;
 }
 
@@ -147,8 +151,11 @@ static lclip_status load(lclip_model *m, const char *model_path)
         s = bind_engine(m);
     if (s == LCLIP_OK && m->converted_bytes) {
         lclip_logger log = lclip_logger_of(&m->options);
-        lclip_log(&log, LCLIP_LOG_INFO, "%s: 16-bit weights converted to F32 at open (%.1f MiB held in memory)",
-                  files.weights, (double)m->converted_bytes / (1024.0 * 1024.0));
+        uint64_t owned, converted;
+        lclip_owned_bytes(m, &owned, &converted);
+        lclip_log(&log, LCLIP_LOG_INFO, "%s: 16-bit weights converted to F32 at open (%.1f MiB; %.1f MiB of it "
+                  "held in memory, the rest packed by the engine)", files.weights,
+                  (double)m->converted_bytes / (1024.0 * 1024.0), (double)converted / (1024.0 * 1024.0));
     }
     lclip_checkpoint_files_free(&files);
     return s;

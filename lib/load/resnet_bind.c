@@ -64,7 +64,7 @@ static lclip_status bind_conv(lclip_model *m, const char *weight_name, const cha
             for (size_t t = 0; t < taps; t++)
                 folded[o * len + t * (size_t)in + c] = (float)(weight[(o * (size_t)in + c) * taps + t] * scale);
     }
-    lclip_safetensors_release(m->weights, weight, (size_t)out * len * sizeof *weight);
+    lclip_tensor_done(m, weight, (size_t)out * len * sizeof *weight);
     *conv = (lclip_conv){{.weight = folded, .bias = bias, .out = out, .in = (int)len}, kernel, stride, side, NULL};
     return LCLIP_OK;
 }

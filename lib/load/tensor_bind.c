@@ -9,7 +9,9 @@
 
 struct lclip_owned_buffer {
     lclip_owned_buffer *next;
-    size_t bytes; /* of data */
+    size_t bytes;    /* of data */
+    size_t returned; /* bytes given back by lclip_tensor_done */
+    int converted;   /* from F16/BF16 */
     float data[];
 };
 
@@ -22,8 +24,7 @@ static float *owned_alloc(lclip_owned_buffer **list, uint64_t count)
     lclip_owned_buffer *b = lclip_malloc(sizeof *b + bytes);
     if (!b)
         return NULL;
-    b->next = *list;
-    b->bytes = bytes;
+    *b = (lclip_owned_buffer){.next = *list, .bytes = bytes};
     *list = b;
     return b->data;
 }
@@ -45,15 +46,33 @@ static void owned_free(lclip_owned_buffer *b)
     lclip_free(b);
 }
 
-void lclip_owned_release(lclip_model *model, const float *data)
+void lclip_tensor_done(lclip_model *model, const float *data, size_t bytes)
 {
-    for (lclip_owned_buffer **at = &model->owned; *at; at = &(*at)->next)
-        if ((*at)->data == data) {
-            lclip_owned_buffer *gone = *at;
-            *at = gone->next;
-            owned_free(gone);
+    uintptr_t begin = (uintptr_t)data;
+    for (lclip_owned_buffer **at = &model->owned; *at; at = &(*at)->next) {
+        lclip_owned_buffer *b = *at;
+        uintptr_t start = (uintptr_t)b->data;
+        if (begin < start || begin - start >= b->bytes)
+            continue;
+        b->returned += bytes;
+        if (b->returned < b->bytes) {
+            lclip_pages_discard(data, bytes);
             return;
         }
+        *at = b->next;
+        owned_free(b);
+        return;
+    }
+    lclip_safetensors_release(model->weights, data, bytes);
+}
+
+void lclip_owned_bytes(const lclip_model *model, uint64_t *all, uint64_t *converted)
+{
+    *all = *converted = 0;
+    for (const lclip_owned_buffer *b = model->owned; b; b = b->next) {
+        *all += b->bytes;
+        *converted += b->converted ? b->bytes : 0;
+    }
 }
 
 void lclip_owned_free_all(lclip_owned_buffer **list)
@@ -113,8 +132,10 @@ static lclip_status tensor_floats(lclip_model *model, const lclip_tensor_info *t
     if (!dst)
         return lclip_fail(LCLIP_E_NOMEM, "%s: out of memory converting tensor '%s'", label, t->name);
     const unsigned char *src = t->data;
-    if (t->dtype != LCLIP_DTYPE_F32)
+    if (t->dtype != LCLIP_DTYPE_F32) {
+        model->owned->converted = 1;
         model->converted_bytes += t->n_elements * sizeof *dst;
+    }
     if (t->dtype == LCLIP_DTYPE_F32)
         memcpy(dst, src, (size_t)t->n_bytes);
     else if (t->dtype == LCLIP_DTYPE_F16)
@@ -123,6 +144,8 @@ static lclip_status tensor_floats(lclip_model *model, const lclip_tensor_info *t
     else
         for (uint64_t i = 0; i < t->n_elements; i++)
             dst[i] = lclip_bf16_to_f32(load_u16_le(src + 2 * i));
+    /* The copy is what the model reads: the mapped pages need not stay. */
+    lclip_safetensors_release(model->weights, src, (size_t)t->n_bytes);
     *out = dst;
     return LCLIP_OK;
 }
@@ -180,6 +203,7 @@ lclip_status lclip_bind_f32_transposed(lclip_model *model, const char *name, int
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < cols; c++)
             dst[c * rows + r] = src[r * cols + c];
+    lclip_tensor_done(model, src, (size_t)rows * (size_t)cols * sizeof *src);
     *out = dst;
     return LCLIP_OK;
 }

@@ -21,9 +21,16 @@ int lclip_has_tensor(const lclip_model *model, const char *name);
 /* count floats owned by the model (freed when it closes), for tensors made
  * at open (folded BatchNorm); NULL when out of memory. */
 float *lclip_owned_floats(lclip_model *model, uint64_t count);
-/* Frees the owned buffer that starts at data (one lclip_owned_floats gave),
- * once nothing reads it any more: a folded kernel the engine has packed. */
-void lclip_owned_release(lclip_model *model, const float *data);
+/* Gives back the memory of bytes of F32 data at data (which a bind gave, or
+ * lclip_owned_floats) that nothing reads any more: a layer the engine has
+ * packed, a kernel folded or a matrix transposed into a copy. Within an
+ * owned copy, its whole pages go back to the OS at once, and the copy is
+ * freed once all of it has been given back (OpenAI's fused in_proj: q, k
+ * and v each give back their third); mapped data's pages are released
+ * (lclip_safetensors_release). The data must not be read afterwards. */
+void lclip_tensor_done(lclip_model *model, const float *data, size_t bytes);
+/* Bytes of the copies the model holds; of those converted from F16/BF16. */
+void lclip_owned_bytes(const lclip_model *model, uint64_t *all, uint64_t *converted);
 void lclip_owned_free_all(lclip_owned_buffer **list);
 
 /* Exposed for tests: IEEE half and bfloat16 to float, exact. */
