@@ -156,16 +156,18 @@ static void engines_agree(const fixture *f, size_t n)
     free(want);
 }
 
+/* 5 tokens per image: 25 rows go by columns; 150 by columns in two row
+ * chunks on 3 threads (50 rows each), by rows on 2 (75); 500 by rows. */
 static void test_engines_agree(void **state)
 {
     engines_agree(*state, 5);
+    engines_agree(*state, 30);
     engines_agree(*state, 100);
 }
 
-/* 600 texts of 8 tokens go in two passes of 2400 rows: oneDNN's team of 2
- * shares them by rows (1200 each: the activation and the residual sum
- * fused, the column slices viewing one packed copy), a team of 3 by
- * columns. */
+/* 600 texts of 8 tokens go in two passes of 2400 rows: oneDNN's teams of 2
+ * and 3 share them by rows (1200 and 800 each: the activation and the
+ * residual sum fused, the column slices viewing one packed copy). */
 static void test_engines_agree_on_long_text_passes(void **state)
 {
     fixture *f = *state;

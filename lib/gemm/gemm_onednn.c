@@ -568,13 +568,15 @@ static lclip_status create_slices(const lclip_gemm_step *step, step_state *st)
 }
 
 /* A step shares rows rather than columns where the whole layer is packed,
- * its epilogue fuses, and each member gets at least this many rows.
- * ViT-B/32 on 2 threads, 4 interleaved runs each (ms per item): 77-token
- * texts at batch 32 (1232 rows per member) 19.4 by columns, 18.3 by rows;
- * with a threshold of 128, image passes (375 rows per member) and caption
- * batches (175) ran 1-3% slower by rows than by columns, within the noise
- * but not better. */
-#define MIN_ROWS_PER_MEMBER 1024
+ * its epilogue fuses, and each member gets at least this many rows: then
+ * each member's product writes its rows of the output in place, with no
+ * copy from scratch and no epilogue pass. With fewer, each member would
+ * read all the weights for a few rows. ViT-B/32, 2 threads, two builds
+ * called alternately in one process (time by rows / by columns): 25 rows
+ * per member 1.15-1.19, 50 1.07; 77 0.96 (77-token texts, batch 2), 100
+ * 0.98 (images, batch 4), 375 0.95-0.96 in F32 and 0.92-0.95 in BF16
+ * (images, batch 32). */
+#define MIN_ROWS_PER_MEMBER 64
 
 /* By rows with a team: equal chunks, a whole number per member, none
  * longer than CHUNK_ROWS. */
