@@ -91,8 +91,13 @@ lclip_status lclip_vision_tower_pool(lclip_team *team, const lclip_vision_tower 
         lclip_team_run(team, unfold_task, &embed);
         s = lclip_linear_forward(team, &t->patch_embedding, unfolded, embedded, n * (tokens - 1));
     }
-    if (s == LCLIP_OK) {
+    if (s == LCLIP_OK)
         lclip_team_run(team, assemble_task, &embed);
+    /* The patches' scratch goes before the transformer's is taken: a pass's
+     * peak memory holds one or the other (ViT-B/32, 15 images: 11.5 MB). */
+    lclip_free(embedded);
+    lclip_free(unfolded);
+    if (s == LCLIP_OK) {
         lclip_layer_norm_forward(team, &t->ln_pre, t->cfg.tf.ln_eps, x, x, rows, width);
         for (int i = 0; i < n; i++)
             sequences[i] = (lclip_sequence){i * tokens, tokens};
@@ -104,7 +109,5 @@ lclip_status lclip_vision_tower_pool(lclip_team *team, const lclip_vision_tower 
                                   pooled + (size_t)i * (size_t)width, 1, width);
     lclip_free(sequences);
     lclip_free(x);
-    lclip_free(embedded);
-    lclip_free(unfolded);
     return s;
 }
