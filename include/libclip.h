@@ -281,8 +281,9 @@ LCLIP_API void lclip_options_init(lclip_options *opts);
  * tensors are used in place (shared page cache between processes) and
  * F16/BF16 tensors are converted once at open; the oneDNN engine packs the
  * linear layers' weights into its own memory at open and releases their
- * mapped pages (or frees their converted copies). An image encoder reads only the vision tower's tensors and
- * logit_scale; a text encoder only the text tower's.
+ * mapped pages (or frees their converted copies). An image encoder reads
+ * only the vision tower's tensors and logit_scale; a text encoder only the
+ * text tower's.
  *
  * opts may be NULL (defaults). On success *out receives a handle the caller
  * frees with the matching _close(); on failure *out is set to NULL.

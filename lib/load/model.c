@@ -151,11 +151,16 @@ static lclip_status load(lclip_model *m, const char *model_path)
         s = bind_engine(m);
     if (s == LCLIP_OK && m->converted_bytes) {
         lclip_logger log = lclip_logger_of(&m->options);
-        uint64_t owned, converted;
-        lclip_owned_bytes(m, &owned, &converted);
-        lclip_log(&log, LCLIP_LOG_INFO, "%s: 16-bit weights converted to F32 at open (%.1f MiB; %.1f MiB of it "
-                  "held in memory, the rest packed by the engine)", files.weights,
-                  (double)m->converted_bytes / (1024.0 * 1024.0), (double)converted / (1024.0 * 1024.0));
+        uint64_t owned, held;
+        lclip_owned_bytes(m, &owned, &held);
+        double mib = 1024.0 * 1024.0;
+        if (held == m->converted_bytes)
+            lclip_log(&log, LCLIP_LOG_INFO, "%s: 16-bit weights converted to F32 at open (%.1f MiB held in memory)",
+                      files.weights, (double)held / mib);
+        else
+            lclip_log(&log, LCLIP_LOG_INFO, "%s: 16-bit weights converted to F32 at open (%.1f MiB; %.1f MiB of "
+                      "it held in memory, the rest packed by the engine and freed)", files.weights,
+                      (double)m->converted_bytes / mib, (double)held / mib);
     }
     lclip_checkpoint_files_free(&files);
     return s;

@@ -140,7 +140,9 @@ lclip_status lclip_transformer_forward(lclip_team *team, const lclip_transformer
     if (status != LCLIP_OK)
         return status;
     for (int layer = 0; layer < tf->cfg.layers && status == LCLIP_OK; layer++) {
-        block_pass p = {&tf->blocks[layer], &tf->cfg, tf->engine, x, rows, sequences, n_sequences, causal, longest, &ws};
+        block_pass p = {.b = &tf->blocks[layer], .cfg = &tf->cfg, .engine = tf->engine, .x = x, .rows = rows,
+                        .sequences = sequences, .n_sequences = n_sequences, .causal = causal,
+                        .longest = longest, .ws = &ws};
         status = block_forward(team, &p);
     }
     workspace_free(&ws);
