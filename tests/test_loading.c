@@ -224,13 +224,6 @@ static void test_reference_fixtures_bind_identically_in_both_layouts(void **stat
     }
 }
 
-static uint64_t owned_bytes(const lclip_model *m)
-{
-    uint64_t all, converted;
-    lclip_owned_bytes(m, &all, &converted);
-    return all;
-}
-
 /* The bytes of every linear layer's weights; with none left bound where
  * packed is set (an engine packed them all). */
 static uint64_t linear_bytes(const lclip_model *m, int packed)
@@ -281,8 +274,8 @@ static void test_packed_layers_keep_no_copy(void **state)
         }
         uint64_t layers = linear_bytes(kept, 0);
         assert_int_equal(linear_bytes(packed, 1), layers);
-        assert_true(owned_bytes(kept) > layers);
-        assert_int_equal(owned_bytes(packed), owned_bytes(kept) - layers);
+        assert_true(lclip_owned_bytes(kept) > layers);
+        assert_int_equal(lclip_owned_bytes(packed), lclip_owned_bytes(kept) - layers);
         lclip_model_close(packed);
         lclip_model_close(kept);
     }

@@ -107,7 +107,9 @@ lclip_status lclip_onednn_pack_conv(lclip_onednn *e, const lclip_linear *lin, in
                            .stride = stride,
                            .side = side,
                            .bias = lin->bias};
+    int saved = lclip_onednn_threads_begin(e, e->n_threads);
     dnnl_status_t s = pack_weights(c, lin->weight);
+    lclip_onednn_threads_end(e, saved);
     if (s != dnnl_success) {
         lclip_onednn_convs_free(c);
         return lclip_onednn_failed(s, "packing a convolution");

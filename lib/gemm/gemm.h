@@ -23,7 +23,7 @@ typedef struct lclip_gemm lclip_gemm;                 /* an encoder's engine */
 typedef struct lclip_gemm_weights lclip_gemm_weights; /* a layer's weights, as the engine keeps them */
 
 typedef struct lclip_linear {
-    const float *weight; /* [out][in], as the checkpoint has it */
+    const float *weight; /* [out][in], as the checkpoint has it; NULL once the engine has packed it */
     const float *bias;   /* [out], or NULL */
     int out, in;
     const lclip_gemm_weights *packed; /* the engine's copy (NULL: weight is used in place) */

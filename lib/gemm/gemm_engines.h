@@ -32,8 +32,9 @@ void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part);
 void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last);
 void lclip_onednn_step_run(const lclip_gemm_step *step, int part, int block, lclip_gemm_block *out);
 
-/* lclip_gemm_product on oneDNN's sgemm; 0 where it failed (only out of
- * memory, which the caller's tasks cannot report). */
+/* lclip_gemm_product on oneDNN's sgemm; 0 where it failed: out of memory
+ * (the caller's tasks cannot report it), the one failure its arguments,
+ * checked by the caller's shapes, leave. */
 int lclip_onednn_product(const lclip_onednn *e, int b_transposed, int m, int n, int k, float alpha, const float *a,
                          size_t lda, const float *b, size_t ldb, float *c, size_t ldc);
 

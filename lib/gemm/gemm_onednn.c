@@ -367,7 +367,9 @@ lclip_status lclip_onednn_pack(lclip_onednn *e, const lclip_linear *lin, const l
     lclip_gemm_weights *w = new_weights(e, lin);
     if (!w)
         return lclip_fail(LCLIP_E_NOMEM, "out of memory packing weights");
+    int saved = lclip_onednn_threads_begin(e, e->n_threads);
     dnnl_status_t st = pack_layer(e, lin, w);
+    lclip_onednn_threads_end(e, saved);
     if (st != dnnl_success) {
         free_weights(w);
         return lclip_onednn_failed(st, "packing a weight matrix");

@@ -151,16 +151,10 @@ static lclip_status load(lclip_model *m, const char *model_path)
         s = bind_engine(m);
     if (s == LCLIP_OK && m->converted_bytes) {
         lclip_logger log = lclip_logger_of(&m->options);
-        uint64_t owned, held;
-        lclip_owned_bytes(m, &owned, &held);
         double mib = 1024.0 * 1024.0;
-        if (held == m->converted_bytes)
-            lclip_log(&log, LCLIP_LOG_INFO, "%s: 16-bit weights converted to F32 at open (%.1f MiB held in memory)",
-                      files.weights, (double)held / mib);
-        else
-            lclip_log(&log, LCLIP_LOG_INFO, "%s: 16-bit weights converted to F32 at open (%.1f MiB; %.1f MiB of "
-                      "it held in memory, the rest packed by the engine and freed)", files.weights,
-                      (double)m->converted_bytes / mib, (double)held / mib);
+        lclip_log(&log, LCLIP_LOG_INFO, "%s: 16-bit weights converted to F32 at open (%.1f MiB); the encoder "
+                  "holds %.1f MiB of F32 copies (those the engine did not pack)", files.weights,
+                  (double)m->converted_bytes / mib, (double)lclip_owned_bytes(m) / mib);
     }
     lclip_checkpoint_files_free(&files);
     return s;

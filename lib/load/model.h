@@ -29,7 +29,7 @@ typedef struct lclip_model {
     lclip_safetensors *weights;
     lclip_owned_buffer *owned; /* converted or transposed tensors */
     lclip_gemm *gemm;          /* the engine of the linear layers, holding their packed weights */
-    uint64_t converted_bytes;  /* of owned: F32 made from F16/BF16 tensors */
+    uint64_t converted_bytes;  /* F32 made from F16/BF16 tensors at open (packed ones since freed) */
     lclip_clip_config config;
     unsigned towers;       /* LCLIP_TOWER_* bits that were loaded */
     float logit_scale;     /* exp() of the stored value */

@@ -11,7 +11,6 @@ struct lclip_owned_buffer {
     lclip_owned_buffer *next;
     size_t bytes;    /* of data */
     size_t returned; /* bytes given back by lclip_tensor_done */
-    int converted;   /* from F16/BF16 */
     float data[];
 };
 
@@ -66,13 +65,12 @@ void lclip_tensor_done(lclip_model *model, const float *data, size_t bytes)
     lclip_safetensors_release(model->weights, data, bytes);
 }
 
-void lclip_owned_bytes(const lclip_model *model, uint64_t *all, uint64_t *converted)
+uint64_t lclip_owned_bytes(const lclip_model *model)
 {
-    *all = *converted = 0;
-    for (const lclip_owned_buffer *b = model->owned; b; b = b->next) {
-        *all += b->bytes;
-        *converted += b->converted ? b->bytes : 0;
-    }
+    uint64_t bytes = 0;
+    for (const lclip_owned_buffer *b = model->owned; b; b = b->next)
+        bytes += b->bytes;
+    return bytes;
 }
 
 void lclip_owned_free_all(lclip_owned_buffer **list)
@@ -132,10 +130,8 @@ static lclip_status tensor_floats(lclip_model *model, const lclip_tensor_info *t
     if (!dst)
         return lclip_fail(LCLIP_E_NOMEM, "%s: out of memory converting tensor '%s'", label, t->name);
     const unsigned char *src = t->data;
-    if (t->dtype != LCLIP_DTYPE_F32) {
-        model->owned->converted = 1;
+    if (t->dtype != LCLIP_DTYPE_F32)
         model->converted_bytes += t->n_elements * sizeof *dst;
-    }
     if (t->dtype == LCLIP_DTYPE_F32)
         memcpy(dst, src, (size_t)t->n_bytes);
     else if (t->dtype == LCLIP_DTYPE_F16)

@@ -29,8 +29,8 @@ float *lclip_owned_floats(lclip_model *model, uint64_t count);
  * and v each give back their third); mapped data's pages are released
  * (lclip_safetensors_release). The data must not be read afterwards. */
 void lclip_tensor_done(lclip_model *model, const float *data, size_t bytes);
-/* Bytes of the copies the model holds; of those converted from F16/BF16. */
-void lclip_owned_bytes(const lclip_model *model, uint64_t *all, uint64_t *converted);
+/* Bytes of the F32 copies the model holds (converted, transposed, folded). */
+uint64_t lclip_owned_bytes(const lclip_model *model);
 void lclip_owned_free_all(lclip_owned_buffer **list);
 
 /* Exposed for tests: IEEE half and bfloat16 to float, exact. */
