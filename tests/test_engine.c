@@ -210,12 +210,42 @@ static double seconds(clockid_t clock)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* A stopwatch of wall and process CPU time: what ran since one_core_start
+ * used at most one core. */
+typedef struct stopwatch {
+    double wall, cpu;
+} stopwatch;
+
+static stopwatch one_core_start(void)
+{
+    return (stopwatch){seconds(CLOCK_MONOTONIC), seconds(CLOCK_PROCESS_CPUTIME_ID)};
+}
+
+static void assert_one_core_since(stopwatch start, const char *what)
+{
+    double wall = seconds(CLOCK_MONOTONIC) - start.wall, cpu = seconds(CLOCK_PROCESS_CPUTIME_ID) - start.cpu;
+    print_message("  n_threads = 1, %s: %.1f ms of CPU time in %.1f ms\n", what, 1e3 * cpu, 1e3 * wall);
+    assert_true(cpu <= 1.1 * wall + 0.002);
+}
+
+/* The second open of path on n_threads = 1 (the first puts the file in the
+ * page cache and makes oneDNN's kernels); the encoder is left open. */
+static lclip_image_encoder *open_on_one_core(const char *path, const char *what)
+{
+    lclip_image_encoder *enc;
+    assert_int_equal(open_image(path, LCLIP_ENGINE_ONEDNN, LCLIP_PRECISION_F32, 1, &enc), LCLIP_OK);
+    lclip_image_encoder_close(enc);
+    stopwatch start = one_core_start();
+    assert_int_equal(open_image(path, LCLIP_ENGINE_ONEDNN, LCLIP_PRECISION_F32, 1, &enc), LCLIP_OK);
+    assert_one_core_since(start, what);
+    return enc;
+}
+
 /* n_threads = 1 is one thread, as docs/api.md promises a server running a
  * request per core: the process's CPU time while an encoder opens (packing
  * its weights) and while it encodes stays within the wall time. (oneDNN's
- * OpenMP threads used every core for both before.) A
- * ViT of 4 x 256 wide layers over 197 tokens, so that oneDNN has work to
- * share out. */
+ * OpenMP threads used every core for both before.) A ViT of 4 x 256 wide
+ * layers over 197 tokens, so that oneDNN has work to share out. */
 static void test_one_thread_is_one_core(void **state)
 {
     fixture *f = *state;
@@ -230,25 +260,13 @@ static void test_one_thread_is_one_core(void **state)
     spec.image_size = 224;
     spec.patch_size = 16;
     tiny_write_hf(dir, &spec, "F32");
-    lclip_image_encoder *enc;
-    assert_int_equal(open_image(dir, LCLIP_ENGINE_ONEDNN, LCLIP_PRECISION_F32, 1, &enc), LCLIP_OK);
-    lclip_image_encoder_close(enc); /* the file in the page cache, oneDNN's kernels made */
-    double wall = seconds(CLOCK_MONOTONIC), cpu = seconds(CLOCK_PROCESS_CPUTIME_ID);
-    assert_int_equal(open_image(dir, LCLIP_ENGINE_ONEDNN, LCLIP_PRECISION_F32, 1, &enc), LCLIP_OK);
-    wall = seconds(CLOCK_MONOTONIC) - wall;
-    cpu = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu;
-    print_message("  n_threads = 1, open (packing): %.1f ms of CPU time in %.1f ms\n", 1e3 * cpu, 1e3 * wall);
-    assert_true(cpu <= 1.1 * wall + 0.002);
+    lclip_image_encoder *enc = open_on_one_core(dir, "open (packing)");
     enum { N = 4 };
     float out[N * MAX_DIM];
     encode_pixels(enc, out, N); /* primitives made, buffers touched */
-    wall = seconds(CLOCK_MONOTONIC);
-    cpu = seconds(CLOCK_PROCESS_CPUTIME_ID);
+    stopwatch start = one_core_start();
     encode_pixels(enc, out, N);
-    wall = seconds(CLOCK_MONOTONIC) - wall;
-    cpu = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu;
-    print_message("  n_threads = 1, encode: %.1f ms of CPU time in %.1f ms\n", 1e3 * cpu, 1e3 * wall);
-    assert_true(cpu <= 1.1 * wall + 0.002);
+    assert_one_core_since(start, "encode");
     lclip_image_encoder_close(enc);
 
     /* A ResNet's convolutions: oneDNN packs their weights on every OpenMP
@@ -261,16 +279,7 @@ static void test_one_thread_is_one_core(void **state)
     char *weights = join_path(dir, "resnet.safetensors");
     st_write(weights, &file, 0, SIZE_MAX);
     st_file_free(&file);
-    assert_int_equal(open_image(weights, LCLIP_ENGINE_ONEDNN, LCLIP_PRECISION_F32, 1, &enc), LCLIP_OK);
-    lclip_image_encoder_close(enc);
-    wall = seconds(CLOCK_MONOTONIC);
-    cpu = seconds(CLOCK_PROCESS_CPUTIME_ID);
-    assert_int_equal(open_image(weights, LCLIP_ENGINE_ONEDNN, LCLIP_PRECISION_F32, 1, &enc), LCLIP_OK);
-    wall = seconds(CLOCK_MONOTONIC) - wall;
-    cpu = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu;
-    print_message("  n_threads = 1, open of a ResNet: %.1f ms of CPU time in %.1f ms\n", 1e3 * cpu, 1e3 * wall);
-    assert_true(cpu <= 1.1 * wall + 0.002);
-    lclip_image_encoder_close(enc);
+    lclip_image_encoder_close(open_on_one_core(weights, "open of a ResNet"));
     free(weights);
     rm_tree(dir);
     free(dir);
