@@ -141,24 +141,24 @@ static int teardown(void **state)
     return 0;
 }
 
-static void test_sequences_attend_to_themselves(void **state)
+static void on_every_engine(void **state, void (*check)(const lclip_gemm *gemm))
 {
     const engines *e = *state;
     for (int engine = 0; engine < ENGINES; engine++)
         if (e->name[engine]) {
             print_message("%s\n", e->name[engine]);
-            sequences_attend_to_themselves(e->gemm[engine]);
+            check(e->gemm[engine]);
         }
+}
+
+static void test_sequences_attend_to_themselves(void **state)
+{
+    on_every_engine(state, sequences_attend_to_themselves);
 }
 
 static void test_one_query_per_sequence(void **state)
 {
-    const engines *e = *state;
-    for (int engine = 0; engine < ENGINES; engine++)
-        if (e->name[engine]) {
-            print_message("%s\n", e->name[engine]);
-            one_query_per_sequence(e->gemm[engine]);
-        }
+    on_every_engine(state, one_query_per_sequence);
 }
 
 int main(void)
