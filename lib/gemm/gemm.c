@@ -197,6 +197,16 @@ void lclip_gemm_step_convert_part(const lclip_gemm_step *step, int part)
 #endif
 }
 
+void lclip_gemm_step_share_input(lclip_gemm_step *step, const lclip_gemm_step *from)
+{
+    if (step->x != from->x || step->lin->in != from->lin->in)
+        return;
+#ifdef LCLIP_HAVE_ONEDNN
+    if (step->lin->packed && from->lin->packed)
+        lclip_onednn_step_share_input(step, from);
+#endif
+}
+
 void lclip_gemm_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last)
 {
 #ifdef LCLIP_HAVE_ONEDNN

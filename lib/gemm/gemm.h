@@ -80,6 +80,11 @@ void lclip_gemm_step_end(lclip_gemm_step *step);
  * member runs a block. */
 int lclip_gemm_step_converts(const lclip_gemm_step *step);
 void lclip_gemm_step_convert_part(const lclip_gemm_step *step, int part);
+/* Lets step read from's converted input instead of converting its own,
+ * where both are begun steps on the same x of the same width (q, k and v
+ * on one layer norm's output): the team then runs from's convert parts
+ * alone, and step must end before from. Elsewhere it changes nothing. */
+void lclip_gemm_step_share_input(lclip_gemm_step *step, const lclip_gemm_step *from);
 
 /* Rows [row_begin, row_end) of y's columns [begin, end), as the engine
  * computed them: row r at data + (r - row_begin) * ld, either in y itself

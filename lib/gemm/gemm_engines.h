@@ -27,6 +27,7 @@ lclip_status lclip_onednn_step_begin(lclip_gemm_step *step);
 void lclip_onednn_step_end(lclip_gemm_step *step);
 int lclip_onednn_step_converts(const lclip_gemm_step *step);
 void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part);
+void lclip_onednn_step_share_input(lclip_gemm_step *step, const lclip_gemm_step *from);
 /* Blocks are row chunks of the packed slices: a member runs all chunks of
  * its slices, or of a whole layer its share of the chunks. */
 void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last);

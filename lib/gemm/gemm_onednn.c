@@ -81,7 +81,8 @@ typedef struct step_state {
     dnnl_primitive_t *primitives; /* [slices][CHUNK_KINDS]; CHUNK_FULL only with chunks > 1 */
     dnnl_memory_t *args;          /* [lanes][CHUNK_KINDS][SLICE_ARGS]: src, dst, bias, scratchpad (or NULLs) */
     dnnl_stream_t *streams;       /* [lanes] */
-    uint16_t *x_bf16;             /* [rows][in], BF16 only: the input rounded */
+    uint16_t *x_bf16;             /* [rows][in], BF16 only: the input rounded, unless another step's is shared */
+    const uint16_t *input_bf16;   /* what the products read: x_bf16, or the shared one */
     float *results;               /* unless direct, each lane's [scratch_rows()][width] (scratch_of): oneDNN's
                                    * fast kernels write dense rows, not y's strided columns */
 } step_state;
@@ -619,6 +620,7 @@ lclip_status lclip_onednn_step_begin(lclip_gemm_step *step)
         st->x_bf16 = lclip_malloc_scratch((size_t)step->rows * (size_t)step->lin->in, sizeof *st->x_bf16);
     if (!st->primitives || !st->args || !st->streams || (!st->direct && !st->results) || (e->bf16 && !st->x_bf16))
         return lclip_fail(LCLIP_E_NOMEM, "out of memory for a %d-row product", step->rows);
+    st->input_bf16 = st->x_bf16;
     return create_slices(step, st);
 }
 
@@ -630,7 +632,19 @@ void lclip_onednn_step_end(lclip_gemm_step *step)
 
 int lclip_onednn_step_converts(const lclip_gemm_step *step)
 {
-    return step->lin->packed->owner->bf16;
+    const step_state *st = step->engine_state;
+    return st->x_bf16 != NULL;
+}
+
+void lclip_onednn_step_share_input(lclip_gemm_step *step, const lclip_gemm_step *from)
+{
+    step_state *st = step->engine_state;
+    const step_state *shared = from->engine_state;
+    if (!st->x_bf16 || !shared->input_bf16)
+        return;
+    lclip_free(st->x_bf16);
+    st->x_bf16 = NULL;
+    st->input_bf16 = shared->input_bf16;
 }
 
 /* Round to nearest, ties to even, as oneDNN's own conversion does (the
@@ -696,7 +710,7 @@ void lclip_onednn_step_run(const lclip_gemm_step *step, int part, int block, lcl
     int saved = lclip_onednn_threads_begin(e, 1);
     dnnl_memory_t *args = st->args + ((size_t)lane * CHUNK_KINDS + (size_t)kind) * SLICE_ARGS;
     size_t offset = (size_t)out->row_begin * (size_t)step->lin->in;
-    dnnl_memory_set_data_handle(args[0], e->bf16 ? (void *)(st->x_bf16 + offset) : (void *)(step->x + offset));
+    dnnl_memory_set_data_handle(args[0], e->bf16 ? (void *)(st->input_bf16 + offset) : (void *)(step->x + offset));
     if (st->direct)
         dnnl_memory_set_data_handle(args[1], out->data);
     dnnl_exec_arg_t exec[5] = {{DNNL_ARG_SRC, args[0]}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, args[1]}};

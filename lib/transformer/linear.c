@@ -70,6 +70,11 @@ void lclip_linear_convert_part(const lclip_linear_step *step, int part)
     lclip_gemm_step_convert_part(&step->gemm, part);
 }
 
+void lclip_linear_share_input(lclip_linear_step *step, const lclip_linear_step *from)
+{
+    lclip_gemm_step_share_input(&step->gemm, &from->gemm);
+}
+
 static void convert_task(void *ctx, int part, int parts)
 {
     (void)parts;

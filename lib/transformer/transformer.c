@@ -52,8 +52,7 @@ typedef struct block_pass {
     workspace *ws;
 } block_pass;
 
-/* q, k and v in one team step: each member does its columns of all three
- * (after converting its rows of the shared input, where the engine does). */
+/* q, k and v in one team step: each member does its columns of all three. */
 static void qkv_task(void *ctx, int part, int parts)
 {
     const lclip_linear_step *steps = ctx;
@@ -62,12 +61,12 @@ static void qkv_task(void *ctx, int part, int parts)
         lclip_linear_part(&steps[i], part);
 }
 
+/* Where the engine converts x first, q's conversion serves k and v too. */
 static void qkv_convert_task(void *ctx, int part, int parts)
 {
     const lclip_linear_step *steps = ctx;
     (void)parts;
-    for (int i = 0; i < 3; i++)
-        lclip_linear_convert_part(&steps[i], part);
+    lclip_linear_convert_part(&steps[0], part);
 }
 
 static lclip_status run_qkv(lclip_team *team, const block_pass *p)
@@ -82,8 +81,11 @@ static lclip_status run_qkv(lclip_team *team, const block_pass *p)
                                            .rows = p->rows};
         s = lclip_linear_begin(&steps[begun++], lclip_team_size(team));
     }
-    if (s == LCLIP_OK && lclip_linear_converts(&steps[0]))
+    if (s == LCLIP_OK && lclip_linear_converts(&steps[0])) {
+        lclip_linear_share_input(&steps[1], &steps[0]);
+        lclip_linear_share_input(&steps[2], &steps[0]);
         lclip_team_run(team, qkv_convert_task, steps);
+    }
     if (s == LCLIP_OK)
         lclip_team_run(team, qkv_task, steps);
     while (begun > 0)

@@ -65,6 +65,8 @@ void lclip_linear_end(lclip_linear_step *step);
 void lclip_linear_part(const lclip_linear_step *step, int part);
 int lclip_linear_converts(const lclip_linear_step *step);
 void lclip_linear_convert_part(const lclip_linear_step *step, int part);
+/* step reads from's converted x (lclip_gemm_step_share_input). */
+void lclip_linear_share_input(lclip_linear_step *step, const lclip_linear_step *from);
 /* begin, the whole step shared out over team, end. */
 lclip_status lclip_linear_run(lclip_team *team, lclip_linear_step *step);
 
