@@ -173,8 +173,11 @@ typedef struct lclip_options {
      *   N > 0  each encode call runs on N threads: the calling thread and
      *      N - 1 that libclip starts for the call and joins before it
      *      returns. Every step (matrix products, attention, layer norms) is
-     *      shared out among them, and the BLAS must run single-threaded
-     *      inside them. How libclip ensures that depends on the BLAS:
+     *      shared out among them. oneDNN's products run single-threaded
+     *      on each (the oneDNN engine makes no BLAS call, and libclip then
+     *      changes no BLAS setting, after 0.4.0). With the CBLAS engine the
+     *      BLAS must run single-threaded inside them, and how libclip
+     *      ensures that depends on the BLAS:
      *      - OpenBLAS built with OpenMP (openblas_get_parallel() == 2): the
      *        thread count is each OpenMP thread's own; libclip sets it to 1
      *        on its helper threads and on the calling thread for the call

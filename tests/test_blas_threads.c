@@ -7,7 +7,8 @@
  *    the caller's is restored after the call, also a failed or cancelled one;
  *  - pthreads OpenBLAS, BLIS: the process-wide count is 1 afterwards, and
  *    the log callback says so the first time;
- *  - n_threads = 0 changes nothing.
+ *  - n_threads = 0 changes nothing;
+ *  - the oneDNN engine, which makes no BLAS call, changes nothing either.
  * The BLAS is reached through dlsym, so the test links only libclip.
  * LIBCLIP_EXPECT_BLAS_THREADING names the threading the run must have
  * (CI's OpenMP run sets it, so that a loader path mistake cannot pass). */
@@ -104,15 +105,20 @@ static void count_lines(void *user, lclip_log_level level, const char *message)
     pthread_mutex_unlock(&s->lock);
 }
 
-static int encode_once(const char *model, int n_threads, seen *s)
+/* A text encode on engine; LCLIP_E_UNSUPPORTED where it cannot open. */
+static int encode_once(const char *model, int n_threads, lclip_engine engine, seen *s)
 {
     lclip_options opts;
     lclip_options_init(&opts);
     opts.n_threads = n_threads;
+    opts.engine = engine;
     opts.log = count_lines;
     opts.log_user = s;
     lclip_text_encoder *enc;
-    assert_int_equal(lclip_text_encoder_open(model, &opts, &enc), LCLIP_OK);
+    lclip_status opened = lclip_text_encoder_open(model, &opts, &enc);
+    if (opened == LCLIP_E_UNSUPPORTED)
+        return opened;
+    assert_int_equal(opened, LCLIP_OK);
     int32_t ids[4 * 8] = {1, 5, 9, 0, 0, 0, 0, 0, 1, 7, 0, 0, 0, 0, 0, 0};
     float out[2 * 256]; /* dim is far below 256 */
     lclip_batch_options b;
@@ -168,6 +174,7 @@ static void check_helpers_and_restoring(const char *model, seen *s)
     lclip_options opts;
     lclip_options_init(&opts);
     opts.n_threads = 2;
+    opts.engine = LCLIP_ENGINE_CBLAS;
     opts.log = count_lines;
     opts.log_user = s;
     lclip_image_encoder *enc;
@@ -194,6 +201,24 @@ static void check_helpers_and_restoring(const char *model, seen *s)
     free(stray);
 }
 
+/* n_threads = 2 on the oneDNN engine (where it runs here): the count is
+ * the caller's during the call and after it, and no log line says it
+ * changed. */
+static void check_onednn_leaves_it(const char *model, seen *s)
+{
+    if (!strstr(lclip_build_info(), "onednn"))
+        return;
+    set_count(s->blas, 2);
+    s->process_wide_lines = 0;
+    lclip_status status = encode_once(model, 2, LCLIP_ENGINE_ONEDNN, s);
+    if (status == LCLIP_E_UNSUPPORTED)
+        return; /* no oneDNN kernel for this CPU */
+    assert_int_equal(status, LCLIP_OK);
+    assert_int_equal(s->count_during_call, 2);
+    assert_int_equal(get_count(s->blas), 2);
+    assert_int_equal(s->process_wide_lines, 0);
+}
+
 static void test_n_threads_and_the_blas_count(void **state)
 {
     (void)state;
@@ -211,12 +236,12 @@ static void test_n_threads_and_the_blas_count(void **state)
 
     seen s = {PTHREAD_MUTEX_INITIALIZER, &blas, 0, 0, pthread_self(), -1};
     set_count(&blas, 2);
-    assert_int_equal(encode_once(dir, 0, &s), LCLIP_OK);
+    assert_int_equal(encode_once(dir, 0, LCLIP_ENGINE_CBLAS, &s), LCLIP_OK);
     assert_int_equal(s.count_during_call, 2); /* n_threads 0 leaves the BLAS alone */
     assert_int_equal(get_count(&blas), 2);
     assert_int_equal(s.process_wide_lines, 0);
 
-    assert_int_equal(encode_once(dir, 2, &s), LCLIP_OK);
+    assert_int_equal(encode_once(dir, 2, LCLIP_ENGINE_CBLAS, &s), LCLIP_OK);
     assert_int_equal(s.count_during_call, 1);
     if (strcmp(blas.threading, "openmp") == 0) {
         assert_int_equal(get_count(&blas), 2); /* the calling thread's own count, restored */
@@ -224,10 +249,11 @@ static void test_n_threads_and_the_blas_count(void **state)
     } else {
         assert_int_equal(get_count(&blas), 1); /* one count for the process, left at 1 */
         assert_int_equal(s.process_wide_lines, 1);
-        assert_int_equal(encode_once(dir, 2, &s), LCLIP_OK);
+        assert_int_equal(encode_once(dir, 2, LCLIP_ENGINE_CBLAS, &s), LCLIP_OK);
         assert_int_equal(s.process_wide_lines, 1); /* said once, when it changed */
     }
     check_helpers_and_restoring(dir, &s);
+    check_onednn_leaves_it(dir, &s);
     rm_tree(dir);
     free(dir);
 }

@@ -346,7 +346,8 @@ func TestBatchCancel(t *testing.T) {
 // calling goroutine; the encoder is unharmed. Unwinding through the C
 // library instead would leave each call's helper thread behind (Threads: 2),
 // or end the program from a helper thread: so the test counts the process's
-// threads, in a child process (Threads > 0 sets OpenBLAS process-wide).
+// threads, in a child process (Threads > 0 on the CBLAS engine sets
+// OpenBLAS process-wide).
 func TestCallbackPanicAndGoexit(t *testing.T) {
 	dir, m := fixtures(t)
 	if !inChildProcess(t) {

@@ -190,9 +190,10 @@ func readI32(t testing.TB, path string) []int32 {
 // binary), with env ("KEY=value") added to its environment, and tells the
 // caller whether it is that child, which does the work; the parent only
 // checks that the child passed. For tests that set Options.Threads > 0:
-// libclip then sets OpenBLAS's process-wide thread count to 1, and the
-// bit-for-bit comparisons with clip-embed in the other tests need the
-// process's default; and for tests that need an environment read once.
+// on the CBLAS engine libclip then sets OpenBLAS's process-wide thread
+// count to 1, and the bit-for-bit comparisons with clip-embed in the other
+// tests need the process's default; and for tests that need an environment
+// read once.
 func inChildProcess(t *testing.T, env ...string) bool {
 	t.Helper()
 	const child = "LIBCLIP_GO_TEST_CHILD"

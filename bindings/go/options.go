@@ -114,8 +114,9 @@ type Options struct {
 	// Threads is the number of threads each encode call runs on. 0
 	// (default): the calling goroutine's thread, with OpenBLAS's own
 	// threads for the matrix products. N > 0: N threads of libclip's own,
-	// faster; libclip then sets OpenBLAS's count, one for the whole
-	// process, to 1 (docs/api.md, "Threads"). Negative values are refused.
+	// faster; with the CBLAS engine libclip then sets OpenBLAS's count,
+	// one for the whole process, to 1 (docs/api.md, "Threads"). Negative
+	// values are refused.
 	Threads int
 
 	// RawOutput makes the encode methods return the raw projection output,

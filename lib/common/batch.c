@@ -216,7 +216,7 @@ lclip_status lclip_batch_encode(const lclip_batch *b, float *out)
     if (s == LCLIP_OK) {
         lclip_logger log = lclip_logger_of(b->options);
         lclip_blas_scope blas;
-        lclip_blas_enter(b->options->n_threads, r.team, &log, &blas);
+        lclip_blas_enter(b->runs_blas ? b->options->n_threads : 0, r.team, &log, &blas);
         s = run_passes(&r);
         lclip_blas_leave(&blas);
     }

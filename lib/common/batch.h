@@ -29,6 +29,11 @@ typedef struct lclip_batch {
     /* Resolved: normalize (L2-normalise the rows), n_threads (> 1 runs the
      * passes on a team), log. */
     const lclip_options *options;
+    /* Whether the tower's products run on the BLAS (the CBLAS engine): then,
+     * with n_threads > 0, the BLAS runs single-threaded for the call
+     * (lclip_blas_enter). The oneDNN engine's make no BLAS call, and the
+     * BLAS's settings stay as the process has them. */
+    int runs_blas;
     /* The caller's per-call options (NULL: none): per-input results,
      * progress. */
     const lclip_batch_options *control;

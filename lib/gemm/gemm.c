@@ -92,6 +92,16 @@ void lclip_gemm_close(lclip_gemm *g)
     lclip_free(g);
 }
 
+int lclip_gemm_runs_blas(const lclip_gemm *g)
+{
+#ifdef LCLIP_HAVE_ONEDNN
+    return g->onednn == NULL;
+#else
+    (void)g;
+    return 1;
+#endif
+}
+
 lclip_status lclip_gemm_bind(lclip_gemm *g, lclip_linear *lin)
 {
     lin->packed = NULL;

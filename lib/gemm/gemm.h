@@ -36,6 +36,10 @@ typedef struct lclip_linear {
 lclip_status lclip_gemm_open(int engine, int precision, int n_threads, const lclip_logger *log, lclip_gemm **out);
 void lclip_gemm_close(lclip_gemm *gemm);
 
+/* Whether the encoder's products run on the CBLAS (then a team's members
+ * must run the BLAS single-threaded); oneDNN's products make no BLAS call. */
+int lclip_gemm_runs_blas(const lclip_gemm *gemm);
+
 /* Makes lin ready for the engine: with oneDNN, packs its weights and sets
  * lin->packed (owned by gemm). A layer is bound once. */
 lclip_status lclip_gemm_bind(lclip_gemm *gemm, lclip_linear *lin);

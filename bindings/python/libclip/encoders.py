@@ -225,9 +225,10 @@ class ImageEncoder(_Encoder):
         model_path: a Hugging Face CLIP directory, an open_clip/OpenAI-named
             ``.safetensors`` file, or a directory holding
             ``open_clip_model.safetensors``.
-        threads: threads per encode call, libclip's own (OpenBLAS is then set
-            to one thread, process-wide); 0 (default) runs on the calling
-            thread and leaves OpenBLAS alone (see docs/api.md, "Threads").
+        threads: threads per encode call, libclip's own (on the CBLAS engine
+            OpenBLAS is then set to one thread, process-wide); 0 (default)
+            runs on the calling thread and leaves OpenBLAS alone (see
+            docs/api.md, "Threads").
         normalize: return L2-normalised embeddings (default) or the raw
             projection output.
         log: ``log(level, message)`` receives libclip's diagnostics that are

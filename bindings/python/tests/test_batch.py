@@ -60,7 +60,8 @@ def test_encode_each_images(encoders, image_paths, broken):
 
 def test_encode_each_with_libclip_threads(fixtures, image_paths, broken, run_python):
     """threads=2: the team decodes, and the calling thread redoes a failed
-    input to report it (in a child: threads=N sets OpenBLAS process-wide)."""
+    input to report it (in a child: threads=N may set OpenBLAS
+    process-wide)."""
     items = [image_paths[0], broken["truncated"], image_paths[1], broken["missing"]]
     script = f"""
 import numpy as np, libclip
@@ -263,7 +264,7 @@ def test_close_from_a_callback_raises(fixtures, image_paths, warning_jpeg, run_p
     forever: RuntimeError instead, and the encoder stays open. From the
     progress callback, and from the log callback on the calling thread and
     on libclip's threads (in a child with a time limit, as a regression
-    hangs; threads=N also sets OpenBLAS process-wide)."""
+    hangs; threads=N may also set OpenBLAS process-wide)."""
     script = f"""
 import libclip
 model, paths, jpeg = {model_path(fixtures, "tiny-gelu", "hf")!r}, {image_paths!r} * 10, {str(warning_jpeg)!r}

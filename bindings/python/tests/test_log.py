@@ -48,7 +48,7 @@ def test_jpeg_warning_reaches_the_callback(fixtures, warning_jpeg):
 
 def test_warnings_from_helper_threads(fixtures, warning_jpeg, run_python):
     """With threads=2, decoding runs on libclip's threads too: the callback
-    is called there (and must be thread-safe). In a child: threads=N sets
+    is called there (and must be thread-safe). In a child: threads=N may set
     OpenBLAS's process-wide thread count."""
     script = f"""
 import threading, libclip

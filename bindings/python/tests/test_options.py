@@ -218,7 +218,7 @@ def test_normalize_false_gives_the_raw_projection(fixtures, image_paths):
 
 
 def test_threads_option(fixtures, image_paths, run_python):
-    """threads=N sets OpenBLAS's process-wide thread count, so it runs in a
+    """threads=N may set OpenBLAS's process-wide thread count, so it runs in a
     child process rather than changing it for the other tests."""
     script = f"""
 import numpy as np, libclip
