@@ -174,13 +174,36 @@ const char *lclip_gemm_describe(const lclip_gemm *g)
     return g->description;
 }
 
+lclip_status lclip_gemm_cache_new(const lclip_gemm *g, lclip_gemm_cache **cache)
+{
+    *cache = NULL;
+#ifdef LCLIP_HAVE_ONEDNN
+    if (g && g->onednn)
+        return lclip_onednn_cache_new(cache);
+#else
+    (void)g;
+#endif
+    return LCLIP_OK;
+}
+
+void lclip_gemm_cache_free(lclip_gemm_cache *cache)
+{
+#ifdef LCLIP_HAVE_ONEDNN
+    lclip_onednn_cache_free(cache);
+#else
+    (void)cache;
+#endif
+}
+
 lclip_status lclip_gemm_step_begin(lclip_gemm_step *step, const lclip_linear *lin, const float *x, float *y,
-                                   int rows, int parts, const lclip_gemm_fusion *fusion)
+                                   int rows, int parts, const lclip_gemm_fusion *fusion, lclip_gemm_cache *cache)
 {
     *step = (lclip_gemm_step){lin, x, y, rows, parts, fusion, NULL};
 #ifdef LCLIP_HAVE_ONEDNN
     if (lin->packed)
-        return lclip_onednn_step_begin(step);
+        return lclip_onednn_step_begin(step, cache);
+#else
+    (void)cache;
 #endif
     return LCLIP_OK;
 }

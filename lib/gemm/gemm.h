@@ -74,10 +74,20 @@ typedef struct lclip_gemm_step {
     void *engine_state;              /* the engine's per-step objects, or NULL */
 } lclip_gemm_step;
 
-/* Sets up the step; every begun step is ended, whether it ran or not.
- * fusion (or NULL) must outlive the step. */
+/* What the engine makes for a step that later steps of the same shape
+ * (rows, team, layer shape, epilogue) can reuse, kept while a forward pass
+ * runs: a tower's layers share a few shapes. Begun and ended on one thread
+ * at a time; freed after its steps end. *cache is NULL where the engine
+ * has nothing to keep (the CBLAS; gemm NULL). */
+typedef struct lclip_gemm_cache lclip_gemm_cache;
+lclip_status lclip_gemm_cache_new(const lclip_gemm *gemm, lclip_gemm_cache **cache);
+void lclip_gemm_cache_free(lclip_gemm_cache *cache);
+
+/* Sets up the step, with cache's objects where it has them for the
+ * step's shape (cache may be NULL); every begun step is ended, whether it
+ * ran or not. fusion (or NULL) must outlive the step. */
 lclip_status lclip_gemm_step_begin(lclip_gemm_step *step, const lclip_linear *lin, const float *x, float *y,
-                                   int rows, int parts, const lclip_gemm_fusion *fusion);
+                                   int rows, int parts, const lclip_gemm_fusion *fusion, lclip_gemm_cache *cache);
 void lclip_gemm_step_end(lclip_gemm_step *step);
 /* Whether the engine first converts x (BF16): then every member runs
  * lclip_gemm_step_convert_part, as a team step of its own, before any

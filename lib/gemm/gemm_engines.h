@@ -23,7 +23,9 @@ lclip_status lclip_onednn_pack(lclip_onednn *e, const lclip_linear *lin, const l
 /* "engine=onednn isa=... precision=... packed_bytes=..." */
 void lclip_onednn_describe(const lclip_onednn *e, char *buf, size_t size);
 
-lclip_status lclip_onednn_step_begin(lclip_gemm_step *step);
+lclip_status lclip_onednn_cache_new(lclip_gemm_cache **out);
+void lclip_onednn_cache_free(lclip_gemm_cache *cache);
+lclip_status lclip_onednn_step_begin(lclip_gemm_step *step, lclip_gemm_cache *cache);
 void lclip_onednn_step_end(lclip_gemm_step *step);
 int lclip_onednn_step_converts(const lclip_gemm_step *step);
 void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part);

@@ -68,11 +68,21 @@ struct lclip_gemm_weights {
  * one primitive shape each. */
 enum { CHUNK_FULL, CHUNK_LAST, CHUNK_KINDS };
 
-/* The objects of one step, all made by the calling thread before the team
- * runs it, so that the members' parts cannot fail. Each lane's memory
- * objects and stream are used by one member at a time: a lane is a slice,
- * or for a whole layer a member. */
-typedef struct step_state {
+/* The oneDNN objects for the steps of one shape (rows, layer shape and
+ * packing, epilogue): how the rows are shared out, the primitives, and for
+ * each lane its stream and the memory objects that its runs point at their
+ * buffers. A lane is a slice, or for a whole layer a member, and is used by
+ * one member at a time. Made on the calling thread before the team runs a
+ * step, so that the members' parts cannot fail; a pass's cache keeps them
+ * for its later steps of the same shape (a tower's layers all have the
+ * same few: a caption's 72 products have 4), else the step's own. Making
+ * them took 14 us per step, a fifth of a single caption's time on 2
+ * threads. */
+typedef struct step_plan {
+    struct step_plan *next;           /* in a cache */
+    const lclip_gemm_weights *layout; /* the packing of the layer it was made for */
+    int in, out, rows, parts, has_bias, fused, accumulates;
+    lclip_gemm_activation act;
     int by_rows;                  /* the whole layer's products, its members sharing the rows */
     int slices;                   /* 1 by rows, else the layer's slices */
     int chunk, chunks;            /* rows per chunk; chunks - 1 full ones, then the last */
@@ -81,10 +91,20 @@ typedef struct step_state {
     dnnl_primitive_t *primitives; /* [slices][CHUNK_KINDS]; CHUNK_FULL only with chunks > 1 */
     dnnl_memory_t *args;          /* [lanes][CHUNK_KINDS][SLICE_ARGS]: src, dst, bias, scratchpad (or NULLs) */
     dnnl_stream_t *streams;       /* [lanes] */
-    uint16_t *x_bf16;             /* [rows][in], BF16 only: the input rounded, unless another step's is shared */
-    const uint16_t *input_bf16;   /* what the products read: x_bf16, or the shared one */
-    float *results;               /* unless direct, each lane's [scratch_rows()][width] (scratch_of): oneDNN's
-                                   * fast kernels write dense rows, not y's strided columns */
+} step_plan;
+
+struct lclip_gemm_cache {
+    step_plan *plans;
+};
+
+/* One step: its plan and buffers. */
+typedef struct step_state {
+    const step_plan *plan;
+    step_plan *own_plan;        /* made for this step alone (no cache), or NULL */
+    uint16_t *x_bf16;           /* [rows][in], BF16 only: the input rounded, unless another step's is shared */
+    const uint16_t *input_bf16; /* what the products read: x_bf16, or the shared one */
+    float *results;             /* unless direct, each lane's [scratch_rows()][width] (scratch_of): oneDNN's
+                                 * fast kernels write dense rows, not y's strided columns */
 } step_state;
 
 enum { SLICE_ARGS = 4 };
@@ -414,44 +434,58 @@ int lclip_onednn_product(const lclip_onednn *e, int b_transposed, int m, int n, 
 
 /* ---- steps --------------------------------------------------------------- */
 
-static void step_state_free(step_state *st)
+static void plan_free(step_plan *p)
 {
-    if (!st)
+    if (!p)
         return;
-    for (int i = 0; st->primitives && i < st->slices * CHUNK_KINDS; i++)
-        if (st->primitives[i])
-            dnnl_primitive_destroy(st->primitives[i]);
-    for (int i = 0; st->args && i < st->lanes * CHUNK_KINDS * SLICE_ARGS; i++)
-        if (st->args[i])
-            dnnl_memory_destroy(st->args[i]);
-    for (int i = 0; st->streams && i < st->lanes; i++)
-        if (st->streams[i])
-            dnnl_stream_destroy(st->streams[i]);
-    lclip_free(st->primitives);
-    lclip_free(st->args);
-    lclip_free(st->streams);
-    lclip_free(st->x_bf16);
-    lclip_free(st->results);
-    lclip_free(st);
+    for (int i = 0; p->primitives && i < p->slices * CHUNK_KINDS; i++)
+        if (p->primitives[i])
+            dnnl_primitive_destroy(p->primitives[i]);
+    for (int i = 0; p->args && i < p->lanes * CHUNK_KINDS * SLICE_ARGS; i++)
+        if (p->args[i])
+            dnnl_memory_destroy(p->args[i]);
+    for (int i = 0; p->streams && i < p->lanes; i++)
+        if (p->streams[i])
+            dnnl_stream_destroy(p->streams[i]);
+    lclip_free(p->primitives);
+    lclip_free(p->args);
+    lclip_free(p->streams);
+    lclip_free(p);
+}
+
+lclip_status lclip_onednn_cache_new(lclip_gemm_cache **out)
+{
+    *out = lclip_calloc(1, sizeof **out);
+    return *out ? LCLIP_OK : lclip_fail(LCLIP_E_NOMEM, "out of memory");
+}
+
+void lclip_onednn_cache_free(lclip_gemm_cache *cache)
+{
+    while (cache && cache->plans) {
+        step_plan *next = cache->plans->next;
+        plan_free(cache->plans);
+        cache->plans = next;
+    }
+    lclip_free(cache);
 }
 
 /* Rows of the scratch: one chunk's, or all of a shorter step's. */
-static size_t scratch_rows(const lclip_gemm_step *step, const step_state *st)
+static size_t scratch_rows(const step_plan *p)
 {
-    return (size_t)(step->rows < st->chunk ? step->rows : st->chunk);
+    return (size_t)(p->rows < p->chunk ? p->rows : p->chunk);
 }
 
-static int chunk_rows(const lclip_gemm_step *step, const step_state *st, int kind)
+static int chunk_rows(const step_plan *p, int kind)
 {
-    return kind == CHUNK_FULL ? st->chunk : step->rows - (st->chunks - 1) * st->chunk;
+    return kind == CHUNK_FULL ? p->chunk : p->rows - (p->chunks - 1) * p->chunk;
 }
 
 /* Step slice i: its columns [*begin, *end), packed weights and their layout. */
-static void step_slice(const lclip_gemm_step *step, const step_state *st, int i, size_t *begin, size_t *end,
+static void step_slice(const lclip_gemm_step *step, const step_plan *p, int i, size_t *begin, size_t *end,
                        const dnnl_memory_desc_t **md, dnnl_memory_t *weights)
 {
     const lclip_gemm_weights *w = step->lin->packed;
-    if (st->by_rows && w->owner->slices > 1) {
+    if (p->by_rows && w->owner->slices > 1) {
         *begin = 0;
         *end = (size_t)step->lin->out;
         *md = &w->whole_md;
@@ -466,10 +500,10 @@ static void step_slice(const lclip_gemm_step *step, const step_state *st, int i,
 
 /* A lane's scratch: its slice's share of one chunk's rows, or by rows a
  * chunk for each member. */
-static float *scratch_of(const lclip_gemm_step *step, const step_state *st, int slice, int lane)
+static float *scratch_of(const lclip_gemm_step *step, const step_plan *p, float *results, int slice, int lane)
 {
-    size_t at = st->by_rows ? (size_t)lane * (size_t)step->lin->out : step->lin->packed->bounds[slice];
-    return st->results + scratch_rows(step, st) * at;
+    size_t at = p->by_rows ? (size_t)lane * (size_t)step->lin->out : step->lin->packed->bounds[slice];
+    return results + scratch_rows(p) * at;
 }
 
 dnnl_status_t lclip_onednn_scratchpad(const lclip_onednn *e, const_dnnl_primitive_desc_t pd, dnnl_memory_t *memory)
@@ -506,11 +540,10 @@ dnnl_status_t lclip_onednn_attr(const lclip_gemm_fusion *fusion, dnnl_primitive_
 }
 
 /* Slice i's matmul for one kind of chunk, and for each lane that runs it
- * the memory objects wrapping its buffers: its input (x, or x rounded to
- * BF16), its output (its part of the scratch, or the direct target), its
- * part of the bias, and a scratchpad if the kernel needs one. A run points
- * input and direct output at its chunk. */
-static dnnl_status_t create_chunk_kind(const lclip_gemm_step *step, step_state *st, int i, int kind,
+ * the memory objects for its input (x, or x rounded to BF16), its output
+ * (scratch, or the direct target), its part of the bias, all pointed at
+ * their buffers by each run, and a scratchpad if the kernel needs one. */
+static dnnl_status_t create_chunk_kind(const lclip_gemm_step *step, step_plan *p, int i, int kind,
                                        const_dnnl_primitive_attr_t attr)
 {
     const lclip_onednn *e = step->lin->packed->owner;
@@ -518,26 +551,24 @@ static dnnl_status_t create_chunk_kind(const lclip_gemm_step *step, step_state *
     size_t begin, end;
     const dnnl_memory_desc_t *md;
     dnnl_memory_t weights;
-    step_slice(step, st, i, &begin, &end, &md, &weights);
+    step_slice(step, p, i, &begin, &end, &md, &weights);
     dnnl_primitive_desc_t pd;
-    dnnl_status_t r = matmul_pd(e, chunk_rows(step, st, kind), lin->in, end - begin, end - begin, lin->bias != NULL,
-                                md, attr, &pd);
+    dnnl_status_t r = matmul_pd(e, chunk_rows(p, kind), lin->in, end - begin, end - begin, lin->bias != NULL, md,
+                                attr, &pd);
     if (r != dnnl_success)
         return r;
-    r = dnnl_primitive_create(&st->primitives[i * CHUNK_KINDS + kind], pd);
-    void *input = e->bf16 ? (void *)st->x_bf16 : (void *)step->x;
-    int first_lane = st->by_rows ? 0 : i, end_lane = st->by_rows ? st->lanes : i + 1;
+    r = dnnl_primitive_create(&p->primitives[i * CHUNK_KINDS + kind], pd);
+    int first_lane = p->by_rows ? 0 : i, end_lane = p->by_rows ? p->lanes : i + 1;
     for (int lane = first_lane; lane < end_lane && r == dnnl_success; lane++) {
-        void *output = st->direct ? (void *)lclip_onednn_fused_output(step->fusion, step->y)
-                                  : (void *)scratch_of(step, st, i, lane);
-        dnnl_memory_t *args = st->args + ((size_t)lane * CHUNK_KINDS + (size_t)kind) * SLICE_ARGS;
-        r = dnnl_memory_create(&args[0], dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), e->engine, input);
+        dnnl_memory_t *args = p->args + ((size_t)lane * CHUNK_KINDS + (size_t)kind) * SLICE_ARGS;
+        r = dnnl_memory_create(&args[0], dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), e->engine,
+                               DNNL_MEMORY_NONE);
         if (r == dnnl_success)
             r = dnnl_memory_create(&args[1], dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), e->engine,
-                                   output);
+                                   DNNL_MEMORY_NONE);
         if (r == dnnl_success && lin->bias)
             r = dnnl_memory_create(&args[2], dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 1), e->engine,
-                                   (void *)(lin->bias + begin));
+                                   DNNL_MEMORY_NONE);
         if (r == dnnl_success)
             r = lclip_onednn_scratchpad(e, pd, &args[3]);
     }
@@ -547,22 +578,22 @@ static dnnl_status_t create_chunk_kind(const lclip_gemm_step *step, step_state *
 
 /* Primitives made for a team's members run single-threaded: oneDNN sizes
  * them by the creating thread's OpenMP count. */
-static lclip_status create_slices(const lclip_gemm_step *step, step_state *st)
+static lclip_status create_slices(const lclip_gemm_step *step, step_plan *p)
 {
     const lclip_gemm_weights *w = step->lin->packed;
     const lclip_onednn *e = w->owner;
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_status_t r = lclip_onednn_attr(st->direct ? step->fusion : NULL, &attr);
+    dnnl_status_t r = lclip_onednn_attr(p->direct ? step->fusion : NULL, &attr);
     int saved = lclip_onednn_threads_begin(e, 1);
-    for (int i = 0; i < st->lanes && r == dnnl_success; i++)
-        r = dnnl_stream_create(&st->streams[i], e->engine, dnnl_stream_default_flags);
-    for (int i = 0; i < st->slices && r == dnnl_success; i++) {
-        if (!st->by_rows && w->bounds[i + 1] == w->bounds[i])
+    for (int i = 0; i < p->lanes && r == dnnl_success; i++)
+        r = dnnl_stream_create(&p->streams[i], e->engine, dnnl_stream_default_flags);
+    for (int i = 0; i < p->slices && r == dnnl_success; i++) {
+        if (!p->by_rows && w->bounds[i + 1] == w->bounds[i])
             continue;
-        if (st->chunks > 1)
-            r = create_chunk_kind(step, st, i, CHUNK_FULL, attr);
+        if (p->chunks > 1)
+            r = create_chunk_kind(step, p, i, CHUNK_FULL, attr);
         if (r == dnnl_success)
-            r = create_chunk_kind(step, st, i, CHUNK_LAST, attr);
+            r = create_chunk_kind(step, p, i, CHUNK_LAST, attr);
     }
     lclip_onednn_threads_end(e, saved);
     if (attr)
@@ -583,50 +614,131 @@ static lclip_status create_slices(const lclip_gemm_step *step, step_state *st)
 
 /* By rows with a team: equal chunks, a whole number per member, none
  * longer than CHUNK_ROWS. */
-static void plan_rows(const lclip_gemm_step *step, step_state *st)
+static void plan_rows(const lclip_gemm_step *step, step_plan *p)
 {
     const lclip_gemm_weights *w = step->lin->packed;
     int members = step->parts, slices = w->owner->slices;
-    st->by_rows = slices == 1 ||
-                  (w->whole && step->fusion && (members == 1 || step->rows >= members * MIN_ROWS_PER_MEMBER));
-    st->slices = st->by_rows ? 1 : slices;
-    st->lanes = st->by_rows ? members : slices;
-    st->direct = st->by_rows && step->fusion != NULL;
-    st->chunk = CHUNK_ROWS;
-    if (st->by_rows && members > 1 && step->rows > members) {
+    p->by_rows = slices == 1 ||
+                 (w->whole && step->fusion && (members == 1 || step->rows >= members * MIN_ROWS_PER_MEMBER));
+    p->slices = p->by_rows ? 1 : slices;
+    p->lanes = p->by_rows ? members : slices;
+    p->direct = p->by_rows && step->fusion != NULL;
+    p->chunk = CHUNK_ROWS;
+    if (p->by_rows && members > 1 && step->rows > members) {
         int share = (step->rows + members - 1) / members;
         int pieces = (share + CHUNK_ROWS - 1) / CHUNK_ROWS;
-        st->chunk = (share + pieces - 1) / pieces;
+        p->chunk = (share + pieces - 1) / pieces;
     }
-    st->chunks = (step->rows + st->chunk - 1) / st->chunk;
+    p->chunks = (step->rows + p->chunk - 1) / p->chunk;
 }
 
-lclip_status lclip_onednn_step_begin(lclip_gemm_step *step)
+static lclip_status plan_new(const lclip_gemm_step *step, step_plan **out)
+{
+    step_plan *p = lclip_calloc(1, sizeof *p);
+    if (!p)
+        return lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    const lclip_gemm_fusion *f = step->fusion;
+    p->layout = step->lin->packed;
+    p->in = step->lin->in;
+    p->out = step->lin->out;
+    p->rows = step->rows;
+    p->parts = step->parts;
+    p->has_bias = step->lin->bias != NULL;
+    p->fused = f != NULL;
+    p->accumulates = f && f->accumulate;
+    p->act = f ? f->act : LCLIP_GEMM_ACT_NONE;
+    plan_rows(step, p);
+    p->primitives = lclip_calloc((size_t)p->slices * CHUNK_KINDS, sizeof *p->primitives);
+    p->args = lclip_calloc((size_t)p->lanes * CHUNK_KINDS * SLICE_ARGS, sizeof *p->args);
+    p->streams = lclip_calloc((size_t)p->lanes, sizeof *p->streams);
+    lclip_status s = p->primitives && p->args && p->streams ? create_slices(step, p)
+                                                            : lclip_fail(LCLIP_E_NOMEM, "out of memory");
+    if (s != LCLIP_OK) {
+        plan_free(p);
+        return s;
+    }
+    *out = p;
+    return LCLIP_OK;
+}
+
+static int same_md(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b)
+{
+    return dnnl_memory_desc_equal(a, b) != 0;
+}
+
+/* Whether step may run on p: the same rows, team and epilogue, and a
+ * layer of the same shape, packed alike. */
+static int plan_fits(const step_plan *p, const lclip_gemm_step *step)
+{
+    const lclip_gemm_weights *a = p->layout, *b = step->lin->packed;
+    const lclip_gemm_fusion *f = step->fusion;
+    if (p->in != step->lin->in || p->out != step->lin->out || p->rows != step->rows || p->parts != step->parts ||
+        p->has_bias != (step->lin->bias != NULL) || p->fused != (f != NULL))
+        return 0;
+    if (f && (p->accumulates != (f->accumulate != NULL) || p->act != f->act))
+        return 0;
+    if (a->owner != b->owner || (a->whole == NULL) != (b->whole == NULL) ||
+        (a->whole && !same_md(&a->whole_md, &b->whole_md)))
+        return 0;
+    for (int i = 0; i < a->owner->slices; i++)
+        if ((a->packed[i] == NULL) != (b->packed[i] == NULL) || (a->packed[i] && !same_md(&a->packed_md[i], &b->packed_md[i])))
+            return 0;
+    return 1;
+}
+
+static lclip_status find_plan(const lclip_gemm_step *step, lclip_gemm_cache *cache, step_state *st)
+{
+    for (const step_plan *p = cache ? cache->plans : NULL; p; p = p->next)
+        if (plan_fits(p, step)) {
+            st->plan = p;
+            return LCLIP_OK;
+        }
+    step_plan *made = NULL;
+    lclip_status s = plan_new(step, &made);
+    if (s != LCLIP_OK)
+        return s;
+    if (cache) {
+        made->next = cache->plans;
+        cache->plans = made;
+    } else {
+        st->own_plan = made;
+    }
+    st->plan = made;
+    return LCLIP_OK;
+}
+
+lclip_status lclip_onednn_step_begin(lclip_gemm_step *step, lclip_gemm_cache *cache)
 {
     const lclip_onednn *e = step->lin->packed->owner;
     step_state *st = lclip_calloc(1, sizeof *st);
     if (!st)
         return lclip_fail(LCLIP_E_NOMEM, "out of memory");
     step->engine_state = st;
-    plan_rows(step, st);
-    st->primitives = lclip_calloc((size_t)st->slices * CHUNK_KINDS, sizeof *st->primitives);
-    st->args = lclip_calloc((size_t)st->lanes * CHUNK_KINDS * SLICE_ARGS, sizeof *st->args);
-    st->streams = lclip_calloc((size_t)st->lanes, sizeof *st->streams);
-    size_t scratch_lanes = st->by_rows ? (size_t)st->lanes : 1;
-    if (!st->direct)
-        st->results = lclip_malloc_scratch(scratch_rows(step, st) * (size_t)step->lin->out * scratch_lanes,
+    lclip_status s = find_plan(step, cache, st);
+    if (s != LCLIP_OK)
+        return s;
+    const step_plan *p = st->plan;
+    size_t scratch_lanes = p->by_rows ? (size_t)p->lanes : 1;
+    if (!p->direct)
+        st->results = lclip_malloc_scratch(scratch_rows(p) * (size_t)step->lin->out * scratch_lanes,
                                            sizeof *st->results);
     if (e->bf16)
         st->x_bf16 = lclip_malloc_scratch((size_t)step->rows * (size_t)step->lin->in, sizeof *st->x_bf16);
-    if (!st->primitives || !st->args || !st->streams || (!st->direct && !st->results) || (e->bf16 && !st->x_bf16))
+    if ((!p->direct && !st->results) || (e->bf16 && !st->x_bf16))
         return lclip_fail(LCLIP_E_NOMEM, "out of memory for a %d-row product", step->rows);
     st->input_bf16 = st->x_bf16;
-    return create_slices(step, st);
+    return LCLIP_OK;
 }
 
 void lclip_onednn_step_end(lclip_gemm_step *step)
 {
-    step_state_free(step->engine_state);
+    step_state *st = step->engine_state;
+    if (st) {
+        plan_free(st->own_plan);
+        lclip_free(st->x_bf16);
+        lclip_free(st->results);
+        lclip_free(st);
+    }
     step->engine_state = NULL;
 }
 
@@ -675,51 +787,54 @@ void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part)
  * members share its chunks. */
 void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last)
 {
-    const step_state *st = step->engine_state;
+    const step_plan *p = ((const step_state *)step->engine_state)->plan;
     size_t begin, end;
-    if (st->by_rows) {
-        lclip_team_share((size_t)st->chunks, 1, part, step->parts, &begin, &end);
+    if (p->by_rows) {
+        lclip_team_share((size_t)p->chunks, 1, part, step->parts, &begin, &end);
         *first = (int)begin;
         *last = (int)end;
         return;
     }
-    lclip_team_share((size_t)st->slices, 1, part, step->parts, &begin, &end);
-    *first = (int)begin * st->chunks;
-    *last = (int)end * st->chunks;
+    lclip_team_share((size_t)p->slices, 1, part, step->parts, &begin, &end);
+    *first = (int)begin * p->chunks;
+    *last = (int)end * p->chunks;
 }
 
 void lclip_onednn_step_run(const lclip_gemm_step *step, int part, int block, lclip_gemm_block *out)
 {
     const lclip_onednn *e = step->lin->packed->owner;
     const step_state *st = step->engine_state;
-    int slice = block / st->chunks, chunk = block % st->chunks, lane = st->by_rows ? part : slice;
-    int kind = chunk == st->chunks - 1 ? CHUNK_LAST : CHUNK_FULL;
+    const step_plan *p = st->plan;
+    int slice = block / p->chunks, chunk = block % p->chunks, lane = p->by_rows ? part : slice;
+    int kind = chunk == p->chunks - 1 ? CHUNK_LAST : CHUNK_FULL;
     const dnnl_memory_desc_t *md;
     dnnl_memory_t weights;
-    step_slice(step, st, slice, &out->begin, &out->end, &md, &weights);
-    out->row_begin = chunk * st->chunk;
-    out->row_end = out->row_begin + chunk_rows(step, st, kind);
+    step_slice(step, p, slice, &out->begin, &out->end, &md, &weights);
+    out->row_begin = chunk * p->chunk;
+    out->row_end = out->row_begin + chunk_rows(p, kind);
     out->ld = out->end - out->begin;
-    out->fused = st->direct;
-    out->data = st->direct ? lclip_onednn_fused_output(step->fusion, step->y) + (size_t)out->row_begin * out->ld
-                           : scratch_of(step, st, slice, lane);
+    out->fused = p->direct;
+    out->data = p->direct ? lclip_onednn_fused_output(step->fusion, step->y) + (size_t)out->row_begin * out->ld
+                          : scratch_of(step, p, st->results, slice, lane);
     if (out->begin == out->end)
         return;
     /* On a team, this thread's own OpenMP count is 1 while it runs the
-     * primitive (made for one thread); the calling thread's is restored. */
+     * primitive (made for one thread); the calling thread's is restored.
+     * The lane's memory objects are this step's for the run. */
     int saved = lclip_onednn_threads_begin(e, 1);
-    dnnl_memory_t *args = st->args + ((size_t)lane * CHUNK_KINDS + (size_t)kind) * SLICE_ARGS;
+    dnnl_memory_t *args = p->args + ((size_t)lane * CHUNK_KINDS + (size_t)kind) * SLICE_ARGS;
     size_t offset = (size_t)out->row_begin * (size_t)step->lin->in;
     dnnl_memory_set_data_handle(args[0], e->bf16 ? (void *)(st->input_bf16 + offset) : (void *)(step->x + offset));
-    if (st->direct)
-        dnnl_memory_set_data_handle(args[1], out->data);
+    dnnl_memory_set_data_handle(args[1], out->data);
     dnnl_exec_arg_t exec[5] = {{DNNL_ARG_SRC, args[0]}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, args[1]}};
     int n = 3;
-    if (args[2])
+    if (args[2]) {
+        dnnl_memory_set_data_handle(args[2], (void *)(step->lin->bias + out->begin));
         exec[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, args[2]};
+    }
     if (args[3])
         exec[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, args[3]};
-    dnnl_primitive_execute(st->primitives[slice * CHUNK_KINDS + kind], st->streams[lane], n, exec);
-    dnnl_stream_wait(st->streams[lane]);
+    dnnl_primitive_execute(p->primitives[slice * CHUNK_KINDS + kind], p->streams[lane], n, exec);
+    dnnl_stream_wait(p->streams[lane]);
     lclip_onednn_threads_end(e, saved);
 }

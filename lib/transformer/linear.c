@@ -20,7 +20,8 @@ static const lclip_gemm_fusion *fusion_of(lclip_linear_step *step)
 
 lclip_status lclip_linear_begin(lclip_linear_step *step, int parts)
 {
-    return lclip_gemm_step_begin(&step->gemm, step->lin, step->x, step->y, step->rows, parts, fusion_of(step));
+    return lclip_gemm_step_begin(&step->gemm, step->lin, step->x, step->y, step->rows, parts, fusion_of(step),
+                                 step->cache);
 }
 
 void lclip_linear_end(lclip_linear_step *step)

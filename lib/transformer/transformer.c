@@ -5,10 +5,11 @@
 #include "transformer/attention.h"
 
 /* Scratch for one forward pass, sized for its rows (scores: one matrix per
- * team member); per call, so that one handle can serve several threads at
- * once. */
+ * team member), and the engine's objects its steps reuse; per call, so that
+ * one handle can serve several threads at once. */
 typedef struct workspace {
     float *normed, *q, *k, *v, *attended, *hidden, *scores;
+    lclip_gemm_cache *cache;
 } workspace;
 
 static void workspace_free(workspace *ws)
@@ -20,11 +21,16 @@ static void workspace_free(workspace *ws)
     lclip_free(ws->attended);
     lclip_free(ws->hidden);
     lclip_free(ws->scores);
+    lclip_gemm_cache_free(ws->cache);
 }
 
-static lclip_status workspace_alloc(workspace *ws, const lclip_transformer_config *cfg, int rows,
-                                    int longest, int members)
+static lclip_status workspace_alloc(workspace *ws, const lclip_transformer_weights *tf, int rows, int longest,
+                                    int members)
 {
+    const lclip_transformer_config *cfg = &tf->cfg;
+    lclip_status s = lclip_gemm_cache_new(tf->engine, &ws->cache);
+    if (s != LCLIP_OK)
+        return s;
     size_t token_floats = (size_t)rows * (size_t)cfg->width;
     ws->normed = lclip_malloc_scratch(token_floats, sizeof(float));
     ws->q = lclip_malloc_scratch(token_floats, sizeof(float));
@@ -78,7 +84,7 @@ static lclip_status run_qkv(lclip_team *team, const block_pass *p)
     int begun = 0;
     while (begun < 3 && s == LCLIP_OK) {
         steps[begun] = (lclip_linear_step){.lin = projections[begun], .x = p->ws->normed, .y = outputs[begun],
-                                           .rows = p->rows};
+                                           .rows = p->rows, .cache = p->ws->cache};
         s = lclip_linear_begin(&steps[begun++], lclip_team_size(team));
     }
     if (s == LCLIP_OK && lclip_linear_converts(&steps[0])) {
@@ -110,12 +116,12 @@ static lclip_status block_forward(lclip_team *team, const block_pass *p)
 {
     const lclip_transformer_config *cfg = p->cfg;
     workspace *ws = p->ws;
-    lclip_linear_step attention_out = {
-        .lin = &p->b->attn_out, .x = ws->attended, .y = ws->normed, .rows = p->rows, .residual = p->x};
-    lclip_linear_step mlp_in = {
-        .lin = &p->b->fc1, .x = ws->normed, .y = ws->hidden, .rows = p->rows, .activate = 1, .act = cfg->act};
-    lclip_linear_step mlp_out = {
-        .lin = &p->b->fc2, .x = ws->hidden, .y = ws->normed, .rows = p->rows, .residual = p->x};
+    lclip_linear_step attention_out = {.lin = &p->b->attn_out, .x = ws->attended, .y = ws->normed, .rows = p->rows,
+                                       .residual = p->x, .cache = ws->cache};
+    lclip_linear_step mlp_in = {.lin = &p->b->fc1, .x = ws->normed, .y = ws->hidden, .rows = p->rows,
+                                .activate = 1, .act = cfg->act, .cache = ws->cache};
+    lclip_linear_step mlp_out = {.lin = &p->b->fc2, .x = ws->hidden, .y = ws->normed, .rows = p->rows,
+                                 .residual = p->x, .cache = ws->cache};
     lclip_layer_norm_forward(team, &p->b->ln1, cfg->ln_eps, p->x, ws->normed, p->rows, cfg->width);
     lclip_status s = run_qkv(team, p);
     if (s == LCLIP_OK) {
@@ -138,7 +144,7 @@ lclip_status lclip_transformer_forward(lclip_team *team, const lclip_transformer
     for (int s = 0; s < n_sequences; s++)
         longest = sequences[s].length > longest ? sequences[s].length : longest;
     workspace ws = {0};
-    lclip_status status = workspace_alloc(&ws, &tf->cfg, rows, longest, lclip_team_size(team));
+    lclip_status status = workspace_alloc(&ws, tf, rows, longest, lclip_team_size(team));
     if (status != LCLIP_OK)
         return status;
     for (int layer = 0; layer < tf->cfg.layers && status == LCLIP_OK; layer++) {

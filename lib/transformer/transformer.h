@@ -51,6 +51,7 @@ typedef struct lclip_linear_step {
     lclip_activation act;
     float *residual;      /* [rows][out] or NULL */
     int activate_sum;     /* activate residual + y rather than y */
+    lclip_gemm_cache *cache;  /* the pass's (lclip_gemm_cache_new), or NULL */
     lclip_gemm_fusion fusion; /* set by lclip_linear_begin, with gemm */
     lclip_gemm_step gemm;
 } lclip_linear_step;
