@@ -681,7 +681,8 @@ static int plan_fits(const step_plan *p, const lclip_gemm_step *step)
         (a->whole && !same_md(&a->whole_md, &b->whole_md)))
         return 0;
     for (int i = 0; i < a->owner->slices; i++)
-        if ((a->packed[i] == NULL) != (b->packed[i] == NULL) || (a->packed[i] && !same_md(&a->packed_md[i], &b->packed_md[i])))
+        if ((a->packed[i] == NULL) != (b->packed[i] == NULL) ||
+            (a->packed[i] && !same_md(&a->packed_md[i], &b->packed_md[i])))
             return 0;
     return 1;
 }
