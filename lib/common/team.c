@@ -1,4 +1,4 @@
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* sched_getcpu */
 
 #include "common/team.h"
 
@@ -12,18 +12,25 @@
 /* Waiting is polling, first with PAUSE, then yielding the core (with more
  * members than cores, the member being waited for may need it), then, for a
  * helper, sleeping. The polling covers the gaps between the steps of a pass
- * (microseconds) but not the decoding between passes (milliseconds). PAUSE
- * comes first, 1024 rounds (19 us on a Zen 5; a PAUSE takes 10-140 cycles
- * by CPU): sched_yield is a system call, which a hypervisor may trap, and a
- * member inside one sees the next step late. ViT-B/32 on 2 threads in a VM,
- * against 64 rounds: a single caption 3-8% faster, images about 1%. */
+ * (microseconds) but not the decoding between passes (milliseconds).
+ * PAUSE comes first, 1024 rounds (19 us on a Zen 5; a PAUSE takes 10-140
+ * cycles by CPU): sched_yield is a system call, which a hypervisor may
+ * trap, and a member inside one sees the next step late. ViT-B/32 on 2
+ * threads in a VM, against 64 rounds: a single caption 3-10% faster, images
+ * about 1%. But where the member waited for last ran on the waiter's own
+ * CPU (or where the CPU is unknown), it needs that CPU: 64 rounds. A new
+ * helper sometimes starts on its caller's CPU and stays there for the
+ * call; with 1024 rounds both then spent most of a BF16 caption spinning
+ * in turn (10.5 ms against 3.1, 200 context switches per call). */
 #define PAUSE_ROUNDS 1024
+#define PAUSE_ROUNDS_SHARED 64
 #define POLL_ROUNDS 4096
 
 typedef struct member {
     struct lclip_team *team;
     int part;
     pthread_t thread;
+    atomic_int cpu; /* where it ran its last step; -1: unknown */
 } member;
 
 struct lclip_team {
@@ -36,7 +43,7 @@ struct lclip_team {
     pthread_mutex_t lock;   /* guards sleepers and the wake-up */
     pthread_cond_t wake;
     int sleepers;
-    member members[];       /* [0] is the calling thread's, unused */
+    member members[];       /* [0] is the calling thread's, its cpu alone used */
 };
 
 static void relax(void)
@@ -48,9 +55,36 @@ static void relax(void)
 #endif
 }
 
-static void poll_pause(int round)
+static int current_cpu(void)
 {
-    if (round < PAUSE_ROUNDS)
+#ifdef __linux__
+    return sched_getcpu(); /* glibc reads it from rseq or the vDSO: no system call */
+#else
+    return -1;
+#endif
+}
+
+static void note_cpu(member *m)
+{
+    atomic_store_explicit(&m->cpu, current_cpu(), memory_order_relaxed);
+}
+
+/* PAUSE rounds for a wait on members [first, last): the short count where
+ * one of them last ran on this CPU. */
+static int pause_rounds(lclip_team *t, int first, int last)
+{
+    int mine = current_cpu();
+    for (int i = first; i < last; i++) {
+        int theirs = atomic_load_explicit(&t->members[i].cpu, memory_order_relaxed);
+        if (mine < 0 || theirs == mine)
+            return PAUSE_ROUNDS_SHARED;
+    }
+    return PAUSE_ROUNDS;
+}
+
+static void poll_pause(int round, int pause_rounds)
+{
+    if (round < pause_rounds)
         relax();
     else
         sched_yield();
@@ -58,11 +92,12 @@ static void poll_pause(int round)
 
 static unsigned wait_for_step(lclip_team *t, unsigned seen)
 {
+    int pauses = pause_rounds(t, 0, 1);
     for (int round = 0; round < POLL_ROUNDS; round++) {
         unsigned step = atomic_load_explicit(&t->step, memory_order_acquire);
         if (step != seen)
             return step;
-        poll_pause(round);
+        poll_pause(round, pauses);
     }
     pthread_mutex_lock(&t->lock);
     t->sleepers++;
@@ -83,6 +118,7 @@ static void *member_main(void *arg)
         seen = wait_for_step(t, seen);
         if (atomic_load_explicit(&t->quitting, memory_order_acquire))
             return NULL;
+        note_cpu(self);
         t->task(t->ctx, self->part, t->size);
         atomic_fetch_sub_explicit(&t->unfinished, 1, memory_order_release);
     }
@@ -117,6 +153,8 @@ lclip_team *lclip_team_start(int n)
     atomic_init(&t->step, 0);
     atomic_init(&t->unfinished, 0);
     atomic_init(&t->quitting, 0);
+    for (int i = 0; i < n; i++)
+        atomic_init(&t->members[i].cpu, -1);
     /* Helpers read size only inside a step, after start_step published it.
      * They start with every signal blocked (a new thread inherits the mask). */
     sigset_t all, caller;
@@ -168,11 +206,13 @@ void lclip_team_run(lclip_team *t, lclip_task task, void *ctx)
     t->task = task;
     t->ctx = ctx;
     atomic_store_explicit(&t->unfinished, t->size - 1, memory_order_relaxed);
+    note_cpu(&t->members[0]);
     start_step(t);
     task(ctx, 0, t->size);
+    int pauses = pause_rounds(t, 1, t->size);
     for (int round = 0; atomic_load_explicit(&t->unfinished, memory_order_acquire) != 0;) {
-        poll_pause(round);
-        round += round < PAUSE_ROUNDS;
+        poll_pause(round, pauses);
+        round += round < pauses;
     }
 }
 
