@@ -24,8 +24,9 @@
  *    and then only read (the build information, the BLAS's threading); a
  *    lock that serialises cJSON's parser (it keeps a process-wide error
  *    position) while configs are read at open; and, only with
- *    lclip_options.n_threads > 0, the BLAS's thread count (see n_threads),
- *    changed under a lock. Handles share nothing else.
+ *    lclip_options.n_threads > 0 and the CBLAS engine, the BLAS's thread
+ *    count (see n_threads), changed under a lock. Handles share nothing
+ *    else.
  *  - Model files are memory-mapped: truncating or rewriting a weights file
  *    while an encoder has it open is outside the contract (the OS may then
  *    deliver SIGBUS on access); replace model files by renaming new ones in.
@@ -174,8 +175,9 @@ typedef struct lclip_options {
      *      N - 1 that libclip starts for the call and joins before it
      *      returns. Every step (matrix products, attention, layer norms) is
      *      shared out among them. oneDNN's products run single-threaded
-     *      on each (the oneDNN engine makes no BLAS call, and libclip then
-     *      changes no BLAS setting, after 0.4.0). With the CBLAS engine the
+     *      on each; the oneDNN engine calls the BLAS only where oneDNN runs
+     *      out of memory for an attention product, and libclip then changes
+     *      no BLAS setting (after 0.4.0). With the CBLAS engine the
      *      BLAS must run single-threaded inside them, and how libclip
      *      ensures that depends on the BLAS:
      *      - OpenBLAS built with OpenMP (openblas_get_parallel() == 2): the

@@ -31,8 +31,9 @@ typedef struct lclip_batch {
     const lclip_options *options;
     /* Whether the tower's products run on the BLAS (the CBLAS engine): then,
      * with n_threads > 0, the BLAS runs single-threaded for the call
-     * (lclip_blas_enter). The oneDNN engine's make no BLAS call, and the
-     * BLAS's settings stay as the process has them. */
+     * (lclip_blas_enter). The oneDNN engine's make none (but for its
+     * out-of-memory fallback), and the BLAS's settings stay as the process
+     * has them. */
     int runs_blas;
     /* The caller's per-call options (NULL: none): per-input results,
      * progress. */

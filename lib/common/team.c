@@ -18,10 +18,11 @@
  * trap, and a member inside one sees the next step late. ViT-B/32 on 2
  * threads in a VM, against 64 rounds: a single caption 3-10% faster, images
  * about 1%. But where the member waited for last ran on the waiter's own
- * CPU (or where the CPU is unknown), it needs that CPU: 64 rounds. A new
- * helper sometimes starts on its caller's CPU and stays there for the
- * call; with 1024 rounds both then spent most of a BF16 caption spinning
- * in turn (10.5 ms against 3.1, 200 context switches per call). */
+ * CPU, or where either CPU is unknown (before a member's first step; always
+ * off Linux), it may need that CPU: 64 rounds. A new helper sometimes
+ * starts on its caller's CPU and stays there for the call; with 1024
+ * rounds both then spent most of a BF16 caption spinning in turn (10.5 ms
+ * against 3.1, 200 context switches per call). */
 #define PAUSE_ROUNDS 1024
 #define PAUSE_ROUNDS_SHARED 64
 #define POLL_ROUNDS 4096
@@ -58,7 +59,7 @@ static void relax(void)
 static int current_cpu(void)
 {
 #ifdef __linux__
-    return sched_getcpu(); /* glibc reads it from rseq or the vDSO: no system call */
+    return sched_getcpu(); /* glibc reads rseq's or the vDSO's copy where it has one: no system call */
 #else
     return -1;
 #endif
@@ -70,13 +71,13 @@ static void note_cpu(member *m)
 }
 
 /* PAUSE rounds for a wait on members [first, last): the short count where
- * one of them last ran on this CPU. */
+ * one of them last ran on this CPU, or a CPU is unknown. */
 static int pause_rounds(lclip_team *t, int first, int last)
 {
     int mine = current_cpu();
     for (int i = first; i < last; i++) {
         int theirs = atomic_load_explicit(&t->members[i].cpu, memory_order_relaxed);
-        if (mine < 0 || theirs == mine)
+        if (mine < 0 || theirs < 0 || theirs == mine)
             return PAUSE_ROUNDS_SHARED;
     }
     return PAUSE_ROUNDS;

@@ -232,7 +232,7 @@ void lclip_gemm_step_convert_part(const lclip_gemm_step *step, int part)
 
 void lclip_gemm_step_share_input(lclip_gemm_step *step, const lclip_gemm_step *from)
 {
-    if (step->x != from->x || step->lin->in != from->lin->in)
+    if (step->x != from->x || step->lin->in != from->lin->in || step->rows != from->rows)
         return;
 #ifdef LCLIP_HAVE_ONEDNN
     if (step->lin->packed && from->lin->packed)

@@ -37,7 +37,9 @@ lclip_status lclip_gemm_open(int engine, int precision, int n_threads, const lcl
 void lclip_gemm_close(lclip_gemm *gemm);
 
 /* Whether the encoder's products run on the CBLAS (then a team's members
- * must run the BLAS single-threaded); oneDNN's products make no BLAS call. */
+ * must run the BLAS single-threaded). oneDNN's make no BLAS call but for
+ * lclip_gemm_product's fallback where oneDNN runs out of memory, which may
+ * then run on the BLAS's threads. */
 int lclip_gemm_runs_blas(const lclip_gemm *gemm);
 
 /* Makes lin ready for the engine: with oneDNN, packs its weights and sets
@@ -95,7 +97,7 @@ void lclip_gemm_step_end(lclip_gemm_step *step);
 int lclip_gemm_step_converts(const lclip_gemm_step *step);
 void lclip_gemm_step_convert_part(const lclip_gemm_step *step, int part);
 /* Lets step read from's converted input instead of converting its own,
- * where both are begun steps on the same x of the same width (q, k and v
+ * where both are begun steps on the same x of the same shape (q, k and v
  * on one layer norm's output): the team then runs from's convert parts
  * alone, and step must end before from. Elsewhere it changes nothing. */
 void lclip_gemm_step_share_input(lclip_gemm_step *step, const lclip_gemm_step *from);

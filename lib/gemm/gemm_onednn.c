@@ -10,9 +10,10 @@
  * oneDNN's own OpenMP threads, for n_threads = 0. The packed layout does
  * not depend on the row count, so one copy serves every batch; a matmul
  * primitive does (a runtime row count falls back to slower kernels), so a
- * step creates its primitives for its row chunks (CHUNK_ROWS, and the last
- * chunk's). oneDNN caches them (a repeated shape costs microseconds), which
- * is the only cache.
+ * step's primitives are for its row chunks (CHUNK_ROWS, and the last
+ * chunk's). A forward pass makes them once per step shape and keeps them,
+ * with the memory objects and streams, in its lclip_gemm_cache for the
+ * other layers (step_plan).
  *
  * A step of many rows shares its rows among the team instead, on all the
  * layer's columns at once: its products write y's dense rows directly, with
@@ -23,8 +24,8 @@
  * contiguous).
  *
  * BF16: the weights are stored as bfloat16; a step first rounds its input
- * to bfloat16 (a team step of its own, by rows), and the product
- * accumulates in float32. */
+ * to bfloat16 (a team step of its own, by rows), or reads the input another
+ * step rounded (k and v, q's), and the product accumulates in float32. */
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -781,6 +782,9 @@ LCLIP_MULTIVERSION static void convert_part(const lclip_gemm_step *step, int par
 
 void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part)
 {
+    const step_state *st = step->engine_state;
+    if (!st->x_bf16)
+        return; /* it reads another step's */
     convert_part(step, part); /* multiversioned functions stay static (clang 14) */
 }
 
