@@ -196,14 +196,19 @@ void lclip_gemm_cache_free(lclip_gemm_cache *cache)
 }
 
 lclip_status lclip_gemm_step_begin(lclip_gemm_step *step, const lclip_linear *lin, const float *x, float *y,
-                                   int rows, int parts, const lclip_gemm_fusion *fusion, lclip_gemm_cache *cache)
+                                   int rows, int parts, const lclip_gemm_fusion *fusion, lclip_gemm_cache *cache,
+                                   const lclip_gemm_step *input_of)
 {
     *step = (lclip_gemm_step){lin, x, y, rows, parts, fusion, NULL};
 #ifdef LCLIP_HAVE_ONEDNN
+    if (input_of && (input_of->x != x || input_of->rows != rows || input_of->lin->in != lin->in ||
+                     !input_of->lin->packed))
+        input_of = NULL;
     if (lin->packed)
-        return lclip_onednn_step_begin(step, cache);
+        return lclip_onednn_step_begin(step, cache, input_of);
 #else
     (void)cache;
+    (void)input_of;
 #endif
     return LCLIP_OK;
 }
@@ -227,16 +232,6 @@ void lclip_gemm_step_convert_part(const lclip_gemm_step *step, int part)
 #else
     (void)step;
     (void)part;
-#endif
-}
-
-void lclip_gemm_step_share_input(lclip_gemm_step *step, const lclip_gemm_step *from)
-{
-    if (step->x != from->x || step->lin->in != from->lin->in || step->rows != from->rows)
-        return;
-#ifdef LCLIP_HAVE_ONEDNN
-    if (step->lin->packed && from->lin->packed)
-        lclip_onednn_step_share_input(step, from);
 #endif
 }
 

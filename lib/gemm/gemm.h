@@ -87,20 +87,19 @@ void lclip_gemm_cache_free(lclip_gemm_cache *cache);
 
 /* Sets up the step, with cache's objects where it has them for the
  * step's shape (cache may be NULL); every begun step is ended, whether it
- * ran or not. fusion (or NULL) must outlive the step. */
+ * ran or not. fusion (or NULL) must outlive the step. input_of (or NULL):
+ * a begun step on the same x, rows and width (q's, for k and v on one layer
+ * norm's output), whose converted input this step reads instead of
+ * converting its own; it ends after this step. */
 lclip_status lclip_gemm_step_begin(lclip_gemm_step *step, const lclip_linear *lin, const float *x, float *y,
-                                   int rows, int parts, const lclip_gemm_fusion *fusion, lclip_gemm_cache *cache);
+                                   int rows, int parts, const lclip_gemm_fusion *fusion, lclip_gemm_cache *cache,
+                                   const lclip_gemm_step *input_of);
 void lclip_gemm_step_end(lclip_gemm_step *step);
-/* Whether the engine first converts x (BF16): then every member runs
- * lclip_gemm_step_convert_part, as a team step of its own, before any
- * member runs a block. */
+/* Whether the engine first converts x (BF16; not a step that reads
+ * another's): then every member runs lclip_gemm_step_convert_part, as a
+ * team step of its own, before any member runs a block. */
 int lclip_gemm_step_converts(const lclip_gemm_step *step);
 void lclip_gemm_step_convert_part(const lclip_gemm_step *step, int part);
-/* Lets step read from's converted input instead of converting its own,
- * where both are begun steps on the same x of the same shape (q, k and v
- * on one layer norm's output): the team then runs from's convert parts
- * alone, and step must end before from. Elsewhere it changes nothing. */
-void lclip_gemm_step_share_input(lclip_gemm_step *step, const lclip_gemm_step *from);
 
 /* Rows [row_begin, row_end) of y's columns [begin, end), as the engine
  * computed them: row r at data + (r - row_begin) * ld, either in y itself

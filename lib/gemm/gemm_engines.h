@@ -25,11 +25,11 @@ void lclip_onednn_describe(const lclip_onednn *e, char *buf, size_t size);
 
 lclip_status lclip_onednn_cache_new(lclip_gemm_cache **out);
 void lclip_onednn_cache_free(lclip_gemm_cache *cache);
-lclip_status lclip_onednn_step_begin(lclip_gemm_step *step, lclip_gemm_cache *cache);
+/* input_of: a packed step on the same input (checked by the caller), or NULL. */
+lclip_status lclip_onednn_step_begin(lclip_gemm_step *step, lclip_gemm_cache *cache, const lclip_gemm_step *input_of);
 void lclip_onednn_step_end(lclip_gemm_step *step);
 int lclip_onednn_step_converts(const lclip_gemm_step *step);
 void lclip_onednn_step_convert_part(const lclip_gemm_step *step, int part);
-void lclip_onednn_step_share_input(lclip_gemm_step *step, const lclip_gemm_step *from);
 /* Blocks are row chunks of the packed slices: a member runs all chunks of
  * its slices, or of a whole layer its share of the chunks. */
 void lclip_onednn_step_blocks(const lclip_gemm_step *step, int part, int *first, int *last);

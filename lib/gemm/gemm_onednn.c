@@ -709,7 +709,7 @@ static lclip_status find_plan(const lclip_gemm_step *step, lclip_gemm_cache *cac
     return LCLIP_OK;
 }
 
-lclip_status lclip_onednn_step_begin(lclip_gemm_step *step, lclip_gemm_cache *cache)
+lclip_status lclip_onednn_step_begin(lclip_gemm_step *step, lclip_gemm_cache *cache, const lclip_gemm_step *input_of)
 {
     const lclip_onednn *e = step->lin->packed->owner;
     step_state *st = lclip_calloc(1, sizeof *st);
@@ -724,11 +724,12 @@ lclip_status lclip_onednn_step_begin(lclip_gemm_step *step, lclip_gemm_cache *ca
     if (!p->direct)
         st->results = lclip_malloc_scratch(scratch_rows(p) * (size_t)step->lin->out * scratch_lanes,
                                            sizeof *st->results);
-    if (e->bf16)
+    const step_state *shared = input_of ? input_of->engine_state : NULL;
+    if (e->bf16 && !shared)
         st->x_bf16 = lclip_malloc_scratch((size_t)step->rows * (size_t)step->lin->in, sizeof *st->x_bf16);
-    if ((!p->direct && !st->results) || (e->bf16 && !st->x_bf16))
+    if ((!p->direct && !st->results) || (e->bf16 && !shared && !st->x_bf16))
         return lclip_fail(LCLIP_E_NOMEM, "out of memory for a %d-row product", step->rows);
-    st->input_bf16 = st->x_bf16;
+    st->input_bf16 = shared ? shared->input_bf16 : st->x_bf16;
     return LCLIP_OK;
 }
 
@@ -748,17 +749,6 @@ int lclip_onednn_step_converts(const lclip_gemm_step *step)
 {
     const step_state *st = step->engine_state;
     return st->x_bf16 != NULL;
-}
-
-void lclip_onednn_step_share_input(lclip_gemm_step *step, const lclip_gemm_step *from)
-{
-    step_state *st = step->engine_state;
-    const step_state *shared = from->engine_state;
-    if (!st->x_bf16 || !shared->input_bf16)
-        return;
-    lclip_free(st->x_bf16);
-    st->x_bf16 = NULL;
-    st->input_bf16 = shared->input_bf16;
 }
 
 /* Round to nearest, ties to even, as oneDNN's own conversion does (the

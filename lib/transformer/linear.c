@@ -21,7 +21,7 @@ static const lclip_gemm_fusion *fusion_of(lclip_linear_step *step)
 lclip_status lclip_linear_begin(lclip_linear_step *step, int parts)
 {
     return lclip_gemm_step_begin(&step->gemm, step->lin, step->x, step->y, step->rows, parts, fusion_of(step),
-                                 step->cache);
+                                 step->cache, step->input_of ? &step->input_of->gemm : NULL);
 }
 
 void lclip_linear_end(lclip_linear_step *step)
@@ -69,11 +69,6 @@ void lclip_linear_part(const lclip_linear_step *step, int part)
 void lclip_linear_convert_part(const lclip_linear_step *step, int part)
 {
     lclip_gemm_step_convert_part(&step->gemm, part);
-}
-
-void lclip_linear_share_input(lclip_linear_step *step, const lclip_linear_step *from)
-{
-    lclip_gemm_step_share_input(&step->gemm, &from->gemm);
 }
 
 static void convert_task(void *ctx, int part, int parts)

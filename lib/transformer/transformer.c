@@ -84,14 +84,12 @@ static lclip_status run_qkv(lclip_team *team, const block_pass *p)
     int begun = 0;
     while (begun < 3 && s == LCLIP_OK) {
         steps[begun] = (lclip_linear_step){.lin = projections[begun], .x = p->ws->normed, .y = outputs[begun],
-                                           .rows = p->rows, .cache = p->ws->cache};
+                                           .rows = p->rows, .cache = p->ws->cache,
+                                           .input_of = begun > 0 ? &steps[0] : NULL};
         s = lclip_linear_begin(&steps[begun++], lclip_team_size(team));
     }
-    if (s == LCLIP_OK && lclip_linear_converts(&steps[0])) {
-        lclip_linear_share_input(&steps[1], &steps[0]);
-        lclip_linear_share_input(&steps[2], &steps[0]);
+    if (s == LCLIP_OK && lclip_linear_converts(&steps[0]))
         lclip_team_run(team, qkv_convert_task, steps);
-    }
     if (s == LCLIP_OK)
         lclip_team_run(team, qkv_task, steps);
     while (begun > 0)

@@ -52,6 +52,7 @@ typedef struct lclip_linear_step {
     float *residual;      /* [rows][out] or NULL */
     int activate_sum;     /* activate residual + y rather than y */
     lclip_gemm_cache *cache;  /* the pass's (lclip_gemm_cache_new), or NULL */
+    const struct lclip_linear_step *input_of; /* begun before, on the same x: its converted x serves (or NULL) */
     lclip_gemm_fusion fusion; /* set by lclip_linear_begin, with gemm */
     lclip_gemm_step gemm;
 } lclip_linear_step;
@@ -66,8 +67,6 @@ void lclip_linear_end(lclip_linear_step *step);
 void lclip_linear_part(const lclip_linear_step *step, int part);
 int lclip_linear_converts(const lclip_linear_step *step);
 void lclip_linear_convert_part(const lclip_linear_step *step, int part);
-/* step reads from's converted x (lclip_gemm_step_share_input). */
-void lclip_linear_share_input(lclip_linear_step *step, const lclip_linear_step *from);
 /* begin, the whole step shared out over team, end. */
 lclip_status lclip_linear_run(lclip_team *team, lclip_linear_step *step);
 
